@@ -1,0 +1,1 @@
+"""The shipped pipeline presets (YAML), found by importlib.resources."""

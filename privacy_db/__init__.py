@@ -1,0 +1,1 @@
+"""The shipped privacy databases (YAML), found by importlib.resources."""

@@ -1,0 +1,215 @@
+"""``vlmsc``: the command line. Thin: it parses, builds objects, runs them, writes outputs.
+
+Every user-facing problem (bad image, bad YAML, unknown policy, missing weights) is a
+:class:`~vlm_privsc.errors.VlmscError`: printed as one line on stderr, exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vlm_privsc import __version__
+from vlm_privsc.errors import VlmscError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="vlmsc",
+    help="Privacy-preserving semantic communication of images (privacy guard, DeepJSCC, eavesdropper).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Inspect and validate privacy databases.", no_args_is_help=True)
+train_app = typer.Typer(help="Train models.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print and save their figures.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(train_app, name="train")
+app.add_typer(bench_app, name="bench")
+
+console = Console()
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one error line on stderr and return the Exit to raise."""
+    err_console.print(f"vlmsc: error: {message}", markup=False)
+    return typer.Exit(code)
+
+
+def user_errors(fn: F) -> F:
+    """Turn VlmscError into one line on stderr and exit code 2 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except VlmscError as e:
+            raise fail(str(e), e.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"vlmsc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    """vlm-privsc: remove private content before it goes over the air; measure what leaks."""
+
+
+# --- db ----------------------------------------------------------------------------
+DbOpt = Annotated[Path | None, typer.Option("--db", help="A privacy database YAML merged over the default.")]
+
+
+@db_app.command("list")
+@user_errors
+def db_list(db: DbOpt = None) -> None:
+    """List the categories and policies of the database."""
+    from vlm_privsc.db import load_db
+
+    pdb = load_db(db)
+    t = Table(title=f"privacy database '{pdb.name}'  digest {pdb.digest()[:16]}")
+    t.add_column("category")
+    t.add_column("detectors (offline)")
+    t.add_column("threshold", justify="right")
+    t.add_column("mask")
+    t.add_column("identity")
+    t.add_column("description")
+    for name, c in pdb.categories.items():
+        dets = ", ".join(d.name for d in c.detectors) or "(open-vocabulary only)"
+        t.add_row(name, dets, f"{c.threshold:.2f}", f"{c.mask.shape}+{c.mask.dilate:g}", "yes" if c.identity else "no", c.description)
+    console.print(t)
+    p = Table(title="policies")
+    p.add_column("policy")
+    p.add_column("categories")
+    p.add_column("description")
+    for name in pdb.policies:
+        p.add_row(name, ", ".join(pdb.policy_categories(name)) or "(none)", pdb.policies[name].description)
+    console.print(p)
+
+
+@db_app.command("show")
+@user_errors
+def db_show(name: Annotated[str, typer.Argument(help="A category or policy name.")], db: DbOpt = None) -> None:
+    """Show one category or policy as YAML."""
+    import yaml
+
+    from vlm_privsc.db import load_db
+    from vlm_privsc.errors import UnknownNameError
+
+    pdb = load_db(db)
+    if name in pdb.categories:
+        data = {"category": name, **pdb.categories[name].model_dump(mode="json")}
+    elif name in pdb.policies:
+        data = {"policy": name, **pdb.policies[name].model_dump(mode="json"), "resolved": list(pdb.policy_categories(name))}
+    else:
+        raise UnknownNameError(
+            f"no category or policy {name!r}; categories: {', '.join(pdb.categories)}; "
+            f"policies: {', '.join(pdb.policies)}"
+        )
+    typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip())
+
+
+@db_app.command("validate")
+@user_errors
+def db_validate(file: Annotated[Path, typer.Argument(help="The YAML file to check.")]) -> None:
+    """Validate a privacy database file (exit 0 when valid, 2 when not)."""
+    from vlm_privsc.db import load_db
+
+    pdb = load_db(file)
+    typer.echo(f"{file}: valid ({len(pdb.categories)} categories, {len(pdb.policies)} policies, digest {pdb.digest()})")
+
+
+# --- guard -------------------------------------------------------------------------
+ImageOpt = Annotated[str, typer.Option("--image", "-i", help="Photo file, or skimage:NAME (e.g. skimage:astronaut).")]
+PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Policy of the privacy database (see `vlmsc db list`).")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory (created; files written atomically).")]
+FillOpt = Annotated[str, typer.Option("--fill", help="Private pixels become: mean | blur | noise | black.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random draw.")]
+
+
+@app.command("guard")
+@user_errors
+def guard_cmd(
+    image: ImageOpt,
+    policy: PolicyOpt = "faces",
+    out: OutOpt = Path("out"),
+    db: DbOpt = None,
+    fill: FillOpt = "mean",
+    detect_max_side: Annotated[int, typer.Option("--detect-max-side", min=64, help="Detect on a copy downscaled to this side.")] = 1280,
+    seed: SeedOpt = 0,
+) -> None:
+    """Find and remove private content: writes masked.png, mask.png, overlay.png, regions.json."""
+    import torch
+
+    from vlm_privsc.db import load_db
+    from vlm_privsc.guard import PrivacyGuard
+    from vlm_privsc.io import load_image
+    from vlm_privsc.report import render_guard_outputs, write_outputs
+
+    pdb = load_db(db)
+    guard = PrivacyGuard(pdb, policy, fill=fill, detect_max_side=detect_max_side)
+    loaded = load_image(image)
+    with console.status("privacy guard: detecting and masking..."):
+        result = guard.load().run(loaded.tensor, torch.Generator().manual_seed(seed))
+    meta = {"image": loaded.source, "db": pdb.name, "db_digest": pdb.digest(), "seed": seed}
+    written = write_outputs(out, render_guard_outputs(result, meta, list(pdb.categories)))
+    t = Table(title=f"privacy guard: policy '{policy}' on {loaded.source}")
+    for col in ("category", "box [x0,y0,x1,y1]", "score", "detector"):
+        t.add_column(col)
+    for r in result.regions:
+        t.add_row(r.category, str(list(r.box)), f"{r.score:.2f}", r.detector)
+    console.print(t)
+    console.print(f"{len(result.regions)} region(s), {100 * result.private_fraction:.2f}% of pixels private; "
+                  f"wrote {', '.join(p.name for p in written)} to {out}")
+    for c in result.uncovered:
+        err_console.print(f"vlmsc: warning: category {c!r} has no offline detector; nothing was searched for it "
+                          "(use an open-vocabulary preset)", markup=False)
+
+
+def _register_optional() -> None:
+    """Sub-commands contributed by stage packages."""
+    try:
+        from vlm_privsc.jscc.cli import register as register_jscc
+    except ImportError:  # stage not built yet
+        return
+    register_jscc(train_app, bench_app)
+
+
+_register_optional()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point. Unexpected errors print one line (set VLMSC_DEBUG=1 for the traceback)."""
+    try:
+        app(args=argv, prog_name="vlmsc", standalone_mode=True)
+    except SystemExit as e:
+        return int(e.code or 0) if not isinstance(e.code, str) else 1
+    except KeyboardInterrupt:
+        err_console.print("vlmsc: interrupted")
+        return 130
+    except Exception as e:  # a bug, not a user error
+        if os.environ.get("VLMSC_DEBUG"):
+            raise
+        err_console.print(f"vlmsc: internal error: {e.__class__.__name__}: {e} (set VLMSC_DEBUG=1 for the traceback)", markup=False)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Loading privacy databases from YAML: merge a user file over the default, validate,
+and report the first problem as one line naming the file, line, field and problem."""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from vlm_privsc.db.schema import PrivacyDB
+from vlm_privsc.errors import ConfigError, InputError
+
+DEFAULT_DB_NAME = "default.yaml"
+
+
+def default_db_path() -> Path:
+    """The packaged default database (``privacy_db/default.yaml``)."""
+    return Path(str(resources.files("vlm_privsc.privacy_db") / DEFAULT_DB_NAME))
+
+
+def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    """Parse ``path``; return the data and its node tree (for line numbers)."""
+    if not path.exists():
+        raise InputError(f"privacy database {str(path)!r} not found")
+    if path.is_dir():
+        raise InputError(f"privacy database {str(path)!r} is a directory, not a YAML file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read privacy database {str(path)!r}: {e}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping with 'categories' and 'policies'")
+    return data, node
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest node along ``loc`` (a pydantic error location)."""
+    line = None
+    for key in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == str(key):
+                    nxt, line = v, k.start_mark.line + 1
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            node = None
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; any other value in ``over`` replaces the base's."""
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _format_error(err: ValidationError, path: Path, node: yaml.Node | None) -> str:
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    line = _line_of(node, loc)
+    where = f"{path}:{line}" if line else str(path)
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif "input" in first and first["type"] not in ("missing",) and not isinstance(first["input"], dict):
+        msg = f"{msg} (got {first['input']!r})"
+    more = len(err.errors()) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{where}: {field}: {msg}{tail}"
+
+
+def _validate(data: dict[str, Any], path: Path, node: yaml.Node | None) -> PrivacyDB:
+    try:
+        db = PrivacyDB.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_error(e, path, node)) from None
+    _check_detectors(db, path, node)
+    return db
+
+
+def _check_detectors(db: PrivacyDB, path: Path, node: yaml.Node | None) -> None:
+    """Every detector the database names must be registered."""
+    from vlm_privsc.guard.detectors import DETECTORS
+
+    for cname, cat in db.categories.items():
+        for i, spec in enumerate(cat.detectors):
+            if spec.name not in DETECTORS:
+                loc = ("categories", cname, "detectors", i, "name")
+                line = _line_of(node, loc)
+                where = f"{path}:{line}" if line else str(path)
+                raise ConfigError(
+                    f"{where}: {'.'.join(map(str, loc))}: unknown detector {spec.name!r}; "
+                    f"valid: {', '.join(DETECTORS.names())}"
+                )
+
+
+def load_db(path: str | Path | None = None) -> PrivacyDB:
+    """Load the default database, or a user file merged over it.
+
+    A user file overrides or extends the default key by key (``categories.face.threshold:
+    0.3`` changes just that field; a new category is added). With ``extends: none`` at its
+    top level it stands alone.
+    """
+    base_path = default_db_path()
+    base, base_node = _read_yaml(base_path)
+    if path is None:
+        return _validate(base, base_path, base_node)
+    user_path = Path(path)
+    user, user_node = _read_yaml(user_path)
+    extends = user.pop("extends", "default")
+    if extends not in ("default", "none", None):
+        line = _line_of(user_node, ("extends",))
+        raise ConfigError(
+            f"{user_path}:{line}: extends: must be 'default' or 'none' (got {extends!r})"
+        )
+    merged = _deep_merge(base, user) if extends == "default" else user
+    return _validate(merged, user_path, user_node)

@@ -1,0 +1,292 @@
+"""The privacy guard: find the private content named by a policy and remove it.
+
+::
+
+    photo --(downscale for detection)--> detectors per category (privacy database)
+          --> threshold, min size, rescale to full size --> per-category NMS merge
+          --> region masks (box / ellipse / polygon / segment, dilation, GrabCut)
+          --> union mask --> fill private pixels (from public pixels only) --> masked photo
+
+Nothing of the private pixels survives in ``GuardResult.masked``; that image is what the
+transmitter sends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torchvision.ops import nms
+
+from vlm_privsc.db.schema import Category, DetectorSpec, PrivacyDB
+from vlm_privsc.guard.detectors import Detection, Detector, build_detector
+from vlm_privsc.guard.fill import FILLS, apply_fill
+from vlm_privsc.guard.masks import region_mask
+from vlm_privsc.io.images import to_uint8
+from vlm_privsc.errors import UnknownNameError
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Region:
+    """One private region in full-size pixel coordinates."""
+
+    category: str
+    box: tuple[int, int, int, int]
+    """``[x0, y0, x1, y1]`` of the detection (before mask dilation), clipped to the image."""
+    score: float
+    detector: str
+    mask: torch.Tensor = field(repr=False, compare=False)
+    """bool ``[H, W]``: this region's mask (dilated, merged over the detections it absorbed)."""
+    merged: int = 1
+    """How many detections (from any detector) were merged into this region."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "box": list(self.box),
+            "score": round(float(self.score), 4),
+            "detector": self.detector,
+            "merged": self.merged,
+            "mask_pixels": int(self.mask.sum()),
+        }
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    """What the guard found and removed in one photo."""
+
+    image: torch.Tensor = field(repr=False)
+    """The original ``[1,3,H,W]``."""
+    masked: torch.Tensor = field(repr=False)
+    """The photo with every private pixel replaced: what is transmitted."""
+    mask: torch.Tensor = field(repr=False)
+    """bool ``[1,1,H,W]``, True = private (union over regions)."""
+    regions: tuple[Region, ...]
+    policy: str
+    categories: tuple[str, ...]
+    uncovered: tuple[str, ...]
+    """Categories of the policy that no available detector serves (nothing was searched)."""
+    fill: str
+    detect_size: tuple[int, int]
+    """(height, width) of the copy the detectors saw."""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def private_fraction(self) -> float:
+        return float(self.mask.float().mean())
+
+    def category_mask(self, category: str) -> torch.Tensor:
+        """bool ``[1,1,H,W]``: union of the regions of one category."""
+        h, w = self.mask.shape[-2:]
+        m = torch.zeros((h, w), dtype=torch.bool)
+        for r in self.regions:
+            if r.category == category:
+                m |= r.mask
+        return m[None, None]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "categories": list(self.categories),
+            "uncovered_categories": list(self.uncovered),
+            "fill": self.fill,
+            "image_size": [int(self.mask.shape[-1]), int(self.mask.shape[-2])],
+            "detect_size": [self.detect_size[1], self.detect_size[0]],
+            "private_fraction": round(self.private_fraction, 6),
+            "regions": [r.to_json() for r in self.regions],
+        }
+
+
+_DETECTOR_CACHE: dict[str, Detector] = {}
+
+
+def _spec_key(spec: DetectorSpec) -> str:
+    import json
+
+    return spec.name + json.dumps(spec.params, sort_keys=True, default=str)
+
+
+def cached_detector(spec: DetectorSpec) -> Detector:
+    """Build each (detector, params) once per process: models load once."""
+    key = _spec_key(spec)
+    if key not in _DETECTOR_CACHE:
+        _DETECTOR_CACHE[key] = build_detector(spec.name, spec.params)
+    return _DETECTOR_CACHE[key]
+
+
+class PrivacyGuard:
+    """Grounded detection + segmentation driven by the privacy database.
+
+    Args:
+        db: the shared privacy database.
+        policy: a policy name of ``db`` (``faces``, ``all``, ``none``, ...).
+        fill: how private pixels are replaced: ``mean`` | ``blur`` | ``noise`` | ``black``.
+        detect_max_side: photos larger than this are detected on a downscaled copy
+            (masks are drawn at full size).
+        extra_detectors: prompt-driven detectors (OWLv2, GroundingDINO) run for every
+            category of the policy with that category's prompts and threshold.
+    """
+
+    def __init__(
+        self,
+        db: PrivacyDB,
+        policy: str = "faces",
+        *,
+        fill: str = "mean",
+        detect_max_side: int = 1280,
+        extra_detectors: Sequence[Detector] = (),
+    ) -> None:
+        if fill not in FILLS:
+            raise UnknownNameError(f"unknown fill {fill!r}; valid: {', '.join(FILLS)}")
+        if detect_max_side < 64:
+            raise ValueError("detect_max_side must be >= 64")
+        self.db = db
+        self.policy = policy
+        self.categories = db.policy_categories(policy)
+        self.fill = fill
+        self.detect_max_side = detect_max_side
+        self.extra_detectors = tuple(extra_detectors)
+
+    def load(self) -> PrivacyGuard:
+        """Build (and so load) every detector the policy needs, ahead of the first photo."""
+        for cname in self.categories:
+            for spec in self.db.categories[cname].detectors:
+                cached_detector(spec)
+        return self
+
+    # --- detection ---------------------------------------------------------------
+    def _detect_category(
+        self,
+        cat: Category,
+        small: np.ndarray,
+        cache: dict[str, list[Detection]],
+        timings: dict[str, float],
+    ) -> list[Detection]:
+        out: list[Detection] = []
+        for spec in cat.detectors:
+            key = _spec_key(spec)
+            if key not in cache:
+                det = cached_detector(spec)
+                t0 = time.perf_counter()
+                cache[key] = det.detect(small, cat.prompts)
+                timings[f"detect.{spec.name}"] = timings.get(f"detect.{spec.name}", 0.0) + time.perf_counter() - t0
+            thr = spec.threshold if spec.threshold is not None else cat.threshold
+            out.extend(d for d in cache[key] if d.score >= thr)
+        for det in self.extra_detectors:
+            t0 = time.perf_counter()
+            found = det.detect(small, cat.prompts)
+            timings[f"detect.{det.name}"] = timings.get(f"detect.{det.name}", 0.0) + time.perf_counter() - t0
+            out.extend(d for d in found if d.score >= cat.threshold)
+        return out
+
+    def run(self, image: torch.Tensor, generator: torch.Generator | None = None) -> GuardResult:
+        """Find and remove the policy's private content in ``image`` ``[1,3,H,W]``."""
+        if image.dim() != 4 or image.shape[0] != 1 or image.shape[1] != 3:
+            raise ValueError(f"PrivacyGuard.run takes one RGB image [1,3,H,W], got {tuple(image.shape)}")
+        t_start = time.perf_counter()
+        timings: dict[str, float] = {}
+        h, w = image.shape[-2:]
+        rgb = to_uint8(image)
+        scale = min(1.0, self.detect_max_side / max(h, w))
+        small = rgb if scale == 1.0 else cv2.resize(
+            rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+        )
+        sy, sx = h / small.shape[0], w / small.shape[1]
+
+        cache: dict[str, list[Detection]] = {}
+        regions: list[Region] = []
+        uncovered: list[str] = []
+        union = np.zeros((h, w), dtype=bool)
+        for cname in self.categories:
+            cat = self.db.categories[cname]
+            if not cat.detectors and not self.extra_detectors:
+                uncovered.append(cname)
+                continue
+            dets = self._detect_category(cat, small, cache, timings)
+            t0 = time.perf_counter()
+            cat_regions = self._regions(cname, cat, dets, (sx, sy), (h, w), rgb)
+            timings["masks"] = timings.get("masks", 0.0) + time.perf_counter() - t0
+            for r in cat_regions:
+                union |= r.mask.numpy()
+            regions.extend(cat_regions)
+
+        mask = torch.from_numpy(union)[None, None]
+        t0 = time.perf_counter()
+        masked = apply_fill(image, mask, self.fill, generator) if union.any() else image.clone()
+        timings["fill"] = time.perf_counter() - t0
+        timings["guard_total"] = time.perf_counter() - t_start
+        return GuardResult(
+            image=image,
+            masked=masked,
+            mask=mask,
+            regions=tuple(regions),
+            policy=self.policy,
+            categories=tuple(self.categories),
+            uncovered=tuple(uncovered),
+            fill=self.fill,
+            detect_size=(int(small.shape[0]), int(small.shape[1])),
+            timings=timings,
+        )
+
+    def _regions(
+        self,
+        cname: str,
+        cat: Category,
+        dets: list[Detection],
+        scale: tuple[float, float],
+        size: tuple[int, int],
+        rgb: np.ndarray,
+    ) -> list[Region]:
+        """Rescale, filter by size, merge overlapping detections (NMS), draw masks."""
+        sx, sy = scale
+        h, w = size
+        boxes, masks, kept = [], [], []
+        for d in dets:
+            x0, y0, x1, y1 = d.box
+            box = (max(0.0, x0 * sx), max(0.0, y0 * sy), min(float(w), x1 * sx), min(float(h), y1 * sy))
+            if box[2] - box[0] < max(1, cat.min_size) or box[3] - box[1] < max(1, cat.min_size):
+                continue
+            poly = None if d.polygon is None else np.asarray(d.polygon, dtype=np.float64) * [sx, sy]
+            pix = None
+            if d.mask is not None:
+                pix = d.mask.astype(np.uint8)
+                if pix.shape != (h, w):
+                    pix = cv2.resize(pix, (w, h), interpolation=cv2.INTER_NEAREST)
+            masks.append(region_mask(cat.mask, box, h, w, polygon=poly, pixel_mask=pix, image=rgb))
+            boxes.append(box)
+            kept.append(d)
+        if not kept:
+            return []
+        tb = torch.tensor(boxes, dtype=torch.float32)
+        ts = torch.tensor([d.score for d in kept], dtype=torch.float32)
+        keep = nms(tb, ts, cat.nms_iou).tolist()
+        # every suppressed detection joins the kept one it overlaps most (its mask too)
+        from torchvision.ops import box_iou
+
+        iou = box_iou(tb, tb[keep])
+        owner = iou.argmax(dim=1).tolist()
+        out = []
+        for j, i in enumerate(keep):
+            members = [k for k in range(len(kept)) if owner[k] == j or k == i]
+            m = np.zeros((h, w), dtype=bool)
+            for k in members:
+                m |= masks[k]
+            x0, y0, x1, y1 = boxes[i]
+            out.append(
+                Region(
+                    category=cname,
+                    box=(int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))),
+                    score=float(kept[i].score),
+                    detector=kept[i].detector,
+                    mask=torch.from_numpy(m),
+                    merged=len(members),
+                )
+            )
+        return out

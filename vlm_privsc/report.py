@@ -1,0 +1,76 @@
+"""Outputs of a run: pictures, JSON reports and terminal tables.
+
+All files are rendered in memory first and then written atomically, so an error
+leaves no half-written output behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vlm_privsc.guard.guard import GuardResult
+from vlm_privsc.io.atomic import atomic_write_bytes, atomic_write_json
+from vlm_privsc.io.images import encode_png, mask_to_uint8, to_uint8
+
+# one distinct colour per category (RGB), stable across runs
+_PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+            (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 190)]
+
+
+def category_colour(category: str, categories: list[str]) -> tuple[int, int, int]:
+    names = sorted(categories)
+    i = names.index(category) if category in names else abs(hash(category))
+    return _PALETTE[i % len(_PALETTE)]
+
+
+def draw_overlay(result: GuardResult, all_categories: list[str] | None = None) -> np.ndarray:
+    """The original with the mask tinted and each region's box and label drawn."""
+    rgb = to_uint8(result.image).copy()
+    cats = all_categories or sorted({r.category for r in result.regions})
+    h, w = rgb.shape[:2]
+    thick = max(1, round(max(h, w) / 400))
+    font_scale = max(0.4, max(h, w) / 1200)
+    tint = rgb.copy()
+    for r in result.regions:
+        tint[r.mask.numpy()] = category_colour(r.category, cats)
+    out = cv2.addWeighted(rgb, 0.6, tint, 0.4, 0)
+    for r in result.regions:
+        c = category_colour(r.category, cats)
+        x0, y0, x1, y1 = r.box
+        cv2.rectangle(out, (x0, y0), (max(x0, x1 - 1), max(y0, y1 - 1)), c, thick)
+        label = f"{r.category} {r.score:.2f}"
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
+        ty = y0 - 3 if y0 - th - base - 3 >= 0 else min(h - 1, y1 + th + 3)
+        cv2.rectangle(out, (x0, ty - th - base), (min(w - 1, x0 + tw + 2), ty + base // 2), c, -1)
+        cv2.putText(out, label, (x0 + 1, ty - base // 2), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return out
+
+
+def write_outputs(out_dir: str | Path, files: dict[str, bytes | dict[str, Any]]) -> list[Path]:
+    """Write each rendered file atomically into ``out_dir`` (created if needed)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        from vlm_privsc.errors import InputError
+
+        raise InputError(f"output {str(out)!r} exists and is not a directory")
+    written = []
+    for name, content in files.items():
+        if isinstance(content, (bytes, bytearray)):
+            written.append(atomic_write_bytes(out / name, bytes(content)))
+        else:
+            written.append(atomic_write_json(out / name, content))
+    return written
+
+
+def render_guard_outputs(result: GuardResult, meta: dict[str, Any], all_categories: list[str]) -> dict[str, bytes | dict[str, Any]]:
+    """``masked.png``, ``mask.png`` (white = private), ``overlay.png``, ``regions.json``."""
+    return {
+        "masked.png": encode_png(to_uint8(result.masked)),
+        "mask.png": encode_png(mask_to_uint8(result.mask)),
+        "overlay.png": encode_png(draw_overlay(result, all_categories)),
+        "regions.json": {**meta, **result.to_json(), "timings_s": {k: round(v, 4) for k, v in result.timings.items()}},
+    }
