@@ -74,3 +74,101 @@ def render_guard_outputs(result: GuardResult, meta: dict[str, Any], all_categori
         "overlay.png": encode_png(draw_overlay(result, all_categories)),
         "regions.json": {**meta, **result.to_json(), "timings_s": {k: round(v, 4) for k, v in result.timings.items()}},
     }
+
+
+# --- vlmsc run -------------------------------------------------------------------
+def _num(v: Any) -> Any:
+    """JSON-safe numbers: round floats, inf/nan become strings JSON can hold."""
+    if isinstance(v, float):
+        if v != v:
+            return None
+        if v in (float("inf"), float("-inf")):
+            return "inf" if v > 0 else "-inf"
+        return round(v, 4)
+    return v
+
+
+def run_report(result: Any) -> dict[str, Any]:
+    """``report.json`` of one :class:`~vlm_privsc.pipeline.RunResult`."""
+    r = result
+    sem = []
+    for i, cat in enumerate(r.true_categories):
+        b = r.bob.semantics[i] if i < len(r.bob.semantics) else None
+        e = r.eve.semantics[i] if i < len(r.eve.semantics) else None
+        sem.append({
+            "category": cat,
+            "bob": None if b is None else {"category": b.category, "prompt": b.prompt, "similarity": _num(b.similarity)},
+            "eve": None if e is None else {"category": e.category, "similarity": _num(e.similarity)},
+        })
+    return {
+        "image": r.source,
+        "seed": r.seed,
+        "pipeline": r.config.name,
+        "policy": r.guard.policy,
+        "db_digest": r.db_digest,
+        "regions": [reg.to_json() for reg in r.guard.regions],
+        "uncovered_categories": list(r.guard.uncovered),
+        "private_fraction": _num(r.guard.private_fraction),
+        "channel": {k: _num(v) for k, v in r.channel.items()},
+        "header_bits": r.header,
+        "semantics": sem,
+        "metrics": {k: _num(v) for k, v in r.metrics.items()},
+        "identity": r.identity,
+        "timings": {k: round(v, 4) for k, v in {**r.guard.timings, **r.timings}.items()},
+        "config": r.config.model_dump(mode="json"),
+    }
+
+
+def render_panel(result: Any) -> bytes:
+    """``panel.png``: original | masked (sent) | Bob | Eve, titled with the metrics."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = result.metrics
+
+    def f(v: Any, unit: str = "") -> str:
+        if v is None:
+            return "n/a"
+        if isinstance(v, float) and v == float("inf"):
+            return "inf"
+        return f"{v:.2f}{unit}" if isinstance(v, float) else str(v)
+
+    leak = m["identity_leak"]
+    titles = [
+        "original",
+        f"masked & sent ({len(result.guard.regions)} region(s))",
+        f"Bob @ {result.bob.snr_db:g} dB\nPSNR {f(m['psnr_received'], ' dB')}  SSIM {f(m['ssim_received'])}\n"
+        f"identity sim {f(m['identity_similarity_received'])}",
+        f"Eve @ {result.eve.snr_db:g} dB\nPSNR {f(m['psnr_eavesdropper'], ' dB')}  SSIM {f(m['ssim_eavesdropper'])}\n"
+        f"identity sim {f(m['identity_similarity_eavesdropper'])} "
+        f"({'LEAK' if leak else 'no leak' if leak is not None else 'no face'})",
+    ]
+    imgs = [result.original, result.masked, result.bob.restored, result.eve.restored]
+    h, w = result.original.shape[-2:]
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4.6 * h / w + 0.9), dpi=100)
+    for ax, im, title in zip(axes, imgs, titles):
+        ax.imshow(to_uint8(im))
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.suptitle(f"vlm-privsc: policy '{result.guard.policy}', channel {result.channel['type']}", fontsize=11)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def render_run_outputs(result: Any) -> dict[str, bytes | dict[str, Any]]:
+    """Every file of ``vlmsc run --out DIR``."""
+    return {
+        "masked.png": encode_png(to_uint8(result.masked)),
+        "mask.png": encode_png(mask_to_uint8(result.mask)),
+        "received.png": encode_png(to_uint8(result.bob.restored)),
+        "eavesdropper.png": encode_png(to_uint8(result.eve.restored)),
+        "panel.png": render_panel(result),
+        "report.json": run_report(result),
+    }

@@ -77,3 +77,26 @@ def test_detections_shared_between_categories_run_once(db):
     before = FixedBoxes.calls
     PrivacyGuard(db, "faces").run(_photo())
     assert FixedBoxes.calls - before == 1
+
+
+def test_segmenter_refines_box_only_detections(db):
+    import numpy as np
+
+    class HalfBox:
+        """Segments the left half of each box."""
+
+        name = "halfbox"
+
+        def segment(self, image, boxes):
+            out = []
+            for x0, y0, x1, y1 in boxes:
+                m = np.zeros(image.shape[:2], bool)
+                m[int(y0):int(y1), int(x0):int((x0 + x1) / 2)] = True
+                out.append(m)
+            return out
+
+    res = PrivacyGuard(db, "faces", segmenter=HalfBox()).run(_photo())
+    r = res.regions[0]
+    assert r.detector == "fixed_boxes+halfbox"
+    assert res.mask[0, 0, 65, 50] and not res.mask[0, 0, 65, 75]  # right half of the face box stays public
+    assert "segment" in res.timings

@@ -27,6 +27,7 @@ from vlm_privsc.db.schema import Category, DetectorSpec, PrivacyDB
 from vlm_privsc.guard.detectors import Detection, Detector, build_detector
 from vlm_privsc.guard.fill import FILLS, apply_fill
 from vlm_privsc.guard.masks import region_mask
+from vlm_privsc.guard.segmenters import Segmenter
 from vlm_privsc.io.images import to_uint8
 from vlm_privsc.errors import UnknownNameError
 
@@ -132,6 +133,8 @@ class PrivacyGuard:
             (masks are drawn at full size).
         extra_detectors: prompt-driven detectors (OWLv2, GroundingDINO) run for every
             category of the policy with that category's prompts and threshold.
+        segmenter: refines every box that comes without a pixel mask into one (SAM);
+            the category's dilation still applies.
     """
 
     def __init__(
@@ -142,6 +145,7 @@ class PrivacyGuard:
         fill: str = "mean",
         detect_max_side: int = 1280,
         extra_detectors: Sequence[Detector] = (),
+        segmenter: Segmenter | None = None,
     ) -> None:
         if fill not in FILLS:
             raise UnknownNameError(f"unknown fill {fill!r}; valid: {', '.join(FILLS)}")
@@ -153,6 +157,7 @@ class PrivacyGuard:
         self.fill = fill
         self.detect_max_side = detect_max_side
         self.extra_detectors = tuple(extra_detectors)
+        self.segmenter = segmenter
 
     def load(self) -> PrivacyGuard:
         """Build (and so load) every detector the policy needs, ahead of the first photo."""
@@ -210,6 +215,10 @@ class PrivacyGuard:
                 uncovered.append(cname)
                 continue
             dets = self._detect_category(cat, small, cache, timings)
+            if self.segmenter is not None and dets:
+                t0 = time.perf_counter()
+                dets = self._segment(small, dets)
+                timings["segment"] = timings.get("segment", 0.0) + time.perf_counter() - t0
             t0 = time.perf_counter()
             cat_regions = self._regions(cname, cat, dets, (sx, sy), (h, w), rgb)
             timings["masks"] = timings.get("masks", 0.0) + time.perf_counter() - t0
@@ -235,6 +244,20 @@ class PrivacyGuard:
             timings=timings,
         )
 
+    def _segment(self, small: np.ndarray, dets: list[Detection]) -> list[Detection]:
+        """Give every box-only detection the segmenter's pixel mask (one batched call)."""
+        from dataclasses import replace
+
+        todo = [i for i, d in enumerate(dets) if d.mask is None]
+        if not todo or self.segmenter is None:
+            return dets
+        masks = self.segmenter.segment(small, [dets[i].box for i in todo])
+        out = list(dets)
+        for i, m in zip(todo, masks):
+            if m is not None and m.any():
+                out[i] = replace(dets[i], mask=m.astype(bool), detector=f"{dets[i].detector}+{self.segmenter.name}")
+        return out
+
     def _regions(
         self,
         cname: str,
@@ -259,7 +282,10 @@ class PrivacyGuard:
                 pix = d.mask.astype(np.uint8)
                 if pix.shape != (h, w):
                     pix = cv2.resize(pix, (w, h), interpolation=cv2.INTER_NEAREST)
-            masks.append(region_mask(cat.mask, box, h, w, polygon=poly, pixel_mask=pix, image=rgb))
+            spec = cat.mask
+            if pix is not None and self.segmenter is not None and spec.shape != "segment":
+                spec = spec.model_copy(update={"shape": "segment", "refine": "none"})
+            masks.append(region_mask(spec, box, h, w, polygon=poly, pixel_mask=pix, image=rgb))
             boxes.append(box)
             kept.append(d)
         if not kept:

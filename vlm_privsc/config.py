@@ -1,0 +1,131 @@
+"""Pipeline presets: which backend serves each stage, the channel and its SNRs.
+
+A preset is a YAML file in ``pipelines/`` (package data) or anywhere on disk; every
+backend is named by its registry string, so a preset swaps any stage without code
+changes. CLI flags override preset fields.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vlm_privsc.errors import ConfigError, InputError, UnknownNameError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Backend(_Strict):
+    """A registry name and its keyword parameters."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class GuardConfig(_Strict):
+    db: str | None = None
+    """A privacy database YAML merged over the default (None: the default)."""
+    policy: str = "faces"
+    fill: Literal["mean", "blur", "noise", "black"] = "mean"
+    detect_max_side: int = Field(default=1280, ge=64)
+    extra_detectors: tuple[Backend, ...] = ()
+    """Prompt-driven detectors run for every category (owlv2, grounding_dino)."""
+    segmenter: Backend | None = None
+    """Refines boxes into masks (sam, sam_hf)."""
+
+
+class JSCCConfig(_Strict):
+    model: str | None = None
+    """A shipped model name (``vlmsc models list``) or a checkpoint path; None: the default."""
+    max_side: int = Field(default=512, ge=32)
+    """Photos are sent at most this large (the report says when a photo was resized)."""
+
+
+class ChannelConfig(_Strict):
+    name: str = "awgn"
+    params: dict[str, Any] = Field(default_factory=dict)
+    snr_db: float = 10.0
+    eve_snr_db: float = 10.0
+
+
+class SemanticConfig(_Strict):
+    enabled: bool = True
+    embedder: Backend = Backend(name="minilm")
+    keyed: bool = True
+    """Rotate the embedding by an orthogonal matrix seeded from the database digest:
+    only a holder of the shared database can align it."""
+
+
+class InpaintConfig(_Strict):
+    bob: Backend = Backend(name="telea")
+    eve: Backend = Backend(name="telea")
+    dilate_px: int = Field(default=4, ge=0)
+
+
+class IdentityConfig(_Strict):
+    matcher: Backend = Backend(name="sface")
+
+
+class PipelineConfig(_Strict):
+    name: str = "offline-default"
+    description: str = ""
+    device: str = "cpu"
+    guard: GuardConfig = GuardConfig()
+    jscc: JSCCConfig = JSCCConfig()
+    channel: ChannelConfig = ChannelConfig()
+    semantic: SemanticConfig = SemanticConfig()
+    inpaint: InpaintConfig = InpaintConfig()
+    identity: IdentityConfig = IdentityConfig()
+
+
+def preset_names() -> list[str]:
+    root = resources.files("vlm_privsc.pipelines")
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_preset(name_or_path: str | Path = "default") -> PipelineConfig:
+    """A packaged preset by name (``default``, ``grounded-sam-sd``) or a YAML path."""
+    s = str(name_or_path)
+    if s.endswith((".yaml", ".yml")) or "/" in s:
+        path = Path(s)
+        if not path.exists():
+            raise InputError(f"pipeline preset {s!r} not found")
+    else:
+        if s not in preset_names():
+            raise UnknownNameError(f"unknown pipeline preset {s!r}; valid: {', '.join(preset_names())}")
+        path = Path(str(resources.files("vlm_privsc.pipelines") / f"{s}.yaml"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a pipeline preset must be a mapping")
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ConfigError(f"{path}: {field}: {msg}") from None
+
+
+def override(cfg: PipelineConfig, updates: dict[str, dict[str, Any]]) -> PipelineConfig:
+    """Apply CLI overrides ``{"channel": {"snr_db": 5}, ...}`` (None values are skipped)."""
+    data = cfg.model_dump()
+    for section, vals in updates.items():
+        for k, v in vals.items():
+            if v is not None:
+                data[section][k] = v
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise ConfigError(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None

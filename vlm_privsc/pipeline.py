@@ -1,0 +1,289 @@
+"""The whole privacy pipeline on one photo, with the eavesdropper and identity leakage.
+
+::
+
+    photo -> PrivacyGuard -> masked (private pixels replaced) -> resize to max_side
+       -> JSCC encoder -> symbols z ---------------+--> channel(Bob, snr)  -> decoder -> Bob's inpainter  -> restored
+       -> text embedding of each removed region -> |    (prompt from the shared DB)
+          (keyed rotation by the DB digest)        +--> channel(Eve, eve_snr) -> decoder -> Eve's inpainter -> leaked
+                                                        (no DB: her own label guesses)
+       side information (count, boxes, category ids, DB digest, mask): digital header, bits counted
+       IdentityMatcher(original, restored) and (original, leaked) -> identity leakage
+
+Eve knows the public decoder and intercepts the header (the worst case), but not the
+shared database. Every random draw is seeded from ``seed``: runs are reproducible.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from vlm_privsc.config import PipelineConfig
+from vlm_privsc.db import PrivacyDB, load_db
+from vlm_privsc.errors import ConfigError
+from vlm_privsc.guard import GuardResult, PrivacyGuard
+from vlm_privsc.inpaint import INPAINTERS, TextCondition, paste_back
+from vlm_privsc.io.images import to_tensor, to_uint8
+from vlm_privsc.metrics import psnr, ssim
+from vlm_privsc.semantics.transport import EavesdropperVocabulary, SemanticCodebook, SemanticDecision, header_bits
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """What one receiver (Bob or Eve) got."""
+
+    decoded: torch.Tensor = field(repr=False)
+    """JSCC decoder output ``[1,3,h,w]`` (before inpainting)."""
+    restored: torch.Tensor = field(repr=False)
+    """After inpainting the masked regions (feathered paste-back)."""
+    semantics: tuple[SemanticDecision, ...]
+    snr_db: float
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one run produced; :func:`vlm_privsc.report.run_report` turns it into JSON."""
+
+    source: str
+    guard: GuardResult
+    original: torch.Tensor = field(repr=False)
+    """The original at the transmitted resolution ``[1,3,h,w]``."""
+    masked: torch.Tensor = field(repr=False)
+    mask: torch.Tensor = field(repr=False)
+    bob: Receiver
+    eve: Receiver
+    true_categories: tuple[str, ...]
+    channel: dict[str, Any]
+    header: dict[str, int]
+    metrics: dict[str, Any]
+    identity: dict[str, Any]
+    timings: dict[str, float]
+    config: PipelineConfig
+    db_digest: str
+    seed: int
+
+
+def _resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    h, w = size
+    if tuple(t.shape[-2:]) == (h, w):
+        return t
+    arr = cv2.resize(to_uint8(t), (w, h), interpolation=cv2.INTER_AREA)
+    return to_tensor(arr)
+
+
+def _resize_mask(m: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Any private pixel in a target pixel's footprint makes it private (no leak by resizing)."""
+    h, w = size
+    if tuple(m.shape[-2:]) == (h, w):
+        return m
+    f = cv2.resize(m[0, 0].numpy().astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(f > 0)[None, None]
+
+
+def working_size(h: int, w: int, max_side: int) -> tuple[int, int]:
+    s = min(1.0, max_side / max(h, w))
+    return max(8, round(h * s)), max(8, round(w * s))
+
+
+class Pipeline:
+    """Guard -> JSCC -> channels -> Bob / Eve -> identity leakage, built from a preset."""
+
+    def __init__(self, config: PipelineConfig, db: PrivacyDB | None = None, rx_db: PrivacyDB | None = None) -> None:
+        self.config = config
+        self.db = db if db is not None else load_db(config.guard.db)
+        self.rx_db = rx_db if rx_db is not None else self.db
+        self._loaded = False
+
+    # --- construction ------------------------------------------------------------
+    def load(self) -> Pipeline:
+        """Build every stage (models load here, once). Returns self."""
+        if self._loaded:
+            return self
+        cfg = self.config
+        t0 = time.perf_counter()
+        import vlm_privsc.inpaint  # noqa: F401  (registers inpainters)
+        from vlm_privsc.channel import build_channel
+        from vlm_privsc.guard.detectors import build_detector
+        from vlm_privsc.guard.segmenters import build_segmenter
+        from vlm_privsc.identity import MATCHERS
+        from vlm_privsc.jscc import load_model, load_pretrained
+        from vlm_privsc.semantics import EMBEDDERS
+
+        if cfg.guard.extra_detectors or cfg.guard.segmenter or cfg.semantic.embedder.name not in EMBEDDERS \
+                or cfg.inpaint.bob.name not in INPAINTERS or cfg.inpaint.eve.name not in INPAINTERS:
+            try:
+                import vlm_privsc.hub  # noqa: F401  (registers the hub backends)
+            except ImportError:
+                pass
+        self.guard = PrivacyGuard(
+            self.db,
+            cfg.guard.policy,
+            fill=cfg.guard.fill,
+            detect_max_side=cfg.guard.detect_max_side,
+            extra_detectors=[build_detector(b.name, b.params) for b in cfg.guard.extra_detectors],
+            segmenter=build_segmenter(cfg.guard.segmenter.name, cfg.guard.segmenter.params) if cfg.guard.segmenter else None,
+        ).load()
+        m = cfg.jscc.model
+        self.jscc = (load_model(m, device=cfg.device) if m and m.endswith(".safetensors") else load_pretrained(m, device=cfg.device)).eval()
+        self.channel = build_channel(cfg.channel.name, **cfg.channel.params)
+        self.bob_inpainter = INPAINTERS.build(cfg.inpaint.bob.name, **cfg.inpaint.bob.params)
+        self.eve_inpainter = INPAINTERS.build(cfg.inpaint.eve.name, **cfg.inpaint.eve.params)
+        self.matcher = MATCHERS.build(cfg.identity.matcher.name, **cfg.identity.matcher.params)
+        if cfg.semantic.enabled:
+            emb = EMBEDDERS.build(cfg.semantic.embedder.name, **cfg.semantic.embedder.params)
+            self.codebook = SemanticCodebook(self.db, emb, keyed=cfg.semantic.keyed)
+            self.rx_codebook = self.codebook if self.rx_db is self.db else SemanticCodebook(self.rx_db, emb, keyed=cfg.semantic.keyed)
+            self.eve_vocab = EavesdropperVocabulary(emb, sorted(self.db.categories))
+        self.load_seconds = time.perf_counter() - t0
+        self._loaded = True
+        return self
+
+    # --- one photo ---------------------------------------------------------------
+    @torch.no_grad()
+    def run(self, image: torch.Tensor, source: str = "<tensor>", seed: int = 0) -> RunResult:
+        """Run the whole pipeline on ``image`` ``[1,3,H,W]``; deterministic for a seed."""
+        self.load()
+        cfg = self.config
+        timings: dict[str, float] = {}
+        gens = {k: torch.Generator().manual_seed(seed * 1000 + i) for i, k in enumerate(("fill", "bob", "eve", "bob_inp", "eve_inp"))}
+
+        t = time.perf_counter()
+        g = self.guard.run(image, gens["fill"])
+        timings["guard"] = time.perf_counter() - t
+
+        h, w = working_size(image.shape[-2], image.shape[-1], cfg.jscc.max_side)
+        original = _resize(image, (h, w))
+        masked = _resize(g.masked, (h, w))
+        mask = _resize_mask(g.mask, (h, w))
+
+        # --- transmitter: image symbols + semantic symbols + digital header ---------
+        snr, eve_snr = float(cfg.channel.snr_db), float(cfg.channel.eve_snr_db)
+        t = time.perf_counter()
+        z = self.jscc.encode(masked, snr)
+        timings["jscc_encode"] = time.perf_counter() - t
+        cats = tuple(r.category for r in g.regions)
+        sem = self.codebook.transmit(cats) if cfg.semantic.enabled else torch.zeros(0, dtype=torch.complex64)
+        ids = self.db.category_ids()
+        header = header_bits([r.box for r in g.regions], [ids[c] for c in cats], len(ids), mask[0, 0].numpy())
+        if self.rx_db.digest()[:16] != self.db.digest()[:16]:
+            raise ConfigError(
+                f"privacy database digest mismatch: transmitter {self.db.digest()[:16]}, receiver "
+                f"{self.rx_db.digest()[:16]}; both ends must hold the same database"
+            )
+
+        # --- channels ----------------------------------------------------------------
+        t = time.perf_counter()
+        zb = self.channel(z, snr, gens["bob"])
+        ze = self.channel(z, eve_snr, gens["eve"])
+        sb = self.channel(sem[None], snr, gens["bob"])[0] if sem.numel() else sem
+        se = self.channel(sem[None], eve_snr, gens["eve"])[0] if sem.numel() else sem
+        timings["channel"] = time.perf_counter() - t
+
+        # --- receivers -----------------------------------------------------------------
+        t = time.perf_counter()
+        xb = self.jscc.decode(zb, snr, size=(h, w)).clamp(0, 1)
+        xe = self.jscc.decode(ze, eve_snr, size=(h, w)).clamp(0, 1)
+        timings["jscc_decode"] = time.perf_counter() - t
+        n = len(cats)
+        bob_sem = tuple(self.rx_codebook.receive(sb, n)) if cfg.semantic.enabled else ()
+        eve_sem = tuple(self.eve_vocab.receive(se, n)) if cfg.semantic.enabled else ()
+
+        region_masks = [_resize_mask(r.mask[None, None], (h, w)) for r in g.regions]
+        t = time.perf_counter()
+        bob = self._restore(xb, mask, region_masks, bob_sem, self.bob_inpainter, gens["bob_inp"], with_prompt=True)
+        timings["inpaint_bob"] = time.perf_counter() - t
+        t = time.perf_counter()
+        eve = self._restore(xe, mask, region_masks, eve_sem, self.eve_inpainter, gens["eve_inp"], with_prompt=False)
+        timings["inpaint_eve"] = time.perf_counter() - t
+
+        # --- evaluation ----------------------------------------------------------------
+        t = time.perf_counter()
+        idb = self.matcher.compare(to_uint8(original), to_uint8(bob))
+        ide = self.matcher.compare(to_uint8(original), to_uint8(eve))
+        timings["identity"] = time.perf_counter() - t
+        public = ~mask
+        metrics = {
+            "psnr_received": psnr(original, bob),
+            "ssim_received": ssim(original, bob),
+            "psnr_received_nonprivate": psnr(original, bob, public),
+            "psnr_eavesdropper": psnr(original, xe if n == 0 else eve),
+            "ssim_eavesdropper": ssim(original, eve),
+            "identity_similarity_received": idb.similarity,
+            "identity_similarity_eavesdropper": ide.similarity,
+            "identity_threshold": ide.threshold,
+            "identity_leak": ide.same_identity,
+            "identity_leak_received": idb.same_identity,
+            "bob_category_ok": _share_ok(cats, bob_sem),
+            "eve_category_ok": _share_ok(cats, eve_sem),
+        }
+        k = int(z.shape[-1])
+        channel = {
+            "type": cfg.channel.name,
+            "params": dict(cfg.channel.params),
+            "snr_db": snr,
+            "eve_snr_db": eve_snr,
+            "image_symbols": k,
+            "semantic_symbols": int(sem.numel()),
+            "semantic_symbols_per_region": self.codebook.symbols_per_region() if cfg.semantic.enabled else 0,
+            "header_bits": header["total"],
+            "header_symbols_qpsk": (header["total"] + 1) // 2,
+            "total_symbols": k + int(sem.numel()) + (header["total"] + 1) // 2,
+            "bandwidth_ratio_image": k / (3 * h * w),
+            "bandwidth_ratio_total": (k + int(sem.numel()) + (header["total"] + 1) // 2) / (3 * h * w),
+            "transmitted_size": [w, h],
+            "original_size": [int(image.shape[-1]), int(image.shape[-2])],
+            "jscc_model": cfg.jscc.model or "default",
+        }
+        return RunResult(
+            source=source, guard=g, original=original, masked=masked, mask=mask,
+            bob=Receiver(xb, bob, bob_sem, snr), eve=Receiver(xe, eve, eve_sem, eve_snr),
+            true_categories=cats, channel=channel, header=header, metrics=metrics,
+            identity={"received": idb.to_dict(), "eavesdropper": ide.to_dict()},
+            timings=timings, config=cfg, db_digest=self.db.digest(), seed=seed,
+        )
+
+    def _restore(
+        self,
+        decoded: torch.Tensor,
+        mask: torch.Tensor,
+        region_masks: list[torch.Tensor],
+        decisions: tuple[SemanticDecision, ...],
+        inpainter: Any,
+        gen: torch.Generator,
+        *,
+        with_prompt: bool,
+    ) -> torch.Tensor:
+        """Inpaint region groups one recovered category at a time, each with its own
+        condition (Bob: the database prompt; Eve: no prompt, her noisy vector)."""
+        if not bool(mask.any()):
+            return decoded
+        groups: dict[str | None, list[int]] = {}
+        for i in range(len(region_masks)):
+            key = decisions[i].category if i < len(decisions) else None
+            groups.setdefault(key, []).append(i)
+        out = decoded
+        for key, members in groups.items():
+            gm = torch.zeros_like(mask)
+            for i in members:
+                gm |= region_masks[i]
+            d = decisions[members[0]] if members[0] < len(decisions) else None
+            cond = TextCondition(
+                prompt=d.prompt if (d is not None and with_prompt) else None,
+                embedding=d.embedding if d is not None else None,
+                category=key,
+            )
+            generated = inpainter.inpaint(out, gm, cond, gen)
+            out = paste_back(out, generated, gm, self.config.inpaint.dilate_px)
+        return out
+
+
+def _share_ok(truth: tuple[str, ...], got: tuple[SemanticDecision, ...]) -> float | None:
+    if not truth or not got:
+        return None
+    return sum(a == b.category for a, b in zip(truth, got)) / len(truth)
