@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from vlm_privsc.cli import app
+from vlm_privsc.config import load_preset, override
+from vlm_privsc.db import load_db
+from vlm_privsc.errors import ConfigError
+from vlm_privsc.pipeline import Pipeline, working_size
+
+runner = CliRunner()
+
+
+def _photo() -> torch.Tensor:
+    return torch.rand(1, 3, 128, 160, generator=torch.Generator().manual_seed(0))
+
+
+def test_working_size_keeps_aspect():
+    assert working_size(1000, 2000, 512) == (256, 512)
+    assert working_size(100, 80, 512) == (100, 80)
+
+
+def test_run_is_deterministic_and_complete(fast_preset: Path):
+    pipe = Pipeline(load_preset(fast_preset))
+    a = pipe.run(_photo(), seed=3)
+    b = pipe.run(_photo(), seed=3)
+    c = pipe.run(_photo(), seed=4)
+    assert torch.equal(a.bob.restored, b.bob.restored) and torch.equal(a.eve.restored, b.eve.restored)
+    assert a.metrics == b.metrics
+    assert not torch.equal(a.eve.decoded, c.eve.decoded)
+    # the face region was found, removed and restored; outside the dilated mask Bob's
+    # output is exactly the decoder's
+    assert a.true_categories == ("face",)
+    assert a.mask.any()
+    from vlm_privsc.inpaint import dilate_mask
+
+    outside = ~dilate_mask(a.mask, pipe.config.inpaint.dilate_px).expand_as(a.bob.restored)
+    assert torch.equal(a.bob.restored[outside], a.bob.decoded[outside])
+    assert a.metrics["bob_category_ok"] == 1.0
+    ch = a.channel
+    assert tuple(a.original.shape[-2:]) == (102, 128)
+    assert ch["image_symbols"] == pipe.jscc.channel_uses(102, 128)
+    assert ch["semantic_symbols"] == 32  # one region, 64-d embedding -> 32 complex symbols
+    assert ch["total_symbols"] == ch["image_symbols"] + ch["semantic_symbols"] + ch["header_symbols_qpsk"]
+    assert set(a.timings) >= {"guard", "jscc_encode", "channel", "jscc_decode", "inpaint_bob", "inpaint_eve", "identity"}
+
+
+def test_nothing_private_is_transmitted(fast_preset: Path):
+    """The symbols sent do not depend on the private pixels."""
+    pipe = Pipeline(load_preset(fast_preset))
+    img = _photo()
+    r1 = pipe.run(img, seed=0)
+    other = img.clone()
+    m = r1.guard.mask.expand_as(img)
+    other[m] = 1.0 - other[m]
+    r2 = pipe.run(other, seed=0)
+    assert torch.equal(r1.masked, r2.masked)
+    assert torch.equal(r1.bob.decoded, r2.bob.decoded) and torch.equal(r1.eve.decoded, r2.eve.decoded)
+
+
+def test_database_digest_mismatch_is_a_clear_error(fast_preset: Path, tmp_path: Path):
+    cfg = load_preset(fast_preset)
+    rx = tmp_path / "rx.yaml"
+    rx.write_text(Path(cfg.guard.db).read_text().replace("threshold: 0.5", "threshold: 0.55", 1))
+    pipe = Pipeline(cfg, rx_db=load_db(rx))
+    with pytest.raises(ConfigError, match="digest mismatch"):
+        pipe.run(_photo())
+
+
+def test_rayleigh_and_overrides(fast_preset: Path):
+    cfg = override(load_preset(fast_preset), {"channel": {"name": "rayleigh", "snr_db": 10.0}})
+    r = Pipeline(cfg).run(_photo(), seed=1)
+    assert r.channel["type"] == "rayleigh" and r.channel["snr_db"] == 10.0
+    with pytest.raises(ConfigError):
+        override(load_preset(fast_preset), {"guard": {"fill": "sparkle"}})
+
+
+def test_cli_run_writes_every_output(fast_preset: Path, tmp_path: Path):
+    photo = tmp_path / "p.png"
+    Image.fromarray((_photo()[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(photo)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", "--image", str(photo), "--preset", str(fast_preset), "--out", str(out),
+                              "--snr", "15", "--eve-snr", "3", "--seed", "7"])
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["eavesdropper.png", "mask.png", "masked.png", "panel.png", "received.png", "report.json"]
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["db_digest"] and rep["regions"][0]["category"] == "face"
+    for k in ("type", "snr_db", "eve_snr_db", "image_symbols", "semantic_symbols", "total_symbols", "bandwidth_ratio_total"):
+        assert k in rep["channel"]
+    assert rep["channel"]["snr_db"] == 15 and rep["channel"]["eve_snr_db"] == 3
+    for k in ("psnr_received", "ssim_received", "psnr_eavesdropper", "identity_similarity_received",
+              "identity_similarity_eavesdropper", "identity_leak"):
+        assert k in rep["metrics"]
+    assert rep["timings"]["load_models"] > 0 and rep["seed"] == 7
+    assert "Bob (authorized)" in res.stdout
+    panel = Image.open(out / "panel.png")
+    assert panel.size[0] > 800
+
+
+def test_cli_run_bad_inputs(fast_preset: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    for argv, needle in [
+        (["--image", str(tmp_path / "none.jpg")], "not found"),
+        (["--image", "skimage:astronaut", "--policy", "bogus"], "unknown policy 'bogus'"),
+        (["--image", "skimage:astronaut", "--preset", "no-such-preset"], "unknown pipeline preset"),
+        (["--image", "skimage:astronaut", "--channel", "wormhole"], "wormhole"),
+    ]:
+        res = runner.invoke(app, ["run", *argv, "--out", str(out)] + ([] if "--preset" in argv else ["--preset", str(fast_preset)]))
+        assert res.exit_code == 2, (argv, res.output)
+        lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and needle in lines[0], res.stderr
+        assert not out.exists()
