@@ -1,0 +1,15 @@
+"""Train DeepJSCC / ADJSCC: the same command as ``vlmsc train jscc`` (see --help)."""
+
+from __future__ import annotations
+
+import sys
+
+from vlm_privsc.jscc.cli import run_command
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("train", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

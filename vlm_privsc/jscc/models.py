@@ -1,0 +1,312 @@
+"""DeepJSCC models: the classic one, the SNR-adaptive ADJSCC, and a text-conditioned decoder.
+
+References
+----------
+- E. Bourtsoulatze, D. B. Kurka, D. Gunduz, "Deep Joint Source-Channel Coding for
+  Wireless Image Transmission", IEEE TCCN 5(3), 2019 (arXiv:1809.01733).
+- J. Xu, B. Ai, W. Chen, A. Yang, P. Sun, M. Rodrigues, "Wireless Image Transmission
+  Using Deep Source Channel Coding With Attention Modules", IEEE TCSVT 32(4), 2022
+  (ADJSCC, arXiv:2012.00533): attention-feature (AF) modules that take the SNR.
+- E. Perez et al., "FiLM: Visual Reasoning with a General Conditioning Layer", AAAI 2018.
+
+::
+
+    x [B,3,H,W] in [0,1] --pad to x4--> -0.5
+      Encoder  conv5x5/2 C1 PReLU [AF] -> conv5x5/2 C2 PReLU [AF] -> conv5x5/1 C3 PReLU [AF]
+               -> conv5x5/1 C4 PReLU [AF] -> conv5x5/1 c          (latent c x H/4 x W/4)
+      pairs of reals -> complex symbols z [B, k], k = c*H*W/32  ->  power_normalize (P = 1)
+                                   |
+                               channel(z, snr_db)   (AWGN / Rayleigh, see vlm_privsc.channel)
+                                   |
+      Decoder  tconv5x5/1 C4 PReLU [AF][FiLM] -> tconv5x5/1 C3 PReLU [AF][FiLM]
+               -> tconv5x5/1 C2 PReLU [AF][FiLM] -> tconv5x5/2 C1 PReLU [AF][FiLM]
+               -> tconv5x5/2 3 sigmoid -> crop to (H, W)
+
+    [AF]   ADJSCC attention feature module: s = sigmoid(FC(ReLU(FC([avgpool(f), snr/20]))));  f * s
+    [FiLM] text conditioning: f * (1 + gamma(t)) + beta(t), gamma/beta zero-initialised
+
+Bandwidth ratio ``k/n = c / 96`` (``c`` latent channels; 16 -> 1/6, 8 -> 1/12).
+Fully convolutional: any image size works (padded to a multiple of 4, cropped back).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from vlm_privsc.channel.base import SnrLike, power_normalize
+from vlm_privsc.errors import ConfigError, InputError
+from vlm_privsc.registry import Registry
+
+STRIDE = 4  # total down-sampling of the encoder
+
+
+@dataclass(frozen=True)
+class JSCCConfig:
+    """Architecture of a DeepJSCC-family model (stored in the weights' metadata)."""
+
+    arch: str = "adjscc"  # "deepjscc" (classic) or "adjscc" (SNR-adaptive)
+    latent_channels: int = 16  # c: k/n = c/96
+    channels: tuple[int, int, int, int] = (16, 32, 32, 32)
+    kernel_size: int = 5
+    text_dim: int = 0  # > 0: FiLM-conditioned decoder on a text embedding of this size
+    snr_scale_db: float = 20.0  # the SNR fed to AF modules is snr_db / snr_scale_db
+
+    def __post_init__(self) -> None:
+        if self.arch not in ("deepjscc", "adjscc"):
+            raise ConfigError(f"JSCC arch must be 'deepjscc' or 'adjscc', got {self.arch!r}")
+        if self.latent_channels <= 0 or self.latent_channels % 2:
+            raise ConfigError(f"latent_channels must be a positive even number, got {self.latent_channels}")
+        if len(self.channels) != 4 or min(self.channels) <= 0:
+            raise ConfigError(f"channels must be 4 positive widths, got {self.channels}")
+        if self.kernel_size % 2 == 0:
+            raise ConfigError(f"kernel_size must be odd, got {self.kernel_size}")
+        if self.text_dim < 0:
+            raise ConfigError(f"text_dim must be >= 0, got {self.text_dim}")
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+
+    @property
+    def ratio(self) -> Fraction:
+        """Bandwidth ratio k/n for image sizes that are multiples of 4."""
+        return Fraction(self.latent_channels, 2 * 3 * STRIDE * STRIDE)
+
+    @property
+    def snr_adaptive(self) -> bool:
+        return self.arch == "adjscc"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["channels"] = list(self.channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> JSCCConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown JSCC config fields {sorted(unknown)}; valid: {sorted(known)}")
+        return cls(**{**d, "channels": tuple(d.get("channels", cls.channels))})
+
+
+def latent_channels_for_ratio(ratio: Fraction | float | str) -> int:
+    """Latent channels ``c`` giving bandwidth ratio ``ratio`` (``c = 96 * ratio``, even)."""
+    from vlm_privsc.channel.base import parse_ratio
+
+    r = parse_ratio(ratio) if not isinstance(ratio, Fraction) else ratio
+    c = r * 2 * 3 * STRIDE * STRIDE
+    if c.denominator != 1 or c.numerator % 2:
+        raise ConfigError(
+            f"bandwidth ratio {r} needs {float(c):g} latent channels; choose a ratio m/48 "
+            "(e.g. 1/6, 1/12, 1/24, 1/3)"
+        )
+    return int(c)
+
+
+class AFModule(nn.Module):
+    """ADJSCC attention-feature module: channel-wise scaling predicted from features + SNR."""
+
+    def __init__(self, channels: int, hidden: int | None = None) -> None:
+        super().__init__()
+        hidden = hidden or max(channels // 2, 8)
+        self.fc1 = nn.Linear(channels + 1, hidden)
+        self.fc2 = nn.Linear(hidden, channels)
+
+    def forward(self, f: Tensor, snr: Tensor) -> Tensor:
+        ctx = torch.cat([f.mean(dim=(2, 3)), snr], dim=1)
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(ctx))))
+        return f * s[:, :, None, None]
+
+
+class FiLM(nn.Module):
+    """Feature-wise linear modulation from a conditioning vector (identity at init)."""
+
+    def __init__(self, cond_dim: int, channels: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(cond_dim, 2 * channels)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, f: Tensor, cond: Tensor) -> Tensor:
+        gamma, beta = self.proj(cond).chunk(2, dim=1)
+        return f * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
+
+
+class _Block(nn.Module):
+    """conv (or transposed conv) -> PReLU -> optional AF -> optional FiLM."""
+
+    def __init__(self, cin: int, cout: int, k: int, stride: int, transposed: bool,
+                 adaptive: bool, text_dim: int = 0) -> None:
+        super().__init__()
+        pad = k // 2
+        if transposed:
+            self.conv: nn.Module = nn.ConvTranspose2d(cin, cout, k, stride, pad, output_padding=stride - 1)
+        else:
+            self.conv = nn.Conv2d(cin, cout, k, stride, pad)
+        self.act = nn.PReLU(cout)
+        self.af = AFModule(cout) if adaptive else None
+        self.film = FiLM(text_dim, cout) if text_dim > 0 else None
+
+    def forward(self, x: Tensor, snr: Tensor, cond: Tensor | None = None) -> Tensor:
+        x = self.act(self.conv(x))
+        if self.af is not None:
+            x = self.af(x, snr)
+        if self.film is not None and cond is not None:
+            x = self.film(x, cond)
+        return x
+
+
+class DeepJSCC(nn.Module):
+    """DeepJSCC (Bourtsoulatze et al., 2019) and its SNR-adaptive ADJSCC variant.
+
+    ``encode(x, snr_db)``: images ``[B,3,H,W]`` in [0,1] -> power-normalised complex
+    symbols ``[B, k]``. ``decode(z, snr_db, size=(H, W), text_emb=None)``: received
+    symbols -> images ``[B,3,H,W]`` in [0,1]. ``snr_db`` (number or ``[B]`` tensor) is
+    used by the ADJSCC attention modules and ignored by the classic model.
+    """
+
+    def __init__(self, config: JSCCConfig | None = None, **kwargs: Any) -> None:
+        super().__init__()
+        if config is None:
+            config = JSCCConfig(**kwargs)
+        elif kwargs:
+            raise TypeError("pass either a JSCCConfig or keyword fields, not both")
+        self.config = config
+        c1, c2, c3, c4 = config.channels
+        k, a, c = config.kernel_size, config.snr_adaptive, config.latent_channels
+        self.enc = nn.ModuleList([
+            _Block(3, c1, k, 2, False, a),
+            _Block(c1, c2, k, 2, False, a),
+            _Block(c2, c3, k, 1, False, a),
+            _Block(c3, c4, k, 1, False, a),
+        ])
+        self.enc_out = nn.Conv2d(c4, c, k, 1, k // 2)
+        t = config.text_dim
+        self.dec = nn.ModuleList([
+            _Block(c, c4, k, 1, True, a, t),
+            _Block(c4, c3, k, 1, True, a, t),
+            _Block(c3, c2, k, 1, True, a, t),
+            _Block(c2, c1, k, 2, True, a, t),
+        ])
+        self.dec_out = nn.ConvTranspose2d(c1, 3, k, 2, k // 2, output_padding=1)
+
+    # --- helpers ---------------------------------------------------------------
+    @property
+    def text_dim(self) -> int:
+        return self.config.text_dim
+
+    @property
+    def ratio(self) -> Fraction:
+        return self.config.ratio
+
+    @staticmethod
+    def padded_size(h: int, w: int) -> tuple[int, int]:
+        return (math.ceil(h / STRIDE) * STRIDE, math.ceil(w / STRIDE) * STRIDE)
+
+    def channel_uses(self, h: int, w: int) -> int:
+        """Complex symbols ``k`` sent for one ``h x w`` image."""
+        hp, wp = self.padded_size(h, w)
+        return self.config.latent_channels * (hp // STRIDE) * (wp // STRIDE) // 2
+
+    def _snr(self, snr_db: SnrLike | None, batch: int, ref: Tensor) -> Tensor:
+        if snr_db is None:
+            if self.config.snr_adaptive:
+                raise InputError("this SNR-adaptive JSCC model needs snr_db")
+            snr_db = 0.0
+        s = torch.as_tensor(snr_db, dtype=ref.dtype, device=ref.device).reshape(-1, 1)
+        if s.shape[0] not in (1, batch):
+            raise InputError(f"snr_db must be a number or one value per image ({batch}), got {s.shape[0]} values")
+        return s.expand(batch, 1) / self.config.snr_scale_db
+
+    # --- encoder / decoder -----------------------------------------------------
+    def encode(self, x: Tensor, snr_db: SnrLike | None = None) -> Tensor:
+        """Images ``[B,3,H,W]`` in [0,1] -> complex symbols ``[B, k]`` with unit average power."""
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise InputError(f"JSCC encoder needs images [B,3,H,W], got shape {tuple(x.shape)}")
+        b, _, h, w = x.shape
+        hp, wp = self.padded_size(h, w)
+        if (hp, wp) != (h, w):
+            x = F.pad(x, (0, wp - w, 0, hp - h), mode="replicate")
+        snr = self._snr(snr_db, b, x)
+        f = x - 0.5
+        for blk in self.enc:
+            f = blk(f, snr)
+        f = self.enc_out(f)
+        z = torch.view_as_complex(f.reshape(b, -1, 2).float().contiguous())
+        return power_normalize(z)
+
+    def decode(self, z: Tensor, snr_db: SnrLike | None = None, size: tuple[int, int] | None = None,
+               text_emb: Tensor | None = None) -> Tensor:
+        """Received symbols ``[B, k]`` (complex) -> images ``[B,3,H,W]`` in [0,1].
+
+        ``size``: the original ``(H, W)``; ``None`` assumes a square image.
+        ``text_emb``: ``[B, text_dim]`` or ``[text_dim]``, only for text-conditioned models
+        (``model.text_dim > 0``); ``None`` there means "no text" (FiLM off).
+        """
+        if not torch.is_complex(z) or z.dim() != 2:
+            raise InputError(f"JSCC decoder needs complex symbols [B, k], got {z.dtype} {tuple(z.shape)}")
+        b, k = z.shape
+        c = self.config.latent_channels
+        if size is None:
+            side = math.isqrt(2 * k // c) * STRIDE
+            if self.channel_uses(side, side) != k:
+                raise InputError(f"cannot infer the image size from {k} symbols; pass size=(H, W)")
+            size = (side, side)
+        h, w = int(size[0]), int(size[1])
+        hp, wp = self.padded_size(h, w)
+        if self.channel_uses(h, w) != k:
+            raise InputError(
+                f"{k} symbols do not match a {h}x{w} image for this model (expected {self.channel_uses(h, w)})"
+            )
+        cond = None
+        if text_emb is not None:
+            if self.config.text_dim == 0:
+                raise InputError("this JSCC model has no text conditioning (text_dim=0); pass text_emb=None")
+            cond = text_emb.to(device=z.device, dtype=torch.float32)
+            if cond.dim() == 1:
+                cond = cond.unsqueeze(0)
+            if cond.shape[-1] != self.config.text_dim or cond.shape[0] not in (1, b):
+                raise InputError(
+                    f"text_emb must be [B, {self.config.text_dim}] or [{self.config.text_dim}], got {tuple(text_emb.shape)}"
+                )
+            cond = cond.expand(b, -1)
+        f = torch.view_as_real(z.to(torch.complex64)).reshape(b, c, hp // STRIDE, wp // STRIDE)
+        snr = self._snr(snr_db, b, f)
+        for blk in self.dec:
+            f = blk(f, snr, cond)
+        x = torch.sigmoid(self.dec_out(f))
+        return x[:, :, :h, :w]
+
+    def forward(self, x: Tensor, channel: nn.Module, snr_db: SnrLike,
+                generator: torch.Generator | None = None, text_emb: Tensor | None = None) -> Tensor:
+        """End to end: ``decode(channel(encode(x)))``, for training and evaluation."""
+        z = self.encode(x, snr_db)
+        y = channel(z, snr_db, generator)
+        return self.decode(y, snr_db, size=(x.shape[2], x.shape[3]), text_emb=text_emb)
+
+
+JSCC_MODELS: Registry[DeepJSCC] = Registry("jscc model")
+
+
+@JSCC_MODELS.register("deepjscc")
+def _deepjscc(**kw: Any) -> DeepJSCC:
+    return DeepJSCC(JSCCConfig(arch="deepjscc", **kw))
+
+
+@JSCC_MODELS.register("adjscc")
+def _adjscc(**kw: Any) -> DeepJSCC:
+    return DeepJSCC(JSCCConfig(arch="adjscc", **kw))
+
+
+def build_jscc(name: str = "adjscc", **kw: Any) -> DeepJSCC:
+    """Build an (untrained) model by architecture name: ``deepjscc`` or ``adjscc``."""
+    factory = JSCC_MODELS.get(name)
+    try:
+        return factory(**kw)
+    except TypeError as exc:
+        raise ConfigError(f"jscc model {name!r}: bad parameters {sorted(kw)}: {exc}") from None

@@ -1,0 +1,269 @@
+"""Training DeepJSCC / ADJSCC end to end through a differentiable channel.
+
+Data: CIFAR-10 (JPEG tarball + the lossless train subset) and random 32x32 crops of larger
+photos at several scales (see :mod:`vlm_privsc.jscc.data`), or any folder of images.
+Loss: MSE. Optimiser: Adam with a short warm-up and cosine decay. The SNR of each image
+is drawn uniformly from ``[snr_min, snr_max]`` dB so one SNR-adaptive model serves the
+whole range. Devices via ``accelerate``; checkpoints (``accelerator.save_state``) every
+``checkpoint_every`` steps under ``out``, resumed with ``resume=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vlm_privsc.channel.models import AWGNChannel, RayleighChannel
+from vlm_privsc.errors import ConfigError, InputError
+from vlm_privsc.jscc import data as jdata
+from vlm_privsc.jscc.evaluate import evaluate, to_tensor
+from vlm_privsc.jscc.models import DeepJSCC, JSCCConfig, latent_channels_for_ratio
+from vlm_privsc.jscc.weights import save_model, weights_path
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Everything that defines one training run (written into the weights' metadata)."""
+
+    ratio: str = "1/6"
+    arch: str = "adjscc"
+    channels: tuple[int, int, int, int] = (16, 32, 32, 32)
+    name: str | None = None  # default: f"{arch}-r{num}_{den}"
+    data: str | None = None  # shared data folder (CIFAR tarball, photos)
+    images: str | None = None  # or: a folder of images to crop from (tests, custom data)
+    steps: int = 10_000
+    batch: int = 64
+    lr: float = 1e-3
+    warmup: int = 200
+    snr_min: float = 0.0
+    snr_max: float = 20.0
+    rayleigh_fraction: float = 0.0  # share of batches sent through block Rayleigh (ZF)
+    photo_fraction: float = 0.25
+    seed: int = 0
+    out: str = "runs/jscc"
+    resume: bool = False
+    checkpoint_every: int = 1000
+    eval_every: int = 1000
+    eval_images: int = 500
+    export: str | None = None  # folder for jscc_<name>.safetensors (+ .json)
+    stop_at: int | None = None  # stop (checkpointed) at this step without finishing: time-slicing, tests
+    init: str | None = None  # warm start: copy every same-shaped tensor from this weights file
+    threads: int = 2
+    progress: bool = True
+
+    def model_name(self) -> str:
+        if self.name:
+            return self.name
+        r = latent_channels_for_ratio(self.ratio)
+        from fractions import Fraction
+
+        fr = Fraction(r, 96)
+        return f"{self.arch}-r{fr.numerator}_{fr.denominator}"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run produced: the model, its exported file (if any) and final numbers."""
+
+    model: DeepJSCC
+    steps: int
+    images_seen: int
+    seconds: float
+    eval_psnr_db: dict[str, float] = field(default_factory=dict)
+    weights: Path | None = None
+
+
+class _State:
+    """Counters and RNG states that accelerate checkpoints beside model and optimiser."""
+
+    def __init__(self, seed: int, device: torch.device) -> None:
+        self.step = 0
+        self.seconds = 0.0
+        self.rng = np.random.default_rng(seed)
+        self.gen = torch.Generator(device=device).manual_seed(seed)
+        self.history: list[dict[str, float]] = []
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "seconds": self.seconds, "rng": json.dumps(self.rng.bit_generator.state),
+                "gen": self.gen.get_state(), "history": json.dumps(self.history)}
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        self.step = int(d["step"])
+        self.seconds = float(d["seconds"])
+        self.rng.bit_generator.state = json.loads(d["rng"])
+        self.gen.set_state(d["gen"])
+        self.history = json.loads(d["history"])
+
+
+def _lr_lambda(warmup: int, steps: int):
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        t = (step - warmup) / max(1, steps - warmup)
+        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+    return f
+
+
+def _warm_start(model: DeepJSCC, path: str) -> list[str]:
+    """Copy every tensor of ``path`` whose name and shape match ``model`` (e.g. another ratio)."""
+    from vlm_privsc.jscc.weights import load_model
+
+    src = load_model(path).state_dict()
+    own = model.state_dict()
+    copied = [k for k, v in src.items() if k in own and own[k].shape == v.shape]
+    if not copied:
+        raise ConfigError(f"--init {path}: no tensor matches this architecture")
+    model.load_state_dict({**own, **{k: src[k] for k in copied}})
+    return copied
+
+
+def _load_training_data(opts: TrainOptions) -> tuple[jdata.PatchSampler, np.ndarray | None, list[str]]:
+    sources: list[str] = []
+    if opts.images:
+        photos = [jdata.load_rgb(p) for p in jdata.list_images(opts.images)]
+        if not photos:
+            raise InputError(f"no images in {opts.images}")
+        sampler = jdata.PatchSampler(np.zeros((0, 32, 32, 3), np.uint8), photos, photo_fraction=1.0)
+        sources.append(f"images:{opts.images} ({len(photos)})")
+        return sampler, None, sources
+    d = jdata.resolve_data_dir(opts.data)
+    cifar = [jdata.load_cifar_jpeg_train(d)]
+    sources.append(f"{jdata.CIFAR_TAR} train ({len(cifar[0])})")
+    try:
+        lossless = jdata.load_cifar_lossless(d, "train")
+        cifar.append(lossless)
+        sources.append(f"{jdata.CIFAR_NPZ} x_train ({len(lossless)})")
+    except InputError:
+        pass
+    photos = jdata.load_photos(d) if opts.photo_fraction > 0 else []
+    if photos:
+        sources.append(f"photo crops from {', '.join(jdata.PHOTO_FOLDERS)} ({len(photos)} image-scales)")
+    sampler = jdata.PatchSampler(np.concatenate(cifar), photos, photo_fraction=opts.photo_fraction)
+    try:
+        test = jdata.load_cifar_lossless(d, "test")[: opts.eval_images]
+    except InputError:
+        test = None
+    return sampler, test, sources
+
+
+def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
+    """Run (or resume) one training run; export the weights if ``opts.export`` is set."""
+    from accelerate import Accelerator
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    if opts.steps <= 0 or opts.batch <= 0:
+        raise ConfigError("--steps and --batch must be positive")
+    if not opts.snr_min <= opts.snr_max:
+        raise ConfigError("--snr-min must not exceed --snr-max")
+    torch.set_num_threads(max(1, opts.threads))
+    console = Console(stderr=True)
+    name = opts.model_name()
+    config = JSCCConfig(arch=opts.arch, latent_channels=latent_channels_for_ratio(opts.ratio),
+                        channels=tuple(opts.channels))
+    torch.manual_seed(opts.seed)
+    model = DeepJSCC(config)
+    warm = _warm_start(model, opts.init) if opts.init else []
+    acc = Accelerator()
+    dev = acc.device
+    sampler, test, sources = _load_training_data(opts)
+    optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, _lr_lambda(opts.warmup, opts.steps))
+    model, optim, sched = acc.prepare(model, optim, sched)
+    state = _State(opts.seed, dev)
+    acc.register_for_checkpointing(state)
+    out = Path(opts.out) / name
+    ckpt = out / "checkpoint"
+    if opts.resume and ckpt.is_dir():
+        acc.load_state(str(ckpt))
+        console.print(f"resumed {name} from {ckpt} at step {state.step}")
+    awgn, ray = AWGNChannel(), RayleighChannel("block", "zf")
+    raw = acc.unwrap_model(model)
+    if opts.init:
+        console.print(f"warm start from {opts.init}: {len(warm)} tensors copied")
+    console.print(f"training {name}: {sum(p.numel() for p in raw.parameters())} parameters, k/n={config.ratio}, "
+                  f"device={dev}, data: {'; '.join(sources)}")
+
+    def do_eval() -> dict[str, float]:
+        if test is None:
+            return {}
+        res = {}
+        for snr in (0.0, 10.0, 20.0) if state.step >= opts.steps else (10.0,):
+            q = evaluate(raw, test, awgn, snr, seed=1234, with_ssim=False, device=dev)
+            res[f"awgn_{snr:g}dB"] = round(q.psnr_db, 3)
+        raw.train()
+        return res
+
+    last_eval: dict[str, float] = {}
+    t_start = time.perf_counter() - state.seconds
+    model.train()
+    cols = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
+    with Progress(*cols, console=console, disable=not opts.progress) as bar:
+        task = bar.add_task(f"train {name}", total=opts.steps, completed=state.step, info="")
+        run_loss = 0.0
+        end = min(opts.steps, opts.stop_at) if opts.stop_at else opts.steps
+        while state.step < end:
+            xb = to_tensor(sampler.sample(state.rng, opts.batch)).to(dev)
+            snr = opts.snr_min + (opts.snr_max - opts.snr_min) * torch.rand(opts.batch, generator=state.gen,
+                                                                            device=dev)
+            use_ray = opts.rayleigh_fraction > 0 and state.rng.random() < opts.rayleigh_fraction
+            y = model(xb, ray if use_ray else awgn, snr, state.gen)
+            loss = torch.nn.functional.mse_loss(y, xb)
+            optim.zero_grad(set_to_none=True)
+            acc.backward(loss)
+            optim.step()
+            sched.step()
+            state.step += 1
+            run_loss = 0.98 * run_loss + 0.02 * loss.item() if state.step > 1 else loss.item()
+            state.seconds = time.perf_counter() - t_start
+            if state.step % opts.eval_every == 0 or state.step == opts.steps:
+                last_eval = do_eval()
+                state.history.append({"step": state.step, "seconds": round(state.seconds, 1),
+                                      "train_psnr_db": round(-10 * math.log10(max(run_loss, 1e-10)), 3),
+                                      **last_eval})
+                console.print(f"step {state.step}/{opts.steps} {state.seconds:.0f}s "
+                              f"train {-10 * math.log10(max(run_loss, 1e-10)):.2f} dB  eval {last_eval}")
+            if state.step % opts.checkpoint_every == 0 or state.step in (opts.steps, end):
+                acc.save_state(str(ckpt))
+            bar.update(task, completed=state.step,
+                       info=f"loss {-10 * math.log10(max(run_loss, 1e-10)):.2f} dB {last_eval}")
+    seconds = state.seconds
+    path = None
+    if opts.export and state.step >= opts.steps:
+        path = weights_path(name, opts.export)
+        command = "vlmsc train jscc " + " ".join(shlex.quote(a) for a in (argv or []))
+        meta = {
+            "name": name,
+            "paper": "Bourtsoulatze, Kurka, Gunduz 2019 (DeepJSCC); Xu et al. 2022 (ADJSCC AF modules)",
+            "trained_with": command if argv is not None else "vlm_privsc.jscc.train.train(...)",
+            "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items()},
+            "data": sources,
+            "steps": state.step,
+            "images_seen": state.step * opts.batch,
+            "train_seconds": round(seconds, 1),
+            "device": str(dev),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "eval_lossless_cifar10_test": {"images": 0 if test is None else len(test), "psnr_db": last_eval},
+            "history": state.history,
+        }
+        save_model(raw, path, meta)
+        console.print(f"wrote {path} (+ .json)")
+    return TrainResult(model=raw.eval(), steps=state.step, images_seen=state.step * opts.batch,
+                       seconds=seconds, eval_psnr_db=last_eval, weights=path)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: vlmsc train jscc (or python scripts/train_jscc.py)")
