@@ -99,6 +99,7 @@ class Pipeline:
         self.db = db if db is not None else load_db(config.guard.db)
         self.rx_db = rx_db if rx_db is not None else self.db
         self._loaded = False
+        self._guards: dict[str, PrivacyGuard] = {}
 
     # --- construction ------------------------------------------------------------
     def load(self) -> Pipeline:
@@ -145,16 +146,48 @@ class Pipeline:
         return self
 
     # --- one photo ---------------------------------------------------------------
+    def guard_for(self, policy: str | None) -> PrivacyGuard:
+        """The guard of ``policy`` (the preset's when None); built once per policy."""
+        self.load()
+        if policy is None or policy == self.guard.policy:
+            return self.guard
+        if policy not in self._guards:
+            cfg = self.config.guard
+            self._guards[policy] = PrivacyGuard(
+                self.db, policy, fill=cfg.fill, detect_max_side=cfg.detect_max_side,
+                extra_detectors=self.guard.extra_detectors, segmenter=self.guard.segmenter,
+            ).load()
+        return self._guards[policy]
+
+    def protect(self, image: torch.Tensor, seed: int = 0, policy: str | None = None) -> GuardResult:
+        """Only the guard (reusable across channel settings with ``run(guard_result=...)``)."""
+        return self.guard_for(policy).run(image, torch.Generator().manual_seed(seed * 1000))
+
     @torch.no_grad()
-    def run(self, image: torch.Tensor, source: str = "<tensor>", seed: int = 0) -> RunResult:
-        """Run the whole pipeline on ``image`` ``[1,3,H,W]``; deterministic for a seed."""
+    def run(
+        self,
+        image: torch.Tensor,
+        source: str = "<tensor>",
+        seed: int = 0,
+        *,
+        policy: str | None = None,
+        snr_db: float | None = None,
+        eve_snr_db: float | None = None,
+        guard_result: GuardResult | None = None,
+        identity: bool = True,
+    ) -> RunResult:
+        """Run the whole pipeline on ``image`` ``[1,3,H,W]``; deterministic for a seed.
+
+        ``policy``, ``snr_db``, ``eve_snr_db`` override the preset; ``guard_result`` reuses
+        a :meth:`protect` result; ``identity=False`` skips the identity matcher.
+        """
         self.load()
         cfg = self.config
         timings: dict[str, float] = {}
         gens = {k: torch.Generator().manual_seed(seed * 1000 + i) for i, k in enumerate(("fill", "bob", "eve", "bob_inp", "eve_inp"))}
 
         t = time.perf_counter()
-        g = self.guard.run(image, gens["fill"])
+        g = guard_result if guard_result is not None else self.guard_for(policy).run(image, gens["fill"])
         timings["guard"] = time.perf_counter() - t
 
         h, w = working_size(image.shape[-2], image.shape[-1], cfg.jscc.max_side)
@@ -163,7 +196,8 @@ class Pipeline:
         mask = _resize_mask(g.mask, (h, w))
 
         # --- transmitter: image symbols + semantic symbols + digital header ---------
-        snr, eve_snr = float(cfg.channel.snr_db), float(cfg.channel.eve_snr_db)
+        snr = float(cfg.channel.snr_db if snr_db is None else snr_db)
+        eve_snr = float(cfg.channel.eve_snr_db if eve_snr_db is None else eve_snr_db)
         t = time.perf_counter()
         z = self.jscc.encode(masked, snr)
         timings["jscc_encode"] = time.perf_counter() - t
@@ -204,8 +238,8 @@ class Pipeline:
 
         # --- evaluation ----------------------------------------------------------------
         t = time.perf_counter()
-        idb = self.matcher.compare(to_uint8(original), to_uint8(bob))
-        ide = self.matcher.compare(to_uint8(original), to_uint8(eve))
+        idb = self.matcher.compare(to_uint8(original), to_uint8(bob)) if identity else None
+        ide = self.matcher.compare(to_uint8(original), to_uint8(eve)) if identity else None
         timings["identity"] = time.perf_counter() - t
         public = ~mask
         metrics = {
@@ -214,11 +248,11 @@ class Pipeline:
             "psnr_received_nonprivate": psnr(original, bob, public),
             "psnr_eavesdropper": psnr(original, xe if n == 0 else eve),
             "ssim_eavesdropper": ssim(original, eve),
-            "identity_similarity_received": idb.similarity,
-            "identity_similarity_eavesdropper": ide.similarity,
-            "identity_threshold": ide.threshold,
-            "identity_leak": ide.same_identity,
-            "identity_leak_received": idb.same_identity,
+            "identity_similarity_received": idb.similarity if idb else None,
+            "identity_similarity_eavesdropper": ide.similarity if ide else None,
+            "identity_threshold": float(self.matcher.threshold),
+            "identity_leak": ide.same_identity if ide else None,
+            "identity_leak_received": idb.same_identity if idb else None,
             "bob_category_ok": _share_ok(cats, bob_sem),
             "eve_category_ok": _share_ok(cats, eve_sem),
         }
@@ -244,7 +278,7 @@ class Pipeline:
             source=source, guard=g, original=original, masked=masked, mask=mask,
             bob=Receiver(xb, bob, bob_sem, snr), eve=Receiver(xe, eve, eve_sem, eve_snr),
             true_categories=cats, channel=channel, header=header, metrics=metrics,
-            identity={"received": idb.to_dict(), "eavesdropper": ide.to_dict()},
+            identity={"received": idb.to_dict() if idb else None, "eavesdropper": ide.to_dict() if ide else None},
             timings=timings, config=cfg, db_digest=self.db.digest(), seed=seed,
         )
 

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from vlm_privsc.cli import app
+from vlm_privsc.errors import InputError
+from vlm_privsc.evaluation import load_faces, summarise
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def faces_dir(tmp_path: Path) -> Path:
+    """Two identities, two photos each (real faces: astronaut and Grace Hopper, plus mirrors)."""
+    import matplotlib.cbook as cb
+    import skimage.data
+
+    root = tmp_path / "faces"
+    a = Image.fromarray(skimage.data.astronaut()).resize((160, 160))
+    g = Image.open(cb.get_sample_data("grace_hopper.jpg")).convert("RGB").resize((128, 160))
+    for name, im in (("astro", a), ("grace", g)):
+        (root / name).mkdir(parents=True)
+        im.save(root / name / "1.png")
+        im.transpose(Image.FLIP_LEFT_RIGHT).save(root / name / "2.png")
+    return root
+
+
+def test_load_faces_folder_and_csv(faces_dir: Path, tmp_path: Path):
+    items = load_faces(faces_dir)
+    assert [i.identity for i in items] == ["astro", "grace", "astro", "grace"]  # identities in turn
+    assert len(load_faces(faces_dir, limit=2)) == 2
+    f = tmp_path / "list.csv"
+    f.write_text("file,cluster_id\nfaces/astro/1.png,0\nfaces/grace/1.png,1\n")
+    items = load_faces(f)
+    assert [(i.key, i.identity) for i in items] == [("faces/astro/1.png", "0"), ("faces/grace/1.png", "1")]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="needs an image column"):
+        load_faces(bad)
+    with pytest.raises(InputError, match="not found"):
+        load_faces(tmp_path / "nope")
+
+
+def _rows(**kw):
+    base = dict(policy="none", scheme="none", channel="awgn", bob_snr_db="10", eve_snr_db="10", eve_match="1",
+                eve_reid_top1="1", eve_similarity="0.8", eve_psnr_db="30", bob_psnr_db="30", bob_ssim="0.9",
+                bob_psnr_nonprivate_db="30", bob_match="1", bob_similarity="0.8", bob_category_ok="",
+                eve_category_ok="", guard_face_coverage="0")
+    base.update(kw)
+    return base
+
+
+def test_summary_leakage_reduction():
+    rows = [_rows(), _rows(), _rows(eve_match="0"), _rows(eve_match="1"),
+            _rows(policy="faces", eve_match="0", bob_psnr_nonprivate_db="29.8"),
+            _rows(policy="faces", eve_match="0"), _rows(policy="faces", eve_match="1"), _rows(policy="faces", eve_match="0")]
+    s = summarise(rows)
+    by = {c["policy"]: c for c in s["by_config"]}
+    assert by["none"]["eve_match_rate"] == 0.75 and by["faces"]["eve_match_rate"] == 0.25
+    red = s["leakage_reduction"]["faces|none|awgn|bob10|eve10"]
+    assert red["leakage_reduction"] == pytest.approx(1 - 0.25 / 0.75, abs=1e-4)
+    assert red["bob_nonprivate_psnr_change_db"] == pytest.approx(-0.05, abs=1e-4)
+
+
+def test_eval_cli_end_to_end_and_resume(faces_dir: Path, fast_preset: Path, tmp_path: Path):
+    out = tmp_path / "ev"
+    argv = ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--out", str(out),
+            "--policy", "faces", "--snr", "20", "--eve-snr", "20", "--eve-snr", "0"]
+    res = runner.invoke(app, argv)
+    assert res.exit_code == 0, res.output
+    for name in ("rows.csv", "summary.json", "report.md", "leakage_vs_eve_snr.png", "bob_quality_vs_snr.png", "privacy_utility.png"):
+        assert (out / name).exists(), name
+    rows = list(csv.DictReader((out / "rows.csv").open()))
+    assert len(rows) == 4 * 2 * 2  # photos x policies (none always added) x Eve SNRs
+    assert {r["policy"] for r in rows} == {"none", "faces"}
+    s = json.loads((out / "summary.json").read_text())
+    keys = {"policy", "scheme", "channel", "bob_snr_db", "eve_snr_db", "eve_match_rate", "eve_reid_top1",
+            "eve_similarity_mean", "bob_psnr_db", "bob_ssim", "bob_psnr_nonprivate_db", "bob_category_ok",
+            "eve_category_ok", "n"}
+    assert all(keys <= set(c) for c in s["by_config"])
+    assert "faces|none|awgn|bob20|eve20" in s["leakage_reduction"]
+    # the 'none' policy never masks anything
+    assert all(float(r["private_fraction"]) == 0 for r in rows if r["policy"] == "none")
+    # resumable: a second run computes nothing new and keeps the rows
+    mtime = (out / "rows.csv").stat().st_mtime_ns
+    res2 = runner.invoke(app, argv)
+    assert res2.exit_code == 0 and (out / "rows.csv").stat().st_mtime_ns == mtime
+    assert len(list(csv.DictReader((out / "rows.csv").open()))) == 16
+    # an interrupted run (rows lost) is completed
+    lines = (out / "rows.csv").read_text().splitlines()
+    (out / "rows.csv").write_text("\n".join(lines[:5]) + "\n")
+    res3 = runner.invoke(app, argv)
+    assert res3.exit_code == 0
+    again = list(csv.DictReader((out / "rows.csv").open()))
+    assert len(again) == 16 and len({(r["image"], r["policy"], r["eve_snr_db"]) for r in again}) == 16
+
+
+def test_eval_bad_policy_is_one_line(faces_dir: Path, fast_preset: Path, tmp_path: Path):
+    res = runner.invoke(app, ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--policy", "nope",
+                              "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "unknown policy 'nope'" in res.stderr
+    assert not (tmp_path / "o").exists()

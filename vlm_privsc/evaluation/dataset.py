@@ -1,0 +1,79 @@
+"""Face data sets for leakage evaluation: a folder per identity, or a CSV of image,identity."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from vlm_privsc.errors import InputError
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".tif", ".tiff", ".webp"}
+_IMAGE_COLS = ("image", "file", "path", "filename")
+_ID_COLS = ("identity", "cluster_id", "id", "label", "person")
+
+
+@dataclass(frozen=True)
+class FaceItem:
+    """One photo and the identity of the person in it."""
+
+    key: str
+    """Stable id of the photo (path relative to the data set root)."""
+    path: Path
+    identity: str
+
+
+def _from_csv(path: Path) -> list[FaceItem]:
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"cannot read face list {str(path)!r}: {e}") from None
+    if not rows:
+        raise InputError(f"face list {str(path)!r} has no rows")
+    cols = {c.lower().strip(): c for c in rows[0]}
+    icol = next((cols[c] for c in _IMAGE_COLS if c in cols), None)
+    pcol = next((cols[c] for c in _ID_COLS if c in cols), None)
+    if icol is None or pcol is None:
+        raise InputError(
+            f"face list {str(path)!r} needs an image column ({'/'.join(_IMAGE_COLS)}) and an identity column "
+            f"({'/'.join(_ID_COLS)}); found: {', '.join(rows[0])}"
+        )
+    items = []
+    for r in rows:
+        p = (path.parent / r[icol]).resolve()
+        if not p.exists():
+            raise InputError(f"face list {str(path)!r}: image {r[icol]!r} not found")
+        items.append(FaceItem(r[icol], p, str(r[pcol])))
+    return items
+
+
+def load_faces(source: str | Path, limit: int | None = None) -> list[FaceItem]:
+    """Photos with identities from ``DIR/<identity>/*.jpg`` or a CSV (image,identity).
+
+    ``limit`` keeps the first N photos in a deterministic order that takes identities in
+    turn (so a small limit still covers several people).
+    """
+    src = Path(source)
+    if not src.exists():
+        raise InputError(f"faces {str(src)!r} not found")
+    if src.is_file():
+        items = _from_csv(src)
+    else:
+        items = []
+        for d in sorted(p for p in src.iterdir() if p.is_dir()):
+            for f in sorted(d.iterdir(), key=lambda p: (len(p.name), p.name)):
+                if f.suffix.lower() in IMAGE_EXTS:
+                    items.append(FaceItem(f"{d.name}/{f.name}", f, d.name))
+        if not items:
+            raise InputError(f"faces folder {str(src)!r} has no <identity>/<image> files")
+    by_id: dict[str, list[FaceItem]] = {}
+    for it in items:
+        by_id.setdefault(it.identity, []).append(it)
+    ordered: list[FaceItem] = []
+    queues = [list(v) for _, v in sorted(by_id.items())]
+    while any(queues):
+        for q in queues:
+            if q:
+                ordered.append(q.pop(0))
+    return ordered[:limit] if limit else ordered

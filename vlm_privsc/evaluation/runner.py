@@ -1,0 +1,239 @@
+"""The evaluation engine: every (photo, policy, scheme, Bob SNR, Eve SNR) cell -> one row.
+
+Per photo the original's faces are found once (identity matcher) and embedded; per
+policy the guard runs once; per channel setting the pipeline transmits and both
+receivers restore. Identity leakage is measured aligned on the original's faces (a
+reconstruction whose face no detector finds can still leak). Rows are appended to
+``rows.csv`` as they finish, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vlm_privsc.config import PipelineConfig
+from vlm_privsc.evaluation.dataset import FaceItem
+
+ROW_FIELDS = [
+    "image", "identity", "policy", "scheme", "channel", "bob_snr_db", "eve_snr_db", "seed",
+    "n_faces", "private_fraction", "guard_face_coverage",
+    "eve_similarity", "eve_match", "eve_reid_top1", "eve_psnr_db", "eve_ssim",
+    "bob_similarity", "bob_match", "bob_reid_top1", "bob_psnr_db", "bob_ssim", "bob_psnr_nonprivate_db",
+    "bob_category_ok", "eve_category_ok", "seconds",
+]
+
+
+@dataclass(frozen=True)
+class EvalGrid:
+    """The configurations to evaluate (the cartesian product)."""
+
+    policies: tuple[str, ...] = ("none", "faces")
+    schemes: tuple[str, ...] = ("none",)
+    snrs: tuple[float, ...] = (10.0,)
+    eve_snrs: tuple[float, ...] = (10.0,)
+    channel: str = "awgn"
+    seed: int = 0
+
+    def cells(self) -> list[tuple[str, str, float, float]]:
+        return [(p, s, b, e) for p in self.policies for s in self.schemes for b in self.snrs for e in self.eve_snrs]
+
+
+def cell_key(image: str, policy: str, scheme: str, channel: str, bob: float, eve: float, seed: int) -> str:
+    return f"{image}|{policy}|{scheme}|{channel}|{float(bob):g}|{float(eve):g}|{seed}"
+
+
+def row_key(row: dict[str, Any]) -> str:
+    return cell_key(row["image"], row["policy"], row["scheme"], row["channel"], float(row["bob_snr_db"]),
+                    float(row["eve_snr_db"]), int(row["seed"]))
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows already written (a torn last line from an interrupted run is ignored)."""
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("seconds") not in (None, "")]
+    return rows
+
+
+class _Worker:
+    """Holds a loaded pipeline and the Re-ID gallery; evaluates one photo's cells."""
+
+    def __init__(self, config: dict[str, Any], gallery: dict[str, Any], threads: int) -> None:
+        import torch
+
+        from vlm_privsc.pipeline import Pipeline
+
+        torch.set_num_threads(max(1, threads))
+        self.pipe = Pipeline(PipelineConfig.model_validate(config)).load()
+        self.gallery = gallery
+
+    def evaluate(self, item: FaceItem, index: int, grid: EvalGrid, todo: set[str]) -> list[dict[str, Any]]:
+        from vlm_privsc.io.images import load_image, to_uint8
+        from vlm_privsc.metrics import psnr, ssim
+        from vlm_privsc.pipeline import _resize, _resize_mask, working_size
+
+        pipe, m = self.pipe, self.pipe.matcher
+        img = load_image(item.path).tensor
+        seed = grid.seed + index
+        h, w = working_size(img.shape[-2], img.shape[-1], pipe.config.jscc.max_side)
+        orig = to_uint8(_resize(img, (h, w)))
+        faces = m.faces(orig)
+        orig_emb = [m.embed(orig, f) for f in faces]
+        rows: list[dict[str, Any]] = []
+        for policy in grid.policies:
+            cells = [(s, b, e) for (p, s, b, e) in grid.cells() if p == policy
+                     and cell_key(item.key, p, s, grid.channel, b, e, seed) in todo]
+            if not cells:
+                continue
+            g = pipe.protect(img, seed, policy)
+            mask = _resize_mask(g.mask, (h, w))[0, 0].numpy()
+            cover = [float(mask[int(f.box[1]):int(np.ceil(f.box[3])), int(f.box[0]):int(np.ceil(f.box[2]))].mean())
+                     if f.box[3] > f.box[1] and f.box[2] > f.box[0] else 0.0 for f in faces]
+            for scheme, bob_snr, eve_snr in cells:
+                t0 = time.perf_counter()
+                r = pipe.run(img, item.key, seed, policy=policy, snr_db=bob_snr, eve_snr_db=eve_snr,
+                             guard_result=g, identity=False)
+                bob, eve = to_uint8(r.bob.restored), to_uint8(r.eve.restored)
+                row: dict[str, Any] = {
+                    "image": item.key, "identity": item.identity, "policy": policy, "scheme": scheme,
+                    "channel": grid.channel, "bob_snr_db": bob_snr, "eve_snr_db": eve_snr, "seed": seed,
+                    "n_faces": len(faces), "private_fraction": round(float(mask.mean()), 5),
+                    "guard_face_coverage": round(float(np.mean([c >= 0.9 for c in cover])), 4) if faces else "",
+                }
+                for who, rec in (("eve", eve), ("bob", bob)):
+                    sims = [m.similarity(e0, m.embed(rec, f)) for f, e0 in zip(faces, orig_emb)]
+                    best = max(sims) if sims else None
+                    row[f"{who}_similarity"] = "" if best is None else round(best, 5)
+                    row[f"{who}_match"] = "" if best is None else int(m.is_same(best))
+                    row[f"{who}_reid_top1"] = self._reid(item, m.embed(rec, faces[0])) if faces else ""
+                t_rec = r.bob.restored
+                row["eve_psnr_db"] = round(psnr(r.original, r.eve.restored), 4)
+                row["eve_ssim"] = round(ssim(r.original, r.eve.restored), 5)
+                row["bob_psnr_db"] = round(psnr(r.original, t_rec), 4)
+                row["bob_ssim"] = round(ssim(r.original, t_rec), 5)
+                row["bob_psnr_nonprivate_db"] = round(psnr(r.original, t_rec, ~r.mask), 4)
+                row["bob_category_ok"] = "" if r.metrics["bob_category_ok"] is None else r.metrics["bob_category_ok"]
+                row["eve_category_ok"] = "" if r.metrics["eve_category_ok"] is None else r.metrics["eve_category_ok"]
+                row["seconds"] = round(time.perf_counter() - t0, 3)
+                rows.append(row)
+        return rows
+
+    def _reid(self, item: FaceItem, emb: np.ndarray) -> int | str:
+        """Top-1 re-identification against the gallery of the OTHER originals."""
+        keys, ids, embs = self.gallery["keys"], self.gallery["ids"], self.gallery["embs"]
+        sel = [i for i, k in enumerate(keys) if k != item.key]
+        if not sel or not any(ids[i] == item.identity for i in sel):
+            return ""  # this identity has no other photo in the gallery
+        sims = embs[sel] @ emb
+        return int(ids[sel[int(np.argmax(sims))]] == item.identity)
+
+
+_WORKER: _Worker | None = None
+
+
+def _init(config: dict[str, Any], gallery: dict[str, Any], threads: int) -> None:
+    global _WORKER
+    _WORKER = _Worker(config, gallery, threads)
+
+
+def _task(item: FaceItem, index: int, grid: EvalGrid, todo: set[str]) -> list[dict[str, Any]]:
+    assert _WORKER is not None
+    return _WORKER.evaluate(item, index, grid, todo)
+
+
+def build_gallery(items: list[FaceItem], config: PipelineConfig) -> dict[str, Any]:
+    """Embeddings of the largest face of every original (at the transmitted size)."""
+    from vlm_privsc.identity import MATCHERS
+    from vlm_privsc.io.images import load_image, to_uint8
+    from vlm_privsc.pipeline import _resize, working_size
+
+    m = MATCHERS.build(config.identity.matcher.name, **config.identity.matcher.params)
+    keys, ids, embs = [], [], []
+    for it in items:
+        img = load_image(it.path).tensor
+        h, w = working_size(img.shape[-2], img.shape[-1], config.jscc.max_side)
+        rgb = to_uint8(_resize(img, (h, w)))
+        faces = m.faces(rgb)
+        if faces:
+            keys.append(it.key)
+            ids.append(it.identity)
+            embs.append(m.embed(rgb, faces[0]))
+    return {"keys": keys, "ids": ids, "embs": np.stack(embs) if embs else np.zeros((0, m.embedding_dim))}
+
+
+@dataclass
+class EvalProgress:
+    done: int = 0
+    total: int = 0
+    rows: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+
+def run_evaluation(
+    items: list[FaceItem],
+    grid: EvalGrid,
+    config: PipelineConfig,
+    out: Path,
+    jobs: int = 1,
+    on_image: Callable[[EvalProgress], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Evaluate every missing cell, appending to ``out/rows.csv``; returns all rows."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows_path = out / "rows.csv"
+    existing = read_rows(rows_path)
+    have = {row_key(r) for r in existing}
+    per_image: list[tuple[int, FaceItem, set[str]]] = []
+    for i, it in enumerate(items):
+        keys = {cell_key(it.key, p, s, grid.channel, b, e, grid.seed + i) for (p, s, b, e) in grid.cells()}
+        if keys - have:
+            per_image.append((i, it, keys - have))
+    prog = EvalProgress(total=len(per_image))
+    if not per_image:
+        return existing
+    gallery = build_gallery(items, config)
+    cfg = config.model_dump(mode="json")
+    new_file = not rows_path.exists() or rows_path.stat().st_size == 0
+    with rows_path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=ROW_FIELDS)
+        if new_file:
+            writer.writeheader()
+
+        def emit(rows: Iterable[dict[str, Any]]) -> None:
+            for r in rows:
+                writer.writerow(r)
+                existing.append({k: str(v) for k, v in r.items()})
+                prog.rows += 1
+            f.flush()
+            os.fsync(f.fileno())
+            prog.done += 1
+            if on_image:
+                on_image(prog)
+
+        threads = max(1, (os.cpu_count() or 2) // max(1, jobs))
+        if jobs <= 1:
+            w = _Worker(cfg, gallery, threads)
+            for i, it, todo in per_image:
+                emit(w.evaluate(it, i, grid, todo))
+        else:
+            import multiprocessing as mp
+
+            with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=_init,
+                                     initargs=(cfg, gallery, threads)) as ex:
+                futs = [ex.submit(_task, it, i, grid, todo) for i, it, todo in per_image]
+                for fut in as_completed(futs):
+                    emit(fut.result())
+    return read_rows(rows_path)
+
+
+def grid_to_json(grid: EvalGrid) -> dict[str, Any]:
+    return asdict(grid)
