@@ -161,7 +161,10 @@ def load_image(source: str | Path) -> LoadedImage:
 
 def to_tensor(arr: np.ndarray) -> torch.Tensor:
     """RGB uint8 ``[H,W,3]`` -> float32 ``[1,3,H,W]`` in [0,1]."""
-    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+    a = np.ascontiguousarray(arr)
+    if not a.flags.writeable:
+        a = a.copy()
+    return torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
 
 
 def to_uint8(t: torch.Tensor) -> np.ndarray:
