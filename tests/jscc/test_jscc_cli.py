@@ -121,12 +121,17 @@ def test_bench_user_errors(tmp_path: Path) -> None:
 def test_separation_helpers() -> None:
     from vlm_privsc.jscc import separation as sep
 
-    img = np.asarray(Image.fromarray((np.random.default_rng(0).random((16, 16, 3)) * 255).astype(np.uint8)))
-    pts = sep.rate_distortion(img, step=10)
-    assert {p.codec for p in pts} == {"jpeg", "webp"}
-    best = sep.best_within(pts, 10**9)
-    assert best is not None and best.psnr_db == max(p.psnr_db for p in pts)
-    assert sep.best_within(pts, 8) is None
+    img = (np.random.default_rng(0).random((16, 16, 3)) * 255).astype(np.uint8)
+    lad = sep.CodecLadder(img)
+    top = lad.best_within(10**9)
+    assert top is not None and top.quality == 100
+    assert lad.best_within(8) is None  # no file is one byte
+    budget = lad.size_bits("jpeg", 50) + 1
+    q = lad.highest_quality_within("jpeg", budget)
+    assert q is not None and lad.size_bits("jpeg", q) <= budget < lad.size_bits("jpeg", q + 1)
+    best = lad.best_within(budget)
+    assert best is not None and best.bits <= budget and best.psnr_db >= lad.point("jpeg", q).psnr_db
+    assert lad.grey().bits == 0 and lad.grey().psnr_db < best.psnr_db
     assert sep.capacity_bits(100, 10.0) == pytest.approx(100 * np.log2(11))
     erg = sep.ergodic_rayleigh_capacity(10.0)
     assert 2.8 < erg < np.log2(11)  # Jensen: fading costs capacity (about 2.9 bits at 10 dB)

@@ -108,6 +108,21 @@ def test_text_conditioned_decoder() -> None:
             _tiny().decode(z, 10.0, (16, 16), text_emb=t)
 
 
+def test_with_text_conditioning_copies_the_model() -> None:
+    from vlm_privsc.jscc import with_text_conditioning
+
+    m = _tiny()
+    t = with_text_conditioning(m, 6)
+    assert t.text_dim == 6 and m.text_dim == 0
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        z = m.encode(x, 7.0)
+        assert torch.equal(t.encode(x, 7.0), z)
+        assert torch.allclose(t.decode(z, 7.0, (16, 16), torch.randn(6)), m.decode(z, 7.0, (16, 16)))
+    with pytest.raises(ConfigError):
+        with_text_conditioning(m, 0)
+
+
 def test_end_to_end_training_reduces_the_loss() -> None:
     torch.manual_seed(0)
     m = build_jscc("adjscc", latent_channels=16, channels=(8, 8, 8, 8)).train()

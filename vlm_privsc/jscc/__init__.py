@@ -15,6 +15,7 @@ from vlm_privsc.jscc.models import (
     JSCCConfig,
     build_jscc,
     latent_channels_for_ratio,
+    with_text_conditioning,
 )
 from vlm_privsc.jscc.weights import (
     DEFAULT_MODEL,
@@ -41,4 +42,5 @@ __all__ = [
     "load_pretrained",
     "save_model",
     "weights_path",
+    "with_text_conditioning",
 ]

@@ -290,6 +290,24 @@ class DeepJSCC(nn.Module):
         return self.decode(y, snr_db, size=(x.shape[2], x.shape[3]), text_emb=text_emb)
 
 
+def with_text_conditioning(model: DeepJSCC, text_dim: int) -> DeepJSCC:
+    """A copy of ``model`` whose decoder takes a ``text_dim`` text embedding through FiLM.
+
+    All weights are copied and the FiLM layers start as the identity, so the copy
+    decodes exactly like ``model`` until it is fine-tuned on (image, text) pairs.
+    """
+    from dataclasses import replace
+
+    if text_dim <= 0:
+        raise ConfigError(f"text_dim must be positive, got {text_dim}")
+    new = DeepJSCC(replace(model.config, text_dim=int(text_dim)))
+    missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or any(".film." not in k for k in missing):
+        raise ConfigError(f"cannot add text conditioning: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    p = next(model.parameters())
+    return new.to(device=p.device).train(model.training)
+
+
 JSCC_MODELS: Registry[DeepJSCC] = Registry("jscc model")
 
 

@@ -2,9 +2,10 @@
 
 Shannon's separation theorem pairs the best source code with a capacity-achieving channel
 code. Here the channel code is ideal (``log2(1 + SNR)`` bits per complex channel use,
-no errors), and the source code is the best of JPEG and WebP (Pillow, every quality)
-whose whole file fits the bit budget. When nothing fits, the receiver gets nothing:
-that image counts as a mid-grey picture and ``fits`` is False.
+no errors), and the source code is the better of JPEG and WebP (Pillow; WebP at
+``method=6``, its strongest) at the highest quality whose whole file fits the bit budget
+(file size grows with quality, so a binary search over quality 0-100 finds it). When
+nothing fits, the receiver gets nothing: that image counts as a mid-grey picture.
 
 For Rayleigh fading the budget uses the capacity the link actually offers: per image
 ``k*log2(1+|h|^2 SNR)`` for block fading (a genie that knows ``h`` picks the rate) and
@@ -24,12 +25,14 @@ from PIL import Image
 
 from vlm_privsc.jscc.evaluate import psnr_per_image, ssim_per_image, to_tensor
 
-JPEG_QUALITIES = tuple(range(1, 101))
-WEBP_QUALITIES = tuple(range(0, 101))
+CODECS = ("jpeg", "webp")
+QUALITY_RANGE = {"jpeg": (1, 100), "webp": (0, 100)}
 
 
 @dataclass(frozen=True)
 class CodecPoint:
+    """One coded version of an image: codec, quality, whole-file size in bits, PSNR, SSIM."""
+
     codec: str
     quality: int
     bits: int
@@ -37,48 +40,68 @@ class CodecPoint:
     ssim: float
 
 
-def rate_distortion(image: np.ndarray, codecs: tuple[str, ...] = ("jpeg", "webp"),
-                    step: int = 1) -> list[CodecPoint]:
-    """All (codec, quality) points of one uint8 HWC image: file size in bits, PSNR, SSIM."""
-    pil = Image.fromarray(image)
-    decoded: list[np.ndarray] = []
-    meta: list[tuple[str, int, int]] = []
-    for codec in codecs:
-        qualities = JPEG_QUALITIES if codec == "jpeg" else WEBP_QUALITIES
-        for q in qualities[::step]:
+class CodecLadder:
+    """JPEG/WebP encodings of one uint8 HWC image, computed on demand and cached."""
+
+    def __init__(self, image: np.ndarray, codecs: tuple[str, ...] = CODECS, webp_method: int = 6) -> None:
+        self.image = np.asarray(image, dtype=np.uint8)
+        self.codecs = codecs
+        self.webp_method = webp_method
+        self._x = to_tensor(self.image)
+        self._cache: dict[tuple[str, int], tuple[int, bytes]] = {}
+        self._points: dict[tuple[str, int], CodecPoint] = {}
+
+    def size_bits(self, codec: str, quality: int) -> int:
+        key = (codec, quality)
+        if key not in self._cache:
             buf = io.BytesIO()
+            pil = Image.fromarray(self.image)
             if codec == "jpeg":
-                pil.save(buf, format="JPEG", quality=q)
+                pil.save(buf, format="JPEG", quality=quality)
             else:
-                pil.save(buf, format="WEBP", quality=q, method=6)
+                pil.save(buf, format="WEBP", quality=quality, method=self.webp_method)
             data = buf.getvalue()
-            with Image.open(io.BytesIO(data)) as im:
-                decoded.append(np.asarray(im.convert("RGB")))
-            meta.append((codec, q, 8 * len(data)))
-    x = to_tensor(image)
-    points = []
-    for i in range(0, len(decoded), 32):
-        y = to_tensor(np.stack(decoded[i:i + 32]))
-        xs = x.expand(y.shape[0], -1, -1, -1)
-        p = psnr_per_image(xs, y)
-        s = ssim_per_image(xs, y)
-        for j in range(y.shape[0]):
-            c, q, b = meta[i + j]
-            points.append(CodecPoint(c, q, b, float(p[j]), float(s[j])))
-    return points
+            self._cache[key] = (8 * len(data), data)
+        return self._cache[key][0]
 
+    def point(self, codec: str, quality: int) -> CodecPoint:
+        key = (codec, quality)
+        if key not in self._points:
+            bits = self.size_bits(codec, quality)
+            with Image.open(io.BytesIO(self._cache[key][1])) as im:
+                y = to_tensor(np.asarray(im.convert("RGB")))
+            self._points[key] = CodecPoint(codec, quality, bits, float(psnr_per_image(self._x, y)[0]),
+                                           float(ssim_per_image(self._x, y)[0]))
+        return self._points[key]
 
-def grey_point(image: np.ndarray) -> CodecPoint:
-    """What a receiver shows with zero bits: a mid-grey picture."""
-    x = to_tensor(image)
-    y = torch.full_like(x, 128 / 255)
-    return CodecPoint("none", 0, 0, float(psnr_per_image(x, y)[0]), float(ssim_per_image(x, y)[0]))
+    def highest_quality_within(self, codec: str, budget_bits: float) -> int | None:
+        """Binary search: the largest quality whose file fits (None if the lowest does not)."""
+        lo, hi = QUALITY_RANGE[codec]
+        if self.size_bits(codec, lo) > budget_bits:
+            return None
+        if self.size_bits(codec, hi) <= budget_bits:
+            return hi
+        while hi - lo > 1:  # invariant: lo fits, hi does not
+            mid = (lo + hi) // 2
+            if self.size_bits(codec, mid) <= budget_bits:
+                lo = mid
+            else:
+                hi = mid
+        return lo
 
+    def best_within(self, budget_bits: float) -> CodecPoint | None:
+        """The best (highest PSNR) codec at its highest fitting quality; None if nothing fits."""
+        cands = []
+        for codec in self.codecs:
+            q = self.highest_quality_within(codec, budget_bits)
+            if q is not None:
+                cands.append(self.point(codec, q))
+        return max(cands, key=lambda p: p.psnr_db) if cands else None
 
-def best_within(points: list[CodecPoint], budget_bits: float) -> CodecPoint | None:
-    """The highest-PSNR point whose file fits ``budget_bits`` (None if nothing fits)."""
-    fit = [p for p in points if p.bits <= budget_bits]
-    return max(fit, key=lambda p: p.psnr_db) if fit else None
+    def grey(self) -> CodecPoint:
+        """What a receiver shows with zero bits: a mid-grey picture."""
+        y = torch.full_like(self._x, 128 / 255)
+        return CodecPoint("none", 0, 0, float(psnr_per_image(self._x, y)[0]), float(ssim_per_image(self._x, y)[0]))
 
 
 def capacity_bits(channel_uses: int, snr_db: float, channel: str = "awgn", mode: str = "block",

@@ -92,10 +92,11 @@ class _State:
         self.rng = np.random.default_rng(seed)
         self.gen = torch.Generator(device=device).manual_seed(seed)
         self.history: list[dict[str, float]] = []
+        self.runs: list[dict[str, Any]] = []  # one entry per (re)start: first step and command
 
     def state_dict(self) -> dict[str, Any]:
         return {"step": self.step, "seconds": self.seconds, "rng": json.dumps(self.rng.bit_generator.state),
-                "gen": self.gen.get_state(), "history": json.dumps(self.history)}
+                "gen": self.gen.get_state(), "history": json.dumps(self.history), "runs": json.dumps(self.runs)}
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
         self.step = int(d["step"])
@@ -103,6 +104,7 @@ class _State:
         self.rng.bit_generator.state = json.loads(d["rng"])
         self.gen.set_state(d["gen"])
         self.history = json.loads(d["history"])
+        self.runs = json.loads(d.get("runs", "[]"))
 
 
 def _lr_lambda(warmup: int, steps: int):
@@ -188,6 +190,8 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
     if opts.resume and ckpt.is_dir():
         acc.load_state(str(ckpt))
         console.print(f"resumed {name} from {ckpt} at step {state.step}")
+    command = ("vlmsc train jscc " + " ".join(shlex.quote(a) for a in argv)) if argv is not None else "train(...)"
+    state.runs.append({"start_step": state.step, "command": command})
     awgn, ray = AWGNChannel(), RayleighChannel("block", "zf")
     raw = acc.unwrap_model(model)
     if opts.init:
@@ -243,11 +247,11 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
     path = None
     if opts.export and state.step >= opts.steps:
         path = weights_path(name, opts.export)
-        command = "vlmsc train jscc " + " ".join(shlex.quote(a) for a in (argv or []))
         meta = {
             "name": name,
             "paper": "Bourtsoulatze, Kurka, Gunduz 2019 (DeepJSCC); Xu et al. 2022 (ADJSCC AF modules)",
-            "trained_with": command if argv is not None else "vlm_privsc.jscc.train.train(...)",
+            "trained_with": command,
+            "runs": state.runs,
             "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items()},
             "data": sources,
             "steps": state.step,
