@@ -1,0 +1,80 @@
+"""The reproduction scripts in --quick mode (synthetic data; never ../shared/data)."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"_script_{name}", ROOT / "scripts" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def nodata(tmp_path: Path) -> Path:
+    return tmp_path / "no_such_data"
+
+
+def test_repro_survey_quick(tmp_path, nodata):
+    out = tmp_path / "survey"
+    assert load("repro_survey").main(["--quick", "--data", str(nodata), "--out", str(out), "--threads", "1"]) == 0
+    r = rows(out / "accuracy_vs_snr.csv")
+    assert list(r[0]) == ["scheme", "snr_db", "accuracy", "attacker_psnr_db"]
+    assert {x["scheme"] for x in r} == {"deepjscc", "dp_eps0.05", "dp_eps0.1", "dp_eps0.9", "encryption",
+                                         "encryption_fixedkey", "ibal", "lbvq"}
+    assert {float(x["snr_db"]) for x in r} == {0.0, 20.0}
+    assert all(0.0 <= float(x["accuracy"]) <= 1.0 and float(x["attacker_psnr_db"]) > 0 for x in r)
+    readme = (out / "README.md").read_text()
+    assert "QUICK RUN" in readme and "--quick" in readme
+    assert (out / "accuracy_vs_snr.png").stat().st_size > 0
+
+
+def test_repro_multitask_quick(tmp_path, nodata):
+    out = tmp_path / "mt"
+    mod = load("repro_multitask")
+    assert mod.main(["--quick", "--data", str(nodata), "--out", str(out), "--datasets", "mnist", "--latents", "8",
+                     "--threads", "1"]) == 0
+    r = rows(out / "results.csv")
+    assert list(r[0]) == list(mod.COLUMNS)
+    assert [x["method"] for x in r] == ["baseline", "baseline+perturbation", "minmax", "minmax+perturbation"]
+    assert all(x["dataset"] == "mnist" and x["latent_dim"] == "8" for x in r)
+    assert (out / "mnist_vs_latent.png").is_file() and "QUICK RUN" in (out / "README.md").read_text()
+
+
+def test_repro_celeba_quick(tmp_path, nodata):
+    out = tmp_path / "celeba"
+    assert load("repro_celeba_attributes").main(["--quick", "--data", str(nodata), "--out", str(out),
+                                                 "--threads", "1"]) == 0
+    r = rows(out / "attribute_inference.csv")
+    settings = [x["setting"] for x in r]
+    assert settings[:2] == ["original pixels (reference)", "majority guess"]
+    assert "Eve, shuffle (Eve without key)" in settings
+    assert "TINY" in (out / "README.md").read_text()
+
+
+def test_complexity_quick(tmp_path):
+    out = tmp_path / "cx"
+    assert load("complexity").main(["--quick", "--out", str(out), "--threads", "1"]) == 0
+    r = {x["scheme"]: x for x in rows(out / "complexity.csv")}
+    assert {"deepjscc", "dp", "encryption (shuffle)", "lbvq", "ibal", "minmax (multi-task Bob)",
+            "perturbation (PGD)"} == set(r)
+    base = float(r["deepjscc"]["mflops_per_image"])
+    assert base > 0
+    assert float(r["perturbation (PGD)"]["mflops_per_image"]) > base  # PGD steps cost FLOPs
+    assert int(r["ibal"]["params_train_only"]) > 0  # the simulated attacker
+    assert int(r["lbvq"]["params_deployed"]) == int(r["deepjscc"]["params_deployed"]) + 32  # 16 x 2 codebook

@@ -1,0 +1,85 @@
+"""Small task-oriented JSCC models for the scheme reproductions (MNIST / CIFAR-10 sized).
+
+The seed papers use task-oriented semantic communication: an encoder maps the image to
+``latent_dim`` real features, sent as ``latent_dim/2`` complex symbols (unit average
+power), and the receiver runs a task head (classification) and, for the multi-task
+receiver, an image decoder. IBAL needs a variational (information-bottleneck) encoder
+(A. Alemi et al., "Deep Variational Information Bottleneck", ICLR 2017).
+
+::
+
+    x [B,C,S,S] -0.5 -> conv3x3/2 w PReLU -> conv3x3/2 2w PReLU -> conv3x3/1 2w PReLU
+      -> flatten -> Linear -> latent_dim reals          (variational: mu, logvar -> mu + sigma*eps)
+      -> complex [B, latent_dim/2] -> power_normalize (P = 1)  => scheme / channel
+    receiver:  y -> reals -> classifier  Linear(latent,256) ReLU Linear(256, classes)
+                         -> decoder      Linear -> 2w x S/4 x S/4 -> tconv4x4/2 w PReLU -> tconv4x4/2 C sigmoid
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from vlm_privsc.attacks.models import Classifier, ImageDecoder, reals_to_symbols, symbols_to_reals
+from vlm_privsc.channel.base import power_normalize
+from vlm_privsc.errors import ConfigError, InputError
+
+__all__ = ["Classifier", "ImageDecoder", "TaskJSCC", "reals_to_symbols", "symbols_to_reals"]
+
+
+class TaskJSCC(nn.Module):
+    """Task-oriented JSCC: ``encode(x) -> z`` complex ``[B, latent_dim/2]``, ``classify(y)``,
+    ``reconstruct(y)`` (when built with ``reconstruct=True``).
+
+    ``variational=True``: the encoder outputs ``(mu, logvar)`` and samples
+    ``mu + sigma*eps`` (also at transmit time: the stochastic encoder is part of IBAL's
+    protection); ``last_kl`` holds ``mean KL(N(mu, sigma^2) || N(0, 1))`` per dimension.
+    """
+
+    def __init__(self, in_channels: int = 3, image_size: int = 32, latent_dim: int = 128, num_classes: int = 10,
+                 reconstruct: bool = False, variational: bool = False, width: int = 32) -> None:
+        super().__init__()
+        if latent_dim <= 0 or latent_dim % 2:
+            raise ConfigError(f"latent_dim must be a positive even number (pairs of reals), got {latent_dim}")
+        if image_size % 4:
+            raise ConfigError(f"image_size must be a multiple of 4, got {image_size}")
+        self.in_channels, self.image_size, self.latent_dim = in_channels, image_size, latent_dim
+        self.variational = variational
+        s = image_size // 4
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, 2, 1), nn.PReLU(),
+            nn.Conv2d(width, 2 * width, 3, 2, 1), nn.PReLU(),
+            nn.Conv2d(2 * width, 2 * width, 3, 1, 1), nn.PReLU(),
+            nn.Flatten(),
+        )
+        self.to_latent = nn.Linear(2 * width * s * s, latent_dim * (2 if variational else 1))
+        self.classifier = Classifier(self.k, num_classes)
+        self.decoder = ImageDecoder(self.k, in_channels, image_size, width) if reconstruct else None
+        self.last_kl: Tensor = torch.zeros(())
+
+    @property
+    def k(self) -> int:
+        """Complex channel uses per image."""
+        return self.latent_dim // 2
+
+    def encode(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Images ``[B,C,S,S]`` in [0,1] -> unit-power complex symbols ``[B, k]``."""
+        if x.dim() != 4 or x.shape[1] != self.in_channels or x.shape[-1] != self.image_size:
+            raise InputError(f"TaskJSCC needs images [B,{self.in_channels},{self.image_size},{self.image_size}], "
+                             f"got {tuple(x.shape)}")
+        f = self.to_latent(self.features(x - 0.5))
+        if self.variational:
+            mu, logvar = f.chunk(2, dim=1)
+            logvar = logvar.clamp(-10, 10)
+            eps = torch.randn(mu.shape, generator=generator, device=mu.device)
+            f = mu + torch.exp(0.5 * logvar) * eps
+            self.last_kl = 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).mean()
+        return power_normalize(reals_to_symbols(f))
+
+    def classify(self, y: Tensor) -> Tensor:
+        return self.classifier(y)
+
+    def reconstruct(self, y: Tensor) -> Tensor:
+        if self.decoder is None:
+            raise ConfigError("this TaskJSCC has no image decoder (build it with reconstruct=True)")
+        return self.decoder(y)
