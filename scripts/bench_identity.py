@@ -291,8 +291,8 @@ def leak_controls(m: IdentityMatcher, images: list[np.ndarray], seed: int) -> di
         if not faces:
             continue
         n_used += 1
-        for name, (cand, _) in leak_candidates(img, faces[0].box, seed + k).items():
-            r = m.compare(img, cand)
+        cands = leak_candidates(img, faces[0].box, seed + k)
+        for name, r in zip(cands, m.compare_many(img, [c for c, _ in cands.values()], original_faces=faces)):
             d = res.setdefault(name, {"sim": [], "same": [], "found": []})
             d["sim"].append(float(r.per_face[0].similarity))
             d["same"].append(float(r.per_face[0].same_identity))
@@ -459,7 +459,10 @@ def main(argv: list[str] | None = None) -> int:
                 deepface_controlled.update(s.files)
                 ctrl_name = "faces_deepface"
             else:
-                idx = list(range(0, len(s.images), 10))
+                first: dict[str, int] = {}
+                for i, f in enumerate(s.files):
+                    first.setdefault(f.split("/")[0], i)
+                idx = sorted(first.values())
                 ctrl_name = s.name
             if args.quick:
                 idx = idx[:3]

@@ -138,3 +138,15 @@ def test_compare_resizes_a_rescaled_candidate_and_rejects_another_framing() -> N
     assert r.candidate_resized and r.similarity == pytest.approx(1.0)
     with pytest.raises(InputError, match="pixel-aligned"):
         m.compare(img, np.full((16, 16, 3), 180, np.uint8))
+
+
+def test_compare_many_matches_compare_and_accepts_given_faces() -> None:
+    img = np.zeros((40, 40, 3), np.uint8)
+    img[5:25, 5:25] = (200, 120, 60)
+    m = StubMatcher([(5, 5, 25, 25)])
+    cands = [img, img // 2, np.zeros_like(img)]
+    many = m.compare_many(img, cands)
+    assert many == [m.compare(img, c) for c in cands]
+    given = [Face(box=(5, 5, 25, 25), landmarks=((5, 5),) * 5, score=1.0)]
+    r = m.compare(np.zeros_like(img), img, original_faces=given)  # undetectable original, faces given
+    assert r.n_faces_original == 1 and r.similarity is not None

@@ -19,6 +19,7 @@ as a cosine similarity (see the backend's docstring for where the number comes f
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -271,38 +272,51 @@ class IdentityMatcher(ABC):
         found = self.faces(rgb)
         return self.embed(rgb, found[0]) if found else None
 
-    def compare(self, original: Any, candidate: Any) -> IdentityComparison:
+    def compare(self, original: Any, candidate: Any, original_faces: list[Face] | None = None) -> IdentityComparison:
         """Identity leakage of ``candidate`` (a reconstruction) about ``original``'s faces.
 
-        Faces are detected in the original only; both images are aligned with the
-        original's landmarks and embedded, so a candidate whose face no detector finds
-        still gets a similarity. With several faces the result is the maximum (worst-case
-        leak) and ``per_face`` holds each value. A candidate of another size but the same
-        aspect ratio is resized to the original's; another framing raises ``InputError``.
+        Faces are detected in the original only (or taken from ``original_faces``); both
+        images are aligned with the original's landmarks and embedded, so a candidate whose
+        face no detector finds still gets a similarity. With several faces the result is
+        the maximum (worst-case leak) and ``per_face`` holds each value. A candidate of
+        another size but the same aspect ratio is resized to the original's; another
+        framing raises ``InputError``.
         """
+        return self.compare_many(original, [candidate], original_faces)[0]
+
+    def compare_many(
+        self, original: Any, candidates: Sequence[Any], original_faces: list[Face] | None = None
+    ) -> list[IdentityComparison]:
+        """:meth:`compare` for several reconstructions of one original (detects and embeds it once)."""
         orig = to_rgb_uint8(original)
-        cand, resized = _match_size(orig, to_rgb_uint8(candidate))
-        orig_faces = self.faces(orig)
-        cand_faces = self.faces(cand)
-        per_face: list[FaceComparison] = []
-        for f in orig_faces:
-            s = self.similarity(self.embed(orig, f), self.embed(cand, f))
-            found = any(box_iou(f.box, g.box) >= CANDIDATE_FACE_IOU for g in cand_faces)
-            per_face.append(
-                FaceComparison(face=f, similarity=s, same_identity=self.is_same(s), face_found_in_candidate=found)
+        faces = self.faces(orig) if original_faces is None else list(original_faces)
+        orig_embs = [self.embed(orig, f) for f in faces]
+        out: list[IdentityComparison] = []
+        for candidate in candidates:
+            cand, resized = _match_size(orig, to_rgb_uint8(candidate))
+            cand_faces = self.faces(cand)
+            per_face: list[FaceComparison] = []
+            for f, eo in zip(faces, orig_embs):
+                s = self.similarity(eo, self.embed(cand, f))
+                found = any(box_iou(f.box, g.box) >= CANDIDATE_FACE_IOU for g in cand_faces)
+                per_face.append(
+                    FaceComparison(face=f, similarity=s, same_identity=self.is_same(s), face_found_in_candidate=found)
+                )
+            best = max((pf.similarity for pf in per_face), default=None)
+            out.append(
+                IdentityComparison(
+                    similarity=best,
+                    same_identity=None if best is None else self.is_same(best),
+                    threshold=float(self.threshold),
+                    backend=self.name,
+                    n_faces_original=len(faces),
+                    n_faces_candidate=len(cand_faces),
+                    face_found_in_candidate=any(pf.face_found_in_candidate for pf in per_face),
+                    per_face=tuple(per_face),
+                    candidate_resized=resized,
+                )
             )
-        best = max((pf.similarity for pf in per_face), default=None)
-        return IdentityComparison(
-            similarity=best,
-            same_identity=None if best is None else self.is_same(best),
-            threshold=float(self.threshold),
-            backend=self.name,
-            n_faces_original=len(orig_faces),
-            n_faces_candidate=len(cand_faces),
-            face_found_in_candidate=any(pf.face_found_in_candidate for pf in per_face),
-            per_face=tuple(per_face),
-            candidate_resized=resized,
-        )
+        return out
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(threshold={self.threshold})"
