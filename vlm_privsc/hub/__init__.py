@@ -1,0 +1,58 @@
+"""Research / hub backends loaded from LOCAL weights (never downloaded unless allowed).
+
+Importing this package registers:
+
+==================  =================  =============================================  ==========================
+registry            name               model                                          weights (default)
+==================  =================  =============================================  ==========================
+``DETECTORS``       ``owlv2``          OWLv2 (transformers)                           ``google/owlv2-base-patch16-ensemble``
+``DETECTORS``       ``grounding_dino`` Grounding DINO (transformers)                  ``IDEA-Research/grounding-dino-tiny``
+``SEGMENTERS``      ``sam``            Segment Anything (segment-anything)            ``sam_vit_b_01ec64.pth``
+``SEGMENTERS``      ``sam_hf``         Segment Anything (transformers ``SamModel``)   ``facebook/sam-vit-base``
+``EMBEDDERS``       ``clip``           CLIP text tower (open_clip)                    ``ViT-B-32`` / ``laion2b_s34b_b79k``
+``INPAINTERS``      ``sd``             Stable Diffusion inpainting (diffusers)        ``stable-diffusion-v1-5/stable-diffusion-inpainting``
+==================  =================  =============================================  ==========================
+
+Weights come from ``params`` paths, ``--weights-dir`` (:func:`set_weights_dir`) /
+``VLMSC_WEIGHTS_DIR``, or the Hugging Face cache (see :mod:`vlm_privsc.hub.weights`); a
+missing one raises :class:`~vlm_privsc.errors.MissingWeightsError` with one line saying how
+to provide it. transformers, diffusers, open_clip and segment_anything are imported only
+when a model loads. ``vlmsc models list`` (:mod:`vlm_privsc.hub.cli`) shows every backend
+of every stage and whether it can run here.
+"""
+
+from vlm_privsc.hub import clip, detectors, diffusion, sam  # noqa: F401  (registration)
+from vlm_privsc.hub.catalog import BackendStatus, catalog, preset_params
+from vlm_privsc.hub.clip import ClipTextEmbedder
+from vlm_privsc.hub.detectors import GroundingDinoDetector, Owlv2Detector
+from vlm_privsc.hub.diffusion import StableDiffusionInpainter, crop_boxes
+from vlm_privsc.hub.sam import SamHFSegmenter, SamSegmenter
+from vlm_privsc.hub.weights import (
+    clear_cache,
+    download_allowed,
+    resolve_file,
+    resolve_folder,
+    set_allow_download,
+    set_weights_dir,
+    weights_dirs,
+)
+
+__all__ = [
+    "BackendStatus",
+    "ClipTextEmbedder",
+    "GroundingDinoDetector",
+    "Owlv2Detector",
+    "SamHFSegmenter",
+    "SamSegmenter",
+    "StableDiffusionInpainter",
+    "catalog",
+    "clear_cache",
+    "crop_boxes",
+    "download_allowed",
+    "preset_params",
+    "resolve_file",
+    "resolve_folder",
+    "set_allow_download",
+    "set_weights_dir",
+    "weights_dirs",
+]
