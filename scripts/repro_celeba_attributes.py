@@ -35,7 +35,7 @@ def parse(argv: list[str] | None):
     p.add_argument("--repeats", type=int, default=5, help="channel realisations averaged")
     p.add_argument("--min-minority", type=int, default=8, help="attributes whose rarer value has >= this many faces")
     p.add_argument("--jscc", choices=("auto", "pretrained", "train"), default="auto")
-    p.add_argument("--jscc-steps", type=int, default=1500, help="training steps when no pretrained JSCC is used")
+    p.add_argument("--jscc-steps", type=int, default=1000, help="training steps when no pretrained JSCC is used")
     p.add_argument("--ridge", type=float, default=1.0, help="ridge strength of the linear probe")
     return p.parse_args(argv)
 

@@ -53,12 +53,12 @@ COLUMNS = ("dataset", "latent_dim", "method", "bob_accuracy", "bob_psnr_db", "ev
 def parse(argv: list[str] | None):
     p = base_parser(__doc__.splitlines()[0], "eval/results/multitask")
     p.add_argument("--datasets", default="mnist,cifar10")
-    p.add_argument("--latents", default="8,16,32,64", help="real latent features (latent/2 channel uses)")
-    p.add_argument("--n-train", type=int, default=8000, help="Bob's training images per dataset")
-    p.add_argument("--n-eve", type=int, default=4000, help="Eve's auxiliary images (disjoint)")
+    p.add_argument("--latents", default="8,32,128", help="real latent features (latent/2 channel uses)")
+    p.add_argument("--n-train", type=int, default=3000, help="Bob's training images per dataset")
+    p.add_argument("--n-eve", type=int, default=1500, help="Eve's auxiliary images (disjoint)")
     p.add_argument("--n-test", type=int, default=1000)
-    p.add_argument("--epochs", type=float, default=3, help="epochs of the baseline and of min-max training")
-    p.add_argument("--eve-epochs", type=float, default=3, help="epochs of each post-hoc eavesdropper")
+    p.add_argument("--epochs", type=float, default=2, help="epochs of the baseline and of min-max training")
+    p.add_argument("--eve-epochs", type=float, default=2, help="epochs of each post-hoc eavesdropper")
     p.add_argument("--bob-snr", type=float, default=10.0)
     p.add_argument("--eve-snr", type=float, default=0.0)
     p.add_argument("--privacy-weight", type=float, default=1.0)
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.n_train, args.n_eve, args.n_test, args.batch = 96, 64, 32, 32
         args.epochs, args.eve_epochs, args.pgd_steps = 1, 1, 2
-        args.latents = "8,16" if args.latents == "8,16,32,64" else args.latents
+        args.latents = "8,16" if args.latents == "8,32,128" else args.latents
     out: Path = args.out
     log = Logger(out)
     cmd = command_line("scripts/repro_multitask.py", argv)
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 # the transmitter's own surrogate eavesdropper (its data, another seed)
                 sur = EavesdropperClassifier(model.k, ncls)
                 sgen = torch.Generator().manual_seed(args.seed * 1000 + latent + 17)
-                train_classifier(sur, eve_view, xb, yb, epochs=args.eve_epochs, batch_size=args.batch, lr=args.lr,
+                train_classifier(sur, eve_view, xb[: len(xe)], yb[: len(xe)], epochs=args.eve_epochs, batch_size=args.batch, lr=args.lr,
                                  generator=sgen)
                 pert = CooperativePerturbation(surrogate=sur, legit=model.classifier, psr_db=args.psr,
                                                steps=args.pgd_steps, eve_channel=eve_ch, eve_snr_db=args.eve_snr)
@@ -218,7 +218,7 @@ Machine: {machine()}.
 - Training: {args.epochs:g} epochs for the baseline and for min-max (privacy weight {args.privacy_weight:g},
   Eve's CE capped at ln 10, one Eve update per batch). Perturbation: PGD, {args.pgd_steps} steps, power
   {args.psr:g} dB below the signal, re-normalised, against the transmitter's own surrogate classifier
-  (trained on Bob's data with another seed) through a sampled Eve channel, keeping Bob's decision.
+  (trained on as many of Bob's images as Eve has, another seed) through a sampled Eve channel, keeping Bob's decision.
   Time per dataset x latent (s): {json.dumps({k: round(v) for k, v in timing.items()})}.
 
 ## Results (results.csv; plots <dataset>_vs_latent.png)

@@ -56,17 +56,20 @@ COLUMNS = ("scheme", "snr_db", "accuracy", "attacker_psnr_db")
 
 def parse(argv: list[str] | None):
     p = base_parser(__doc__.splitlines()[0], "eval/results/survey")
-    p.add_argument("--n-train", type=int, default=20000, help="Bob's training images (from the 50k JPEGs)")
-    p.add_argument("--n-attack", type=int, default=8000, help="Eve's auxiliary images (disjoint from Bob's)")
+    p.add_argument("--n-train", type=int, default=10000, help="Bob's training images (from the 50k JPEGs)")
+    p.add_argument("--n-attack", type=int, default=5000, help="Eve's auxiliary images (disjoint from Bob's)")
     p.add_argument("--n-test", type=int, default=None, help="test images (default all 1,017 lossless)")
-    p.add_argument("--epochs", type=float, default=4, help="epochs of the DeepJSCC baseline and IBAL")
-    p.add_argument("--finetune-epochs", type=float, default=1.5, help="fine-tuning epochs of DP and LBVQ")
-    p.add_argument("--attacker-epochs", type=float, default=2, help="epochs of each post-hoc attacker")
+    p.add_argument("--epochs", type=float, default=3, help="epochs of the DeepJSCC baseline")
+    p.add_argument("--finetune-epochs", type=float, default=1, help="fine-tuning epochs of DP and LBVQ")
+    p.add_argument("--ibal-epochs", type=int, default=2, help="IBAL epochs")
+    p.add_argument("--ibal-init", choices=("base", "scratch"), default="base",
+                   help="start IBAL from the baseline's weights (mean head; budget measure) or from scratch")
+    p.add_argument("--attacker-epochs", type=float, default=1.5, help="epochs of each post-hoc attacker")
     p.add_argument("--ibal-attacker-epochs", type=float, default=0.25,
                    help="attacker passes (over Bob's set) inside every IBAL epoch")
     p.add_argument("--latent", type=int, default=128, help="real latent features (latent/2 channel uses)")
     p.add_argument("--train-snr", type=float, default=12.0)
-    p.add_argument("--snrs", default="0:20:2", help="test SNRs, '0:20:2' or '0,5,10'")
+    p.add_argument("--snrs", default="0:20:4", help="test SNRs, '0:20:2' or '0,5,10'")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--schemes", default="deepjscc,dp,encryption,encryption_fixedkey,ibal,lbvq",
@@ -81,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.n_train, args.n_attack, args.n_test = 128, 64, 32
         args.epochs, args.finetune_epochs, args.attacker_epochs, args.ibal_attacker_epochs = 1, 1, 1, 0.5
-        args.snrs = "0,20" if args.snrs == "0:20:2" else args.snrs
+        args.snrs = "0,20" if args.snrs == "0:20:4" else args.snrs
+        args.ibal_epochs = 1
         args.batch = 32
     out: Path = args.out
     log = Logger(out)
@@ -152,11 +156,14 @@ def main(argv: list[str] | None = None) -> int:
         timed("lbvq", t0)
     if "ibal" in wanted:
         t0 = log.elapsed
-        log(f"training ibal ({int(args.epochs)} epochs, attacker {args.ibal_attacker_epochs} pass per epoch)")
+        log(f"training ibal ({args.ibal_epochs} epochs from {args.ibal_init}, attacker {args.ibal_attacker_epochs} "
+            "pass per epoch)")
         m = new_model(variational=True)
+        if args.ibal_init == "base":
+            _warm_start_variational(m, base)
         ib = IBAL(train_snr_db=args.train_snr, attacker_epochs=args.ibal_attacker_epochs)
         sim_att = InversionAttacker(m.k, c, s)
-        train_ibal(m, sim_att, xb, yb, ibal=ib, channel=ch, epochs=max(1, int(args.epochs)), batch_size=args.batch,
+        train_ibal(m, sim_att, xb, yb, ibal=ib, channel=ch, epochs=args.ibal_epochs, batch_size=args.batch,
                    lr=args.lr, generator=gen, log=log)
         systems["ibal"] = (m, ib)
         timed("ibal", t0)
@@ -194,6 +201,20 @@ def main(argv: list[str] | None = None) -> int:
     _readme(out, cmd, args, rows, timing, log.elapsed, data, len(xb), len(xe), len(xt))
     log(f"done in {log.elapsed:.0f}s -> {out}")
     return 0
+
+
+@torch.no_grad()
+def _warm_start_variational(m: TaskJSCC, base: TaskJSCC) -> None:
+    """Copy the baseline into a variational model: same features and classifier, the mean
+    head = the baseline's latent layer, log-variance head zero weights and bias -4 (small
+    initial noise, which the KL term then trades against the task)."""
+    m.features.load_state_dict(base.features.state_dict())
+    m.classifier.load_state_dict(base.classifier.state_dict())
+    d = base.latent_dim
+    m.to_latent.weight[:d].copy_(base.to_latent.weight)
+    m.to_latent.bias[:d].copy_(base.to_latent.bias)
+    m.to_latent.weight[d:].zero_()
+    m.to_latent.bias[d:].fill_(-4.0)
 
 
 def _plot(rows: list[dict], path: Path, quick: bool) -> None:
@@ -254,8 +275,9 @@ Machine: {machine()}.
   parameter but no key. For `encryption` the permutation is fresh per image (nonce in the clear),
   for `encryption_fixedkey` one permutation for all images.
 - Training budget: baseline {args.epochs:g} epochs, DP / LBVQ fine-tuned {args.finetune_epochs:g} epochs from the
-  baseline, IBAL {max(1, int(args.epochs))} epochs (attacker retrained {args.ibal_attacker_epochs:g} pass per epoch,
-  weight 1/(1+sigma), sigma = noise std at {args.train_snr:g} dB), post-hoc attackers {args.attacker_epochs:g} epochs.
+  baseline, IBAL {args.ibal_epochs} epochs starting from {"the baseline's weights (mean head = baseline latent layer)" if args.ibal_init == "base" else "scratch"}
+  (attacker retrained {args.ibal_attacker_epochs:g} pass per epoch, weight 1/(1+sigma), sigma = noise std at
+  {args.train_snr:g} dB, KL weight 1 on the per-dimension mean KL), post-hoc attackers {args.attacker_epochs:g} epochs.
   Time per stage (s): {json.dumps({k: round(v) for k, v in timing.items()})}.
 
 ## Results (full table: accuracy_vs_snr.csv; SSIM in details.csv; plot accuracy_vs_snr.png)

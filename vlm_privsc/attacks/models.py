@@ -39,7 +39,6 @@ class ImageDecoder(nn.Module):
         s = image_size // 4
         self.fc = nn.Sequential(nn.Linear(2 * k, 2 * width * s * s), nn.PReLU())
         self.up = nn.Sequential(
-            nn.ConvTranspose2d(2 * width, 2 * width, 3, 1, 1), nn.PReLU(),
             nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.PReLU(),
             nn.ConvTranspose2d(width, out_channels, 4, 2, 1),
         )

@@ -11,7 +11,7 @@ receiver, an image decoder. IBAL needs a variational (information-bottleneck) en
     x [B,C,S,S] -0.5 -> conv3x3/2 w PReLU -> conv3x3/2 2w PReLU -> conv3x3/1 2w PReLU
       -> flatten -> Linear -> latent_dim reals          (variational: mu, logvar -> mu + sigma*eps)
       -> complex [B, latent_dim/2] -> power_normalize (P = 1)  => scheme / channel
-    receiver:  y -> reals -> classifier  Linear(latent,256) ReLU Linear(256, classes)
+    receiver:  y -> reals -> classifier  Linear(latent,256) ReLU Linear(256,256) ReLU Linear(256, classes)
                          -> decoder      Linear -> 2w x S/4 x S/4 -> tconv4x4/2 w PReLU -> tconv4x4/2 C sigmoid
 """
 
