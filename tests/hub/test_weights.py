@@ -140,6 +140,26 @@ def test_backends_fail_at_build_with_one_line():
         assert "--weights-dir" in msg and "VLMSC_WEIGHTS_DIR" in msg
 
 
+HEAVY = ("transformers", "diffusers", "open_clip", "segment_anything")
+
+
+def test_hub_modules_import_heavy_libraries_lazily():
+    """No module of the hub package imports a heavy library at its top level."""
+    import ast
+
+    import vlm_privsc.hub
+
+    for f in sorted(Path(vlm_privsc.hub.__file__).parent.glob("*.py")):
+        for node in ast.parse(f.read_text()).body:  # top-level statements only
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not [n for n in names if n.split(".")[0] in HEAVY], f"{f.name}: {names}"
+
+
+@pytest.mark.slow
 def test_hub_import_is_light():
     """Importing the hub package must not import the heavy libraries (fast CLI start)."""
     import subprocess

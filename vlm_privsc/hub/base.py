@@ -18,8 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from vlm_privsc.errors import VlmscError
-from vlm_privsc.hub.weights import missing_packages
+from vlm_privsc.errors import MissingWeightsError, VlmscError
+from vlm_privsc.hub.weights import ENV_WEIGHTS_DIR, download_allowed, missing_packages
 
 
 class HubBackend:
@@ -51,6 +51,15 @@ class HubBackend:
             return False, f"pip install {' '.join(miss)}"
         try:
             where = cls.locate(**params)
+        except MissingWeightsError as exc:
+            if "not found locally" in str(exc):  # the long how-to line is for errors; be brief here
+                return False, (
+                    f"not found locally: {cls.weights_label(**params)} (looked in --weights-dir / "
+                    f"{ENV_WEIGHTS_DIR} and the HF cache{'' if download_allowed() else '; downloads off'})"
+                )
+            msg = str(exc)
+            prefix = f"{cls.name}: "
+            return False, msg[len(prefix):] if msg.startswith(prefix) else msg
         except VlmscError as exc:
             msg = str(exc)
             prefix = f"{cls.name}: "

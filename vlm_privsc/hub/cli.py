@@ -49,7 +49,12 @@ def list_models(
     if as_json:
         sys.stdout.write(json.dumps([r.to_json() for r in rows], indent=2) + "\n")
         return
-    table = Table(title="vlmsc backends" + (f" (preset {preset}: * = used)" if preset else ""), show_lines=False)
+    table = Table(
+        title="vlmsc backends" + (f" (preset {preset}: * = used)" if preset else ""),
+        caption="hub weights: --weights-dir DIR or VLMSC_WEIGHTS_DIR (DIR/<org>/<name>, DIR/<name>, DIR/<file>, "
+        "or a copied HF cache), the Hugging Face cache, or a path in the preset's params; "
+        "VLMSC_ALLOW_DOWNLOAD=1 allows hub downloads",
+    )
     for col in ("stage", "backend", "needs", "available", "weights / why not"):
         table.add_column(col, overflow="fold")
     mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "[yellow]?[/]"}

@@ -1,0 +1,117 @@
+"""``vlmsc models list``: every backend, what it needs, whether it is available here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from vlm_privsc.hub.catalog import backend_status, catalog
+from vlm_privsc.hub.cli import register
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """test root"""
+
+    register(app)
+    return app
+
+
+def _rows(app: typer.Typer, *args: str) -> dict[tuple[str, str], dict]:
+    res = runner.invoke(app, ["models", "list", "--json", *args])
+    assert res.exit_code == 0, res.output
+    return {(r["stage"], r["name"]): r for r in json.loads(res.stdout)}
+
+
+def test_lists_every_backend_of_every_registry(app: typer.Typer):
+    from vlm_privsc.guard.detectors import DETECTORS
+    from vlm_privsc.guard.segmenters import SEGMENTERS
+    from vlm_privsc.identity import MATCHERS
+    from vlm_privsc.inpaint import INPAINTERS
+    from vlm_privsc.jscc import DEFAULT_MODEL
+    from vlm_privsc.semantics import EMBEDDERS
+
+    rows = _rows(app)
+    for stage, reg in (("detector", DETECTORS), ("segmenter", SEGMENTERS), ("text embedder", EMBEDDERS),
+                       ("inpainter", INPAINTERS), ("identity matcher", MATCHERS)):
+        for name in reg.names():
+            assert (stage, name) in rows
+    assert ("jscc", DEFAULT_MODEL) in rows
+    owl = rows[("detector", "owlv2")]
+    assert owl["available"] is False and "google/owlv2-base-patch16-ensemble" in owl["needs"]
+    assert "transformers" in owl["needs"] and "--weights-dir" in owl["detail"]
+    sd = rows[("inpainter", "sd")]
+    assert sd["available"] is False and "stable-diffusion-v1-5/stable-diffusion-inpainting" in sd["needs"]
+    assert rows[("segmenter", "sam")]["needs"].startswith("segment-anything; weights sam_vit_b_01ec64.pth")
+    assert rows[("inpainter", "telea")]["available"] in (True, None)
+
+
+def test_weights_dir_makes_a_backend_available(app: typer.Typer, owlv2_dir: Path, tmp_path: Path):
+    (tmp_path / "google").mkdir()
+    (tmp_path / "google" / "owlv2-base-patch16-ensemble").symlink_to(owlv2_dir, target_is_directory=True)
+    rows = _rows(app, "--weights-dir", str(tmp_path))
+    owl = rows[("detector", "owlv2")]
+    assert owl["available"] is True and owl["detail"].endswith("owlv2")  # the resolved folder
+    assert rows[("detector", "grounding_dino")]["available"] is False
+
+
+def test_preset_marks_and_checks_its_backends(app: typer.Typer):
+    rows = _rows(app, "--preset", "grounded-sam-sd")
+    used = {k for k, r in rows.items() if r["used_by_preset"]}
+    assert {("detector", "grounding_dino"), ("segmenter", "sam"), ("text embedder", "clip"),
+            ("inpainter", "sd"), ("identity matcher", "sface")} <= used
+    assert ("detector", "owlv2") not in used
+    res = runner.invoke(app, ["models", "list", "--preset", "owlv2-sam"])
+    assert res.exit_code == 0 and "owlv2" in res.stdout and "sam_hf" in res.stdout
+
+
+def test_errors_are_one_line_exit_2(app: typer.Typer, tmp_path: Path):
+    res = runner.invoke(app, ["models", "list", "--weights-dir", str(tmp_path / "missing")])
+    assert res.exit_code == 2
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("vlmsc: error: --weights-dir") and "Traceback" not in res.output
+    res = runner.invoke(app, ["models", "list", "--preset", "no-such-preset"])
+    assert res.exit_code == 2 and "unknown pipeline preset" in res.stderr
+
+
+def test_backend_status_fallbacks():
+    class Bare:
+        """A backend without any availability convention."""
+
+    class Matcher:
+        @classmethod
+        def available(cls):
+            return False, "needs the xyz wheel"
+
+    class Reqs:
+        requires = (("no_such_module_xyz", "no-such-pip"),)
+
+    class Broken:
+        @classmethod
+        def availability(cls, **params):
+            raise RuntimeError("boom")
+
+    assert backend_status("s", "bare", Bare).available is None
+    assert backend_status("s", "bare", Bare).needs == "A backend without any availability convention"
+    m = backend_status("s", "m", Matcher)
+    assert m.available is False and m.detail == "needs the xyz wheel"
+    r = backend_status("s", "r", Reqs)
+    assert r.available is False and r.detail == "pip install no-such-pip"
+    b = backend_status("s", "b", Broken)
+    assert b.available is False and "boom" in b.detail
+
+
+def test_catalog_checks_with_given_params(sd_dir: Path):
+    rows = {(r.stage, r.name): r for r in catalog({("inpainter", "sd"): {"model": str(sd_dir)}})}
+    sd = rows[("inpainter", "sd")]
+    assert sd.available is True and sd.used and sd.detail == str(sd_dir.resolve())
