@@ -149,7 +149,7 @@ def render_panel(result: Any) -> bytes:
     ]
     imgs = [result.original, result.masked, result.bob.restored, result.eve.restored]
     h, w = result.original.shape[-2:]
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.6 * h / w + 0.9), dpi=100)
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4.0 * h / w + 1.2), dpi=100)
     for ax, im, title in zip(axes, imgs, titles):
         ax.imshow(to_uint8(im))
         ax.set_title(title, fontsize=9)
