@@ -55,12 +55,10 @@ def test_crop_boxes_merge_and_cap():
     m[15:25, 30:40] = True  # close to the first: its crop overlaps, so they share one
     crops = crop_boxes(m, margin=0.5, min_side=32)
     assert len(crops) == 2
-    for c in crops:  # every True pixel is inside some crop
-        pass
     covered = np.zeros_like(m)
     for x0, y0, x1, y1 in crops:
         covered[y0:y1, x0:x1] = True
-    assert covered[m].all()
+    assert covered[m].all()  # every True pixel is inside some crop
     (one,) = crop_boxes(m, margin=0.5, min_side=32, max_crops=1)
     assert one[0] <= 10 and one[2] >= 360
 

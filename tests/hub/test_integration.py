@@ -110,3 +110,27 @@ def test_pipeline_with_every_hub_backend(hub_preset: Path):
     assert torch.equal(r.eve.restored[keep], r.eve.decoded[keep])
     inside = r.mask.expand_as(r.bob.decoded)
     assert not torch.equal(r.bob.restored[inside], r.bob.decoded[inside])
+
+
+def test_hub_detections_merge_with_offline_detectors(tmp_path: Path, owlv2_dir: Path, sam_hf_dir: Path):
+    """OWLv2 + SAM regions and an offline detector's box meet in the category's NMS merge;
+    the removed area is the union of both."""
+    import tests.guard.fakes  # noqa: F401  (registers fixed_boxes)
+
+    db_yaml = DB.replace(
+        "detectors: []",
+        "detectors: [{name: fixed_boxes, params: {boxes: [[2, 2, 20, 18, 0.9]]}}]",
+    )
+    p = tmp_path / "db2.yaml"
+    p.write_text(db_yaml)
+    det = Owlv2Detector(str(owlv2_dir), score_floor=0.0, max_detections=1, device="cpu")
+    seg = SamHFSegmenter(str(sam_hf_dir), device="cpu")
+    img = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(0))
+    res = PrivacyGuard(load_db(p), "faces", extra_detectors=[det], segmenter=seg).run(img)
+    rgb = (img[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    (d,) = det.detect(rgb, ("a human face", "a face"))
+    owl_mask = seg.segment(rgb, [d.box])[0]
+    fixed_mask = seg.segment(rgb, [(2.0, 2.0, 20.0, 18.0)])[0]  # box-only detections get SAM masks too
+    assert sum(r.merged for r in res.regions) == 2
+    assert {r.detector for r in res.regions} <= {"owlv2+sam_hf", "fixed_boxes+sam_hf"}
+    assert np.array_equal(res.mask[0, 0].numpy(), owl_mask | fixed_mask)

@@ -16,7 +16,15 @@ registry            name               model                                    
 Weights come from ``params`` paths, ``--weights-dir`` (:func:`set_weights_dir`) /
 ``VLMSC_WEIGHTS_DIR``, or the Hugging Face cache (see :mod:`vlm_privsc.hub.weights`); a
 missing one raises :class:`~vlm_privsc.errors.MissingWeightsError` with one line saying how
-to provide it. transformers, diffusers, open_clip and segment_anything are imported only
+to provide it. A weights folder may hold, for example::
+
+    DIR/google/owlv2-base-patch16-ensemble/        (config.json, model.safetensors, processor files)
+    DIR/grounding-dino-tiny/                       (a hub id's last part works too)
+    DIR/sam_vit_b_01ec64.pth                       (single-file checkpoints)
+    DIR/CLIP-ViT-B-32-laion2B-s34B-b79K/open_clip_model.safetensors
+    DIR/models--stable-diffusion-v1-5--stable-diffusion-inpainting/   (a copied HF cache)
+
+Hub downloads happen only with ``VLMSC_ALLOW_DOWNLOAD=1`` (and ``HF_HUB_OFFLINE`` unset). transformers, diffusers, open_clip and segment_anything are imported only
 when a model loads. ``vlmsc models list`` (:mod:`vlm_privsc.hub.cli`) shows every backend
 of every stage and whether it can run here.
 """
