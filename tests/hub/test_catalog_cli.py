@@ -115,3 +115,17 @@ def test_catalog_checks_with_given_params(sd_dir: Path):
     rows = {(r.stage, r.name): r for r in catalog({("inpainter", "sd"): {"model": str(sd_dir)}})}
     sd = rows[("inpainter", "sd")]
     assert sd.available is True and sd.used and sd.detail == str(sd_dir.resolve())
+
+
+@pytest.mark.parametrize("preset,first", [("grounded-sam-sd", "grounding_dino"), ("owlv2-sam", "owlv2")])
+def test_vlmsc_run_without_weights_is_one_line_exit_2(preset: str, first: str, astronaut_png: Path, tmp_path: Path):
+    """The presets' missing weights stop `vlmsc run` with exit code 2 and one line naming
+    the hub id and how to provide it; nothing silently falls back to another model."""
+    from vlm_privsc.cli import app as vlmsc
+
+    res = runner.invoke(vlmsc, ["run", "-i", str(astronaut_png), "--preset", preset, "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in res.output
+    assert lines[0].startswith(f"vlmsc: error: {first}: weights ") and "--weights-dir" in lines[0]
+    assert not (tmp_path / "o").exists()
