@@ -72,6 +72,8 @@ def parse(argv: list[str] | None):
     p.add_argument("--snrs", default="0:20:4", help="test SNRs, '0:20:2' or '0,5,10'")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--reference-only", action="store_true",
+                   help="only measure the floor: PSNR of guessing the attacker's mean image (reference.json)")
     p.add_argument("--schemes", default="deepjscc,dp,encryption,encryption_fixedkey,ibal,lbvq",
                    help="subset of deepjscc,dp,encryption,encryption_fixedkey,ibal,lbvq")
     return p.parse_args(argv)
@@ -108,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         xt, yt = xt[: args.n_test], yt[: args.n_test]
     log(f"data: {data.name} ({data.note}); Bob {len(xb)}, Eve aux {len(xe)}, test {len(xt)}")
 
+    floor = mean_image_psnr(xe, xt)
+    log(f"reference: guessing Eve's mean training image gives {floor:.2f} dB on the test images")
+    (out / "reference.json").write_text(json.dumps({"mean_image_psnr_db": round(floor, 3), "n_attack": len(xe),
+                                                    "n_test": len(xt), "seed": args.seed}, indent=1))
+    if args.reference_only:
+        return 0
     ch = AWGNChannel()
     snrs = floats(args.snrs)
     gen = torch.Generator().manual_seed(args.seed)
@@ -198,9 +206,18 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(out / "details.csv", details, ("scheme", "snr_db", "accuracy", "attacker_psnr_db", "attacker_ssim", "n_test"))
     (out / "timings.json").write_text(json.dumps({k: round(v, 1) for k, v in timing.items()}, indent=1))
     _plot(rows, out / "accuracy_vs_snr.png", args.quick)
-    _readme(out, cmd, args, rows, timing, log.elapsed, data, len(xb), len(xe), len(xt))
+    _readme(out, cmd, args, rows, timing, log.elapsed, data, len(xb), len(xe), len(xt), floor)
     log(f"done in {log.elapsed:.0f}s -> {out}")
     return 0
+
+
+def mean_image_psnr(x_aux: np.ndarray, x_test: np.ndarray) -> float:
+    """Mean per-image PSNR of the constant guess 'the average auxiliary image' (an attacker who learned nothing)."""
+    from vlm_privsc.attacks import mean_psnr, to_float_images
+
+    mean = to_float_images(x_aux).mean(0, keepdim=True)
+    t = to_float_images(x_test)
+    return mean_psnr(mean.expand_as(t), t)
 
 
 @torch.no_grad()
@@ -241,7 +258,7 @@ def _plot(rows: list[dict], path: Path, quick: bool) -> None:
     plt.close(fig)
 
 
-def _readme(out: Path, cmd: str, args, rows, timing, total, data, n_bob, n_eve, n_test) -> None:
+def _readme(out: Path, cmd: str, args, rows, timing, total, data, n_bob, n_eve, n_test, floor: float) -> None:
     names = list(dict.fromkeys(r["scheme"] for r in rows))
     snrs = list(dict.fromkeys(r["snr_db"] for r in rows))
     pick = [v for v in (0.0, 10.0, 20.0) if v in snrs] or snrs
@@ -283,6 +300,9 @@ Machine: {machine()}.
 ## Results (full table: accuracy_vs_snr.csv; SSIM in details.csv; plot accuracy_vs_snr.png)
 
 {md_table(table, cols, fmt)}
+
+Reference: an attacker who always outputs the mean of her auxiliary images scores {floor:.2f} dB on the same
+test images (`reference.json`); attacker PSNRs at that level mean she recovered nothing image-specific.
 
 ## Caveats
 - Small CPU budgets: the models are far from converged (the papers train for 100+ epochs on GPUs), so
