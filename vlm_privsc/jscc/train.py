@@ -130,6 +130,19 @@ def _warm_start(model: DeepJSCC, path: str) -> list[str]:
     return copied
 
 
+def _init_record(path: str | None) -> dict[str, Any] | None:
+    """Provenance of a warm start: the file and the training record (JSON) beside it, if any."""
+    if not path:
+        return None
+    meta = Path(path).with_suffix(".json")
+    rec: dict[str, Any] = {"path": path}
+    if meta.is_file():
+        m = json.loads(meta.read_text())
+        rec["metadata"] = {k: m.get(k) for k in ("name", "trained_with", "runs", "init", "steps", "images_seen",
+                                                  "train_seconds", "eval_lossless_cifar10_test")}
+    return rec
+
+
 def _load_training_data(opts: TrainOptions) -> tuple[jdata.PatchSampler, np.ndarray | None, list[str]]:
     sources: list[str] = []
     if opts.images:
@@ -254,6 +267,7 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
             "runs": state.runs,
             "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items()},
             "data": sources,
+            "init": _init_record(opts.init),
             "steps": state.step,
             "images_seen": state.step * opts.batch,
             "train_seconds": round(seconds, 1),

@@ -26,10 +26,12 @@ DEFAULT_MODEL = "adjscc-r1_6"
 CONFIG_KEY = "vlmsc_jscc_config"
 FORMAT = "vlmsc-jscc-1"
 
-# The exact commands that trained the shipped weights (also in eval/results/jscc/README.md).
+# How to train each shipped model (the exact command chains that made the shipped files,
+# with their numbers, are in eval/results/jscc/README.md and in each file's JSON).
 TRAIN_COMMANDS: dict[str, str] = {
-    "adjscc-r1_6": "vlmsc train jscc --ratio 1/6 --steps 10000 --seed 0 --export vlm_privsc/weights",
-    "adjscc-r1_12": "vlmsc train jscc --ratio 1/12 --steps 6000 --seed 0 --export vlm_privsc/weights",
+    "adjscc-r1_6": "vlmsc train jscc --ratio 1/6 --steps 8000 --photo-fraction 0.2 --export vlm_privsc/weights",
+    "adjscc-r1_12": "vlmsc train jscc --ratio 1/12 --steps 2500 --init vlm_privsc/weights/jscc_adjscc-r1_6.safetensors "
+    "--export vlm_privsc/weights",
 }
 
 
