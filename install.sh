@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 PY="${PYTHON:-python3}"
-extras="semantic,hub"
+extras="semantic,hub,dlib"
 case "${1:-}" in
   --test|test) extras="${extras},test" ;;
   "") ;;
