@@ -42,7 +42,15 @@ from vlm_privsc.schemes import (
     train_link,
     train_minmax,
 )
-from vlm_privsc.schemes.repro import Logger, base_parser, command_line, machine, md_table, write_csv
+from vlm_privsc.schemes.repro import (
+    Logger,
+    base_parser,
+    command_line,
+    machine,
+    md_table,
+    threads_note,
+    write_csv,
+)
 
 COLUMNS = ("scheme", "stage", "params_deployed", "params_train_only", "mflops_per_image", "train_s_per_epoch",
            "infer_ms_per_image_b1", "infer_ms_per_image_b256")
@@ -220,7 +228,7 @@ AWGN at 12 dB, batch {args.batch}.
 ## Caveats
 - Wall times depend on the load of this shared 2-core machine when they were taken (load average in the
   machine line); the relative order of the schemes is the useful part.
-- DP, shuffling and LBVQ add almost no FLOPs; their cost is element-wise work and Python overhead.
+{threads_note(args.threads)}- DP, shuffling and LBVQ add almost no FLOPs; their cost is element-wise work and Python overhead.
 """
     (out / "README.md").write_text(text)
     log(f"done in {log.elapsed:.0f}s -> {out}")

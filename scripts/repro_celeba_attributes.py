@@ -25,7 +25,15 @@ import torch.nn.functional as F
 
 from vlm_privsc.channel import AWGNChannel
 from vlm_privsc.schemes import KeyedShuffle, LaplaceDP, NoScheme, Scheme
-from vlm_privsc.schemes.repro import Logger, base_parser, command_line, machine, md_table, write_csv
+from vlm_privsc.schemes.repro import (
+    Logger,
+    base_parser,
+    command_line,
+    machine,
+    md_table,
+    threads_note,
+    write_csv,
+)
 
 
 def parse(argv: list[str] | None):
@@ -224,7 +232,7 @@ Machine: {machine()}.
 {md_table(rows, cols)}
 
 ## Caveats
-- 32 images: this is a smoke-level experiment, not a measurement of privacy. One LOO accuracy step is
+{threads_note(args.threads)}- 32 images: this is a smoke-level experiment, not a measurement of privacy. One LOO accuracy step is
   3.1 points and the standard error of a 70 % accuracy is about 8 points; differences of less than
   ~15 points between rows mean nothing. The probe learns from 31 faces, so even the original pixels
   give only modest accuracy.

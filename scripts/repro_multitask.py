@@ -31,7 +31,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vlm_privsc.attacks import EavesdropperClassifier, InversionAttacker, evaluate_attack, train_classifier, train_inversion
+from vlm_privsc.attacks import (
+    EavesdropperClassifier,
+    InversionAttacker,
+    evaluate_attack,
+    train_classifier,
+    train_inversion,
+)
 from vlm_privsc.channel import RayleighChannel
 from vlm_privsc.schemes import (
     CooperativePerturbation,
@@ -44,7 +50,16 @@ from vlm_privsc.schemes import (
     train_minmax,
 )
 from vlm_privsc.schemes.data import load_dataset
-from vlm_privsc.schemes.repro import Logger, base_parser, command_line, ints, machine, md_table, write_csv
+from vlm_privsc.schemes.repro import (
+    Logger,
+    base_parser,
+    command_line,
+    ints,
+    machine,
+    md_table,
+    threads_note,
+    write_csv,
+)
 
 COLUMNS = ("dataset", "latent_dim", "method", "bob_accuracy", "bob_psnr_db", "eve_accuracy", "eve_psnr_db",
            "eve_accuracy_adaptive")
@@ -54,17 +69,19 @@ def parse(argv: list[str] | None):
     p = base_parser(__doc__.splitlines()[0], "eval/results/multitask")
     p.add_argument("--datasets", default="mnist,cifar10")
     p.add_argument("--latents", default="8,32,128", help="real latent features (latent/2 channel uses)")
-    p.add_argument("--n-train", type=int, default=3000, help="Bob's training images per dataset")
-    p.add_argument("--n-eve", type=int, default=1500, help="Eve's auxiliary images (disjoint)")
+    p.add_argument("--n-train", type=int, default=8000, help="Bob's training images per dataset")
+    p.add_argument("--n-eve", type=int, default=4000, help="Eve's auxiliary images (disjoint)")
     p.add_argument("--n-test", type=int, default=1000)
-    p.add_argument("--epochs", type=float, default=2, help="epochs of the baseline and of min-max training")
-    p.add_argument("--eve-epochs", type=float, default=2, help="epochs of each post-hoc eavesdropper")
+    p.add_argument("--epochs", type=float, default=4, help="epochs of the baseline and of min-max training")
+    p.add_argument("--rec-weight", type=float, default=10.0, help="weight of Bob's reconstruction MSE (CE has 1)")
+    p.add_argument("--eve-epochs", type=float, default=3, help="epochs of each post-hoc eavesdropper")
     p.add_argument("--bob-snr", type=float, default=10.0)
     p.add_argument("--eve-snr", type=float, default=0.0)
     p.add_argument("--privacy-weight", type=float, default=1.0)
     p.add_argument("--psr", type=float, default=-10.0, help="perturbation power relative to the signal (dB)")
     p.add_argument("--pgd-steps", type=int, default=10)
-    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--width", type=int, default=16, help="conv width of encoder, Bob's decoder and Eve's decoder")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--no-adaptive", action="store_true", help="skip the adaptive eavesdropper")
     return p.parse_args(argv)
@@ -104,14 +121,14 @@ def main(argv: list[str] | None = None) -> int:
             gen = torch.Generator().manual_seed(args.seed * 1000 + latent)
             trained: dict[str, TaskJSCC] = {}
             log(f"{ds} latent {latent}: baseline ({args.epochs} epochs)")
-            m = TaskJSCC(c, s, latent, ncls, reconstruct=True)
-            train_link(m, xb, yb, channel=bob_ch, snr_db=args.bob_snr, epochs=args.epochs, rec_weight=1.0,
+            m = TaskJSCC(c, s, latent, ncls, reconstruct=True, width=args.width)
+            train_link(m, xb, yb, channel=bob_ch, snr_db=args.bob_snr, epochs=args.epochs, rec_weight=args.rec_weight,
                        batch_size=args.batch, lr=args.lr, generator=gen, log=log)
             trained["baseline"] = m
             log(f"{ds} latent {latent}: min-max ({args.epochs} epochs)")
-            m2 = TaskJSCC(c, s, latent, ncls, reconstruct=True)
+            m2 = TaskJSCC(c, s, latent, ncls, reconstruct=True, width=args.width)
             co_eve = EavesdropperClassifier(m2.k, ncls)
-            mm = MinMaxTraining(privacy_weight=args.privacy_weight, rec_weight=1.0, num_classes=ncls)
+            mm = MinMaxTraining(privacy_weight=args.privacy_weight, rec_weight=args.rec_weight, num_classes=ncls)
             train_minmax(m2, co_eve, xb, yb, minmax=mm, bob_channel=bob_ch, bob_snr_db=args.bob_snr,
                          eve_channel=eve_ch, eve_snr_db=args.eve_snr, epochs=args.epochs, batch_size=args.batch,
                          lr=args.lr, generator=gen, log=log)
@@ -121,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                     return eve_ch(model.encode(x, g), args.eve_snr, g)
 
                 eve_clf = EavesdropperClassifier(model.k, ncls)
-                eve_inv = InversionAttacker(model.k, c, s)
+                eve_inv = InversionAttacker(model.k, c, s, width=args.width)
                 train_classifier(eve_clf, eve_view, xe, ye, epochs=args.eve_epochs, batch_size=args.batch,
                                  lr=args.lr, generator=gen)
                 train_inversion(eve_inv, eve_view, xe, epochs=args.eve_epochs, batch_size=args.batch, lr=args.lr,
@@ -129,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                 # the transmitter's own surrogate eavesdropper (its data, another seed)
                 sur = EavesdropperClassifier(model.k, ncls)
                 sgen = torch.Generator().manual_seed(args.seed * 1000 + latent + 17)
-                train_classifier(sur, eve_view, xb[: len(xe)], yb[: len(xe)], epochs=args.eve_epochs, batch_size=args.batch, lr=args.lr,
-                                 generator=sgen)
+                train_classifier(sur, eve_view, xb[: len(xe)], yb[: len(xe)], epochs=args.eve_epochs,
+                                 batch_size=args.batch, lr=args.lr, generator=sgen)
                 pert = CooperativePerturbation(surrogate=sur, legit=model.classifier, psr_db=args.psr,
                                                steps=args.pgd_steps, eve_channel=eve_ch, eve_snr_db=args.eve_snr)
                 for label, scheme in ((name, NoScheme()), (f"{name}+perturbation", pert)):
@@ -144,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                     adaptive = float("nan")
                     if isinstance(scheme, CooperativePerturbation) and not args.no_adaptive:
                         a_clf = EavesdropperClassifier(model.k, ncls)
-                        train_classifier(a_clf, lambda x, gg, sch=scheme, mo=model: sch.intercept(mo.encode(x, gg), eve_ch, args.eve_snr, gg),
-                                         xe, ye, epochs=args.eve_epochs, batch_size=args.batch, lr=args.lr, generator=gen)
+                        train_classifier(a_clf, tview, xe, ye, epochs=args.eve_epochs, batch_size=args.batch,
+                                         lr=args.lr, generator=gen)
                         adaptive = evaluate_attack(tview, xt, yt, classifier=a_clf, generator=g).accuracy
                     elif not isinstance(scheme, CooperativePerturbation):
                         adaptive = eve.accuracy
@@ -215,7 +232,9 @@ Machine: {machine()}.
   classifier and PSNR of a model-inversion decoder (MSE + 0.1 (1 - SSIM)), both trained *after* training
   on the final encoder ({args.eve_epochs:g} epochs); `eve_accuracy_adaptive`: for the perturbation rows, a
   classifier retrained on perturbed symbols (otherwise equal to `eve_accuracy`).
-- Training: {args.epochs:g} epochs for the baseline and for min-max (privacy weight {args.privacy_weight:g},
+- Models: TaskJSCC of conv width {args.width} (Bob's decoder and Eve's inversion decoder the same shape),
+  batch {args.batch}.
+- Training: {args.epochs:g} epochs for the baseline and for min-max, Bob's loss CE + {args.rec_weight:g} MSE (privacy weight {args.privacy_weight:g},
   Eve's CE capped at ln 10, one Eve update per batch). Perturbation: PGD, {args.pgd_steps} steps, power
   {args.psr:g} dB below the signal, re-normalised, against the transmitter's own surrogate classifier
   (trained on as many of Bob's images as Eve has, another seed) through a sampled Eve channel, keeping Bob's decision.
@@ -226,7 +245,7 @@ Machine: {machine()}.
 {md_table(rows, cols, fmt)}
 
 ## Caveats
-- Small CPU budgets (a few epochs on subsets); one seed; {args.n_test} test images per dataset (accuracy
+{threads_note(args.threads)}- Small CPU budgets (a few epochs on subsets); one seed; {args.n_test} test images per dataset (accuracy
   standard error up to ~1.6 points).
 - Privacy here relies on the SNR gap between Bob and Eve; with equal channels anything Bob decodes a
   retrained Eve decodes too.

@@ -97,6 +97,15 @@ def machine() -> str:
             f"{torch.get_num_threads()} threads{load}")
 
 
+def threads_note(threads: int) -> str:
+    """A caveat line about the thread count (markdown list item)."""
+    if threads == 1:
+        return ("- Run with `--threads 1`: the 2 cores were shared with other jobs (load average ~7); under that\n"
+                "  oversubscription two torch threads ran much slower than one (a throwaway timing check of the\n"
+                "  training step, not a committed measurement).\n")
+    return f"- Run with {threads} torch threads.\n"
+
+
 def md_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: dict[str, str] | None = None) -> str:
     """A markdown table of ``rows``."""
     fmt = fmt or {}
