@@ -194,3 +194,11 @@ def test_missing_model_path_is_reported(tmp_path) -> None:
     with pytest.raises(MissingWeightsError, match="does not exist"):
         build_detector("yunet", {"model_path": str(tmp_path / "nope.onnx")}).detect(
             np.zeros((64, 64, 3), np.uint8))
+
+
+def test_mtcnn_restores_torch_threads(detectors, astronaut) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    detectors["mtcnn"].detect(astronaut)
+    assert torch.get_num_threads() == before
