@@ -60,9 +60,9 @@ def parse(argv: list[str] | None):
     p = base_parser(__doc__.splitlines()[0], "eval/results/complexity")
     p.add_argument("--latent", type=int, default=128)
     p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--measure-batches", type=int, default=10)
+    p.add_argument("--measure-batches", type=int, default=30)
     p.add_argument("--epoch-images", type=int, default=50000, help="epoch size the train time is extrapolated to")
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--pgd-steps", type=int, default=10)
     return p.parse_args(argv)
 
@@ -218,7 +218,8 @@ AWGN at 12 dB, batch {args.batch}.
   torch's FlopCounterMode (matmuls and convolutions; element-wise work such as the Laplace sampling,
   shuffling or QAM demapping is not counted). The perturbation's count includes its {args.pgd_steps} PGD steps.
 - `train_s_per_epoch`: seconds for an epoch of {args.epoch_images:,} images, extrapolated from
-  {args.measure_batches} timed batches after a warm-up batch (IBAL: including its attacker pass, 0.25 epoch).
+  {args.measure_batches} timed batches after a warm-up batch (IBAL: including its attacker pass, 0.25 epoch;
+  perturbation: the legitimate link's ordinary training, the surrogate's training not included).
 - `infer_ms_per_image_*`: median wall time per image, batch 1 and batch 256.
 
 ## Results (complexity.csv)
