@@ -48,7 +48,16 @@ from vlm_privsc.schemes import (
     train_link,
 )
 from vlm_privsc.schemes.data import load_dataset
-from vlm_privsc.schemes.repro import Logger, base_parser, command_line, floats, machine, md_table, write_csv
+from vlm_privsc.schemes.repro import (
+    Logger,
+    base_parser,
+    command_line,
+    floats,
+    machine,
+    md_table,
+    threads_note,
+    write_csv,
+)
 
 DP_BUDGETS = (0.05, 0.1, 0.9)
 COLUMNS = ("scheme", "snr_db", "accuracy", "attacker_psnr_db")
@@ -56,20 +65,20 @@ COLUMNS = ("scheme", "snr_db", "accuracy", "attacker_psnr_db")
 
 def parse(argv: list[str] | None):
     p = base_parser(__doc__.splitlines()[0], "eval/results/survey")
-    p.add_argument("--n-train", type=int, default=10000, help="Bob's training images (from the 50k JPEGs)")
-    p.add_argument("--n-attack", type=int, default=5000, help="Eve's auxiliary images (disjoint from Bob's)")
+    p.add_argument("--n-train", type=int, default=20000, help="Bob's training images (from the 50k JPEGs)")
+    p.add_argument("--n-attack", type=int, default=8000, help="Eve's auxiliary images (disjoint from Bob's)")
     p.add_argument("--n-test", type=int, default=None, help="test images (default all 1,017 lossless)")
     p.add_argument("--epochs", type=float, default=3, help="epochs of the DeepJSCC baseline")
     p.add_argument("--finetune-epochs", type=float, default=1, help="fine-tuning epochs of DP and LBVQ")
     p.add_argument("--ibal-epochs", type=int, default=2, help="IBAL epochs")
     p.add_argument("--ibal-init", choices=("base", "scratch"), default="base",
                    help="start IBAL from the baseline's weights (mean head; budget measure) or from scratch")
-    p.add_argument("--attacker-epochs", type=float, default=1.5, help="epochs of each post-hoc attacker")
+    p.add_argument("--attacker-epochs", type=float, default=2, help="epochs of each post-hoc attacker")
     p.add_argument("--ibal-attacker-epochs", type=float, default=0.25,
                    help="attacker passes (over Bob's set) inside every IBAL epoch")
     p.add_argument("--latent", type=int, default=128, help="real latent features (latent/2 channel uses)")
     p.add_argument("--train-snr", type=float, default=12.0)
-    p.add_argument("--snrs", default="0:20:4", help="test SNRs, '0:20:2' or '0,5,10'")
+    p.add_argument("--snrs", default="0:20:2", help="test SNRs, '0:20:2' or '0,5,10'")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--reference-only", action="store_true",
@@ -86,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.n_train, args.n_attack, args.n_test = 128, 64, 32
         args.epochs, args.finetune_epochs, args.attacker_epochs, args.ibal_attacker_epochs = 1, 1, 1, 0.5
-        args.snrs = "0,20" if args.snrs == "0:20:4" else args.snrs
+        args.snrs = "0,20" if args.snrs == "0:20:2" else args.snrs
         args.ibal_epochs = 1
         args.batch = 32
     out: Path = args.out
@@ -307,7 +316,7 @@ test images (`reference.json`); attacker PSNRs at that level mean she recovered 
 ## Caveats
 - Small CPU budgets: the models are far from converged (the papers train for 100+ epochs on GPUs), so
   absolute accuracies are low; compare schemes with each other, not with the papers' numbers.
-- One seed, no confidence intervals; 1,017 test images (accuracy standard error about 1.5 points).
+{threads_note(args.threads)}- One seed, no confidence intervals; 1,017 test images (accuracy standard error about 1.5 points).
 - DP: per-coordinate Laplace mechanism, clip 1, sensitivity 2, scale 2/epsilon, re-normalised to unit
   power; each coordinate is epsilon-DP, the whole vector only {args.latent}*epsilon-DP by composition.
 - The attacker PSNR of a shuffled link without the key is that of an attacker who learns from queries;

@@ -255,3 +255,30 @@ def test_perturbation_needs_a_surrogate_unless_random():
     out = CooperativePerturbation(mode="random").apply(symbols(), gen(1))
     assert torch.equal(out, CooperativePerturbation(mode="random").apply(symbols(), gen(1)))
     assert math.isclose(CooperativePerturbation(psr_db=-10).psr, 0.1)
+
+
+# --- with the project's image DeepJSCC (how the pipeline will call them) -----------------------
+@pytest.mark.parametrize("name,params", [("none", {}), ("dp", {"epsilon": 0.9}), ("shuffle", {"key": "k"}),
+                                         ("lbvq", {}), ("perturbation", {"mode": "random"})])
+def test_transmit_schemes_fit_between_deepjscc_encoder_and_channel(name, params):
+    from vlm_privsc.jscc import build_jscc
+
+    torch.manual_seed(0)
+    jscc = build_jscc("deepjscc", latent_channels=8).eval()
+    x = torch.rand(2, 3, 20, 28)  # not square, not a multiple of 4: the codec pads
+    scheme = build_scheme(name, **params)
+    with torch.no_grad():
+        z = jscc.encode(x)
+        sent = scheme.apply(z, gen(11))
+        power = (sent.abs() ** 2).mean(1)
+        if name == "lbvq":  # QAM points: unit power on average over the constellation, <= 1.8 for 16-QAM
+            assert bool((power <= 1.8 + 1e-4).all())
+        else:
+            assert torch.allclose(power, torch.ones(2), atol=1e-3)  # power constraint kept per image
+        bob_in = scheme.invert(AWGNChannel()(sent, 30.0, gen(1)), gen(11))
+        eve_in = scheme.eavesdrop(AWGNChannel()(sent, 30.0, gen(2)))
+        assert bob_in.shape == z.shape and eve_in.shape == z.shape
+        out = jscc.decode(bob_in, size=(20, 28))
+    assert out.shape == x.shape
+    if name in ("none", "shuffle"):
+        assert float((bob_in - z).abs().square().mean()) < 0.01  # Bob undoes the scheme: only the 30 dB noise

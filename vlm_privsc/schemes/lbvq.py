@@ -16,6 +16,10 @@ eavesdropper receives only codebook indices, a few bits per feature group).
                symbol errors in the forward pass);
                aux = ||sg(v) - c[idx]||^2 + beta ||v - sg(c[idx])||^2,  beta = 0.25
 
+Power: the QAM constellation has unit average power over its points, so the sent power is 1
+on average when the indices are used uniformly; one image's power depends on its indices
+(at most 1.8 for 16-QAM), as for any digital scheme with a fixed constellation.
+
 The codebook is a public model parameter: Eve demaps and looks it up too (``keyed =
 False``); the privacy comes from the few bits sent (``m log2 M`` per image). With
 ``dim=2`` one complex latent symbol becomes one QAM symbol, so the channel uses equal
