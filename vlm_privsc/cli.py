@@ -221,6 +221,7 @@ def run_cmd(
     fill: Annotated[str | None, typer.Option("--fill", help="Private pixels become: mean | blur | noise | black.")] = None,
     max_side: Annotated[int | None, typer.Option("--max-side", min=32, help="Send the photo at most this large.")] = None,
     jscc_model: Annotated[str | None, typer.Option("--jscc-model", help="Shipped JSCC model name or .safetensors path.")] = None,
+    scheme: Annotated[str | None, typer.Option("--scheme", help="Privacy scheme on the symbols: none | dp | shuffle | ...")] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """The whole pipeline on one photo: guard, DeepJSCC over the channel, Bob, Eve, identity leakage."""
@@ -244,7 +245,7 @@ def run_cmd(
         task = prog.add_task("loading models...", total=None)
         pipe = Pipeline(cfg).load()
         prog.update(task, description="running: guard -> JSCC -> channel -> Bob / Eve -> identity...")
-        result = pipe.run(loaded.tensor, loaded.source, seed=seed)
+        result = pipe.run(loaded.tensor, loaded.source, seed=seed, scheme=scheme)
         prog.update(task, description="writing outputs...")
         files = render_run_outputs(result)
         files["report.json"]["timings"]["load_models"] = round(pipe.load_seconds, 4)
@@ -296,6 +297,10 @@ def eval_cmd(
     policies = ["none"] + [p for p in (policy or ["faces"]) if p != "none"]
     for p in policies:
         pdb.policy_categories(p)  # unknown policy -> one clear line
+    from vlm_privsc.schemes import SCHEMES
+
+    for sname in scheme or ["none"]:
+        SCHEMES.get(sname)  # unknown scheme -> one clear line
     items = load_faces(faces, limit)
     snrs = tuple(snr or [10.0])
     grid = EvalGrid(tuple(policies), tuple(scheme or ["none"]), snrs, tuple(eve_snr or snrs), cfg.channel.name, seed)

@@ -62,7 +62,7 @@ class SemanticConfig(_Strict):
     only a holder of the shared database can align it."""
 
 
-class InpaintConfig(_Strict):
+class InpaintConfig(_Strict):  # noqa: D101
     bob: Backend = Backend(name="telea")
     eve: Backend = Backend(name="telea")
     dilate_px: int = Field(default=4, ge=0)
@@ -80,6 +80,8 @@ class PipelineConfig(_Strict):
     jscc: JSCCConfig = JSCCConfig()
     channel: ChannelConfig = ChannelConfig()
     semantic: SemanticConfig = SemanticConfig()
+    scheme: Backend = Backend(name="none")
+    """Privacy scheme on the transmitted symbols (vlm_privsc.schemes: none, dp, shuffle, ...)."""
     inpaint: InpaintConfig = InpaintConfig()
     identity: IdentityConfig = IdentityConfig()
 

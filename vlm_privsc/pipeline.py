@@ -100,6 +100,7 @@ class Pipeline:
         self.rx_db = rx_db if rx_db is not None else self.db
         self._loaded = False
         self._guards: dict[str, PrivacyGuard] = {}
+        self._schemes: dict[str, Any] = {}
 
     # --- construction ------------------------------------------------------------
     def load(self) -> Pipeline:
@@ -159,6 +160,24 @@ class Pipeline:
             ).load()
         return self._guards[policy]
 
+    def scheme_for(self, name: str | None) -> Any:
+        """The privacy scheme ``name`` (the preset's when None), built once. Only
+        transmit-time schemes act on a trained image codec; training-time ones (ibal,
+        minmax) need their own training loops (scripts/repro_*.py)."""
+        from vlm_privsc.schemes import build_scheme
+
+        cfg = self.config.scheme
+        name = name or cfg.name
+        if name not in self._schemes:
+            sch = build_scheme(name, **(cfg.params if name == cfg.name else {}))
+            if sch.stage != "transmit":
+                raise ConfigError(
+                    f"scheme {name!r} is applied at training time; the pipeline's shipped codec was not trained "
+                    "with it (use scripts/repro_survey.py or repro_multitask.py)"
+                )
+            self._schemes[name] = sch.eval()
+        return self._schemes[name]
+
     def protect(self, image: torch.Tensor, seed: int = 0, policy: str | None = None) -> GuardResult:
         """Only the guard (reusable across channel settings with ``run(guard_result=...)``)."""
         return self.guard_for(policy).run(image, torch.Generator().manual_seed(seed * 1000))
@@ -175,10 +194,11 @@ class Pipeline:
         eve_snr_db: float | None = None,
         guard_result: GuardResult | None = None,
         identity: bool = True,
+        scheme: str | None = None,
     ) -> RunResult:
         """Run the whole pipeline on ``image`` ``[1,3,H,W]``; deterministic for a seed.
 
-        ``policy``, ``snr_db``, ``eve_snr_db`` override the preset; ``guard_result`` reuses
+        ``policy``, ``snr_db``, ``eve_snr_db``, ``scheme`` override the preset; ``guard_result`` reuses
         a :meth:`protect` result; ``identity=False`` skips the identity matcher.
         """
         self.load()
@@ -212,9 +232,12 @@ class Pipeline:
             )
 
         # --- channels ----------------------------------------------------------------
+        sch = self.scheme_for(scheme)
+        key_seed = seed * 1000 + 7  # a public per-message seed (the nonce); the key is the scheme's
+        sent = sch.apply(z, torch.Generator().manual_seed(key_seed))
         t = time.perf_counter()
-        zb = self.channel(z, snr, gens["bob"])
-        ze = self.channel(z, eve_snr, gens["eve"])
+        zb = sch.invert(self.channel(sent, snr, gens["bob"]), torch.Generator().manual_seed(key_seed))
+        ze = sch.eavesdrop(self.channel(sent, eve_snr, gens["eve"]))
         sb = self.channel(sem[None], snr, gens["bob"])[0] if sem.numel() else sem
         se = self.channel(sem[None], eve_snr, gens["eve"])[0] if sem.numel() else sem
         timings["channel"] = time.perf_counter() - t
@@ -256,8 +279,9 @@ class Pipeline:
             "bob_category_ok": _share_ok(cats, bob_sem),
             "eve_category_ok": _share_ok(cats, eve_sem),
         }
-        k = int(z.shape[-1])
+        k = int(sent.shape[-1])
         channel = {
+            "scheme": sch.name,
             "type": cfg.channel.name,
             "params": dict(cfg.channel.params),
             "snr_db": snr,

@@ -118,3 +118,29 @@ def test_cli_run_bad_inputs(fast_preset: Path, tmp_path: Path):
         lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1 and needle in lines[0], res.stderr
         assert not out.exists()
+
+
+def test_transmit_schemes_in_the_pipeline(fast_preset: Path):
+    from vlm_privsc.errors import UnknownNameError
+
+    # the shipped codec (an untrained one decodes every input to the same grey)
+    pipe = Pipeline(override(load_preset(fast_preset), {"jscc": {"model": "adjscc-r1_6"}}))
+    import skimage.data
+
+    from vlm_privsc.io import to_tensor
+
+    img = to_tensor(skimage.data.astronaut()[::4, ::4])
+    plain = pipe.run(img, seed=2, snr_db=100.0, eve_snr_db=100.0, identity=False)
+    sh = pipe.run(img, seed=2, snr_db=100.0, eve_snr_db=100.0, identity=False, scheme="shuffle")
+    assert sh.channel["scheme"] == "shuffle" and plain.channel["scheme"] == "none"
+    # Bob holds the key: at a noiseless-like SNR he decodes as without the scheme; Eve does not
+    assert torch.allclose(sh.bob.decoded, plain.bob.decoded, atol=1e-3)
+    from vlm_privsc.metrics import psnr
+
+    assert psnr(plain.original, plain.eve.decoded) > psnr(plain.original, sh.eve.decoded) + 5
+    dp = pipe.run(img, seed=2, snr_db=100.0, eve_snr_db=100.0, identity=False, scheme="dp")
+    assert (dp.bob.decoded - plain.bob.decoded).abs().mean() > 1e-3  # DP noise reaches Bob too
+    with pytest.raises(ConfigError, match="training time"):
+        pipe.run(img, scheme="ibal", identity=False)
+    with pytest.raises(UnknownNameError):
+        pipe.run(img, scheme="rot13", identity=False)

@@ -102,7 +102,7 @@ class _Worker:
             for scheme, bob_snr, eve_snr in cells:
                 t0 = time.perf_counter()
                 r = pipe.run(img, item.key, seed, policy=policy, snr_db=bob_snr, eve_snr_db=eve_snr,
-                             guard_result=g, identity=False)
+                             guard_result=g, identity=False, scheme=scheme)
                 bob, eve = to_uint8(r.bob.restored), to_uint8(r.eve.restored)
                 row: dict[str, Any] = {
                     "image": item.key, "identity": item.identity, "policy": policy, "scheme": scheme,
