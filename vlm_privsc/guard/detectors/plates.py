@@ -63,14 +63,14 @@ def _line_shape_ok(
 class TextPlateDetector:
     """Plates as plate-shaped PP-OCR text lines (see module docstring).
 
-    Scores are the DB text score of the line (printed plate characters: 0.5-0.9).
+    Scores are the DB text score of the line.
 
     Args:
         score_floor / thresh / unclip_ratio / limit_side_len / limit_type: PP-OCR
             detection settings (as ``ppocr_text``); the defaults are shared with
             ``ppocr_text`` so one detection pass serves both.
         min_aspect / max_aspect: width/height range of a plate's character line
-            (US plates measure 1.6-3.1 with PP-OCR's boxes; stacked or vanity plates differ).
+            (the wide default admits US and EU lines; stacked plates are not plate-shaped).
         min_height: smallest line height in pixels (below it nobody can read the plate).
         max_height_frac: tallest line as a fraction of the photo's height.
         plate_aspect: width/height of the plate box drawn around the line (US 2:1, EU 4.7:1).

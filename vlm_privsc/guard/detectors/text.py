@@ -89,8 +89,8 @@ def ppocr_det_params(
 class PPOCRTextDetector:
     """PP-OCR (v6 small, via rapidocr) DB text detector, detection only.
 
-    Scores are the DB box score (mean text probability inside the line): printed text
-    scores 0.7-0.95, faint or stylised text 0.4-0.7.
+    Scores are the DB box score (mean text probability inside the line): typically high
+    for clean printed text, lower for small, faint or stylised scene text.
 
     Args:
         score_floor: DB ``box_thresh``; lines scoring below are dropped in the detector.
