@@ -573,11 +573,12 @@ def face_candidates(data: Path, out: Path) -> int:
     for r in rows:
         cands[r[0]].append(r)
     colours = {"yunet": (0, 255, 0), "mtcnn": (255, 0, 0), "mediapipe_face": (0, 0, 255)}
+    letters = {"yunet": "y", "mtcnn": "m", "mediapipe_face": "b"}  # b = BlazeFace
 
     def draw(f: str, im: np.ndarray, s: float) -> None:
         for _, n, sc, x0, y0, x1, y1 in cands[f]:
             cv2.rectangle(im, (round(x0 * s), round(y0 * s)), (round(x1 * s), round(y1 * s)), colours[n], 2)
-            cv2.putText(im, f"{n[0]}{int(100 * sc)}", (round(x0 * s), max(12, round(y0 * s) - 3)),
+            cv2.putText(im, f"{letters[n]}{int(100 * sc)}", (round(x0 * s), max(12, round(y0 * s) - 3)),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.45, colours[n], 1)
 
     contact_sheets(root, sorted(cands), out / "candidates", draw)
