@@ -225,8 +225,6 @@ def run_cmd(
     seed: SeedOpt = 0,
 ) -> None:
     """The whole pipeline on one photo: guard, DeepJSCC over the channel, Bob, Eve, identity leakage."""
-    import json as _json
-
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from vlm_privsc.config import load_preset, override
@@ -254,7 +252,6 @@ def run_cmd(
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
     for c in result.guard.uncovered:
         err_console.print(f"vlmsc: warning: category {c!r} has no offline detector; nothing was searched for it", markup=False)
-    del _json
 
 
 @app.command("eval")
@@ -276,7 +273,6 @@ def eval_cmd(
     seed: SeedOpt = 0,
 ) -> None:
     """Batch leakage evaluation: rows.csv, summary.json, plots and report.md in --out (resumable)."""
-    import json as _json
     import time as _time
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -346,7 +342,6 @@ def eval_cmd(
     for k, v in summary["leakage_reduction"].items():
         console.print(f"leakage reduction {k}: " + ("n/a (no baseline match)" if v is None else f"{v['leakage_reduction']:.3f}"))
     console.print(f"{len(rows)} rows in {seconds:.1f} s; wrote rows.csv, summary.json, report.md and 3 plots to {out}")
-    del _json
 
 
 def torch_seed(seed: int) -> None:
