@@ -67,3 +67,11 @@ def test_cli_guard_on_the_packaged_astronaut(tmp_path: Path):
     assert mask[117, 225] == 255 and mask[400, 100] == 0
     overlay = np.asarray(Image.open(out / "overlay.png"))
     assert overlay.shape == (512, 512, 3)
+
+
+def test_tiny_photo_is_upscaled_for_detection():
+    """8x8 is the smallest accepted photo; detectors that cannot take it must not crash."""
+    tiny = np.random.default_rng(0).integers(0, 255, (8, 12, 3), dtype=np.uint8)
+    res = PrivacyGuard(load_db(), "all").run(to_tensor(tiny))
+    assert min(res.detect_size) == 32
+    assert res.mask.shape[-2:] == (8, 12)

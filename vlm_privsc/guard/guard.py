@@ -31,6 +31,8 @@ from vlm_privsc.io.images import to_uint8
 from vlm_privsc.errors import UnknownNameError
 
 Box = tuple[float, float, float, float]
+MIN_DETECT_SIDE = 32
+"""Photos whose shorter side is below this are upscaled for detection (masks stay full size)."""
 
 
 @dataclass(frozen=True)
@@ -200,8 +202,11 @@ class PrivacyGuard:
         h, w = image.shape[-2:]
         rgb = to_uint8(image)
         scale = min(1.0, self.detect_max_side / max(h, w))
+        if min(h, w) * scale < MIN_DETECT_SIDE:  # tiny photos: detectors need a minimum size
+            scale = MIN_DETECT_SIDE / min(h, w)
         small = rgb if scale == 1.0 else cv2.resize(
-            rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+            rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
+            interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC,
         )
         sy, sx = h / small.shape[0], w / small.shape[1]
 
