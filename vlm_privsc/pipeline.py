@@ -261,8 +261,7 @@ class Pipeline:
 
         # --- evaluation ----------------------------------------------------------------
         t = time.perf_counter()
-        idb = self.matcher.compare(to_uint8(original), to_uint8(bob)) if identity else None
-        ide = self.matcher.compare(to_uint8(original), to_uint8(eve)) if identity else None
+        idb, ide = self.matcher.compare_many(to_uint8(original), [to_uint8(bob), to_uint8(eve)]) if identity else (None, None)
         timings["identity"] = time.perf_counter() - t
         public = ~mask
         metrics = {

@@ -48,12 +48,12 @@ class AttackResult:
     n: int = 0
 
 
-def train_inversion(attacker: nn.Module, view: View, images: np.ndarray | Tensor, *, epochs: float = 1.0,
-                    batch_size: int = 128, lr: float = 1e-3, ssim_weight: float = 0.1,
-                    generator: torch.Generator | None = None) -> list[float]:
-    """Train the model-inversion attacker on ``(view(x), x)``; returns the loss per epoch."""
-    opt = torch.optim.Adam(attacker.parameters(), lr=lr)
-    attacker.train()
+def _fit(model: nn.Module, view: View, images: np.ndarray | Tensor, loss_fn: Callable[[Tensor, Tensor, Tensor], Tensor],
+         *, epochs: float, batch_size: int, lr: float, generator: torch.Generator | None) -> list[float]:
+    """Adam on ``loss_fn(model(view(x)), x, idx)`` over ``epochs`` passes (fractions allowed);
+    the loss per epoch. ``view`` (the intercepted channel) is not trained."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
     hist: list[float] = []
     n = len(images)
     steps_total = max(1, int(round(epochs * max(1, n // batch_size))))
@@ -64,7 +64,7 @@ def train_inversion(attacker: nn.Module, view: View, images: np.ndarray | Tensor
             x = to_float_images(images[idx.numpy()] if isinstance(images, np.ndarray) else images[idx])
             with torch.no_grad():
                 y = view(x, generator)
-            loss = inversion_loss(attacker(y), x, ssim_weight)
+            loss = loss_fn(model(y), x, idx)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -73,38 +73,25 @@ def train_inversion(attacker: nn.Module, view: View, images: np.ndarray | Tensor
             if step >= steps_total:
                 break
         hist.append(tot / max(cnt, 1))
-    attacker.eval()
+    model.eval()
     return hist
+
+
+def train_inversion(attacker: nn.Module, view: View, images: np.ndarray | Tensor, *, epochs: float = 1.0,
+                    batch_size: int = 128, lr: float = 1e-3, ssim_weight: float = 0.1,
+                    generator: torch.Generator | None = None) -> list[float]:
+    """Train the model-inversion attacker on ``(view(x), x)``; returns the loss per epoch."""
+    return _fit(attacker, view, images, lambda out, x, idx: inversion_loss(out, x, ssim_weight),
+                epochs=epochs, batch_size=batch_size, lr=lr, generator=generator)
 
 
 def train_classifier(clf: nn.Module, view: View, images: np.ndarray | Tensor, labels: np.ndarray | Tensor, *,
                      epochs: float = 1.0, batch_size: int = 128, lr: float = 1e-3,
                      generator: torch.Generator | None = None) -> list[float]:
     """Train Eve's classifier on ``(view(x), label)``; returns the loss per epoch."""
-    opt = torch.optim.Adam(clf.parameters(), lr=lr)
     lab = torch.as_tensor(np.asarray(labels)).long()
-    clf.train()
-    hist: list[float] = []
-    n = len(images)
-    steps_total = max(1, int(round(epochs * max(1, n // batch_size))))
-    step = 0
-    while step < steps_total:
-        tot, cnt = 0.0, 0
-        for idx in batches(n, batch_size, generator):
-            x = to_float_images(images[idx.numpy()] if isinstance(images, np.ndarray) else images[idx])
-            with torch.no_grad():
-                y = view(x, generator)
-            loss = F.cross_entropy(clf(y), lab[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            tot, cnt = tot + loss.item() * len(idx), cnt + len(idx)
-            step += 1
-            if step >= steps_total:
-                break
-        hist.append(tot / max(cnt, 1))
-    clf.eval()
-    return hist
+    return _fit(clf, view, images, lambda out, x, idx: F.cross_entropy(out, lab[idx]),
+                epochs=epochs, batch_size=batch_size, lr=lr, generator=generator)
 
 
 @torch.no_grad()

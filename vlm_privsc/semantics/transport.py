@@ -64,6 +64,19 @@ class SemanticDecision:
     embedding: torch.Tensor
 
 
+def _snap(
+    vectors: torch.Tensor, table: torch.Tensor, names: Sequence[str], prompts: Sequence[str] | None
+) -> list[SemanticDecision]:
+    """Each received vector's nearest table row (cosine): its name, prompt and similarity."""
+    v = torch.nn.functional.normalize(vectors, dim=-1)
+    sims = v @ table.T
+    out = []
+    for i in range(v.shape[0]):
+        j = int(sims[i].argmax())
+        out.append(SemanticDecision(names[j], prompts[j] if prompts else None, float(sims[i, j]), v[i]))
+    return out
+
+
 class SemanticCodebook:
     """The database's prompts embedded once: the transmitter's source and Bob's codebook."""
 
@@ -89,14 +102,7 @@ class SemanticCodebook:
 
     def receive(self, symbols: torch.Tensor, n: int) -> list[SemanticDecision]:
         """Bob: undo the rotation and snap each vector to the nearest database prompt."""
-        v = from_symbols(symbols, n, self.dim) @ self.rotation
-        v = torch.nn.functional.normalize(v, dim=-1)
-        sims = v @ self.table.T
-        out = []
-        for i in range(n):
-            j = int(sims[i].argmax())
-            out.append(SemanticDecision(self.names[j], self.prompts[j], float(sims[i, j]), v[i]))
-        return out
+        return _snap(from_symbols(symbols, n, self.dim) @ self.rotation, self.table, self.names, self.prompts)
 
 
 class EavesdropperVocabulary:
@@ -109,13 +115,7 @@ class EavesdropperVocabulary:
         self.dim = int(self.table.shape[1])
 
     def receive(self, symbols: torch.Tensor, n: int) -> list[SemanticDecision]:
-        v = torch.nn.functional.normalize(from_symbols(symbols, n, self.dim), dim=-1)
-        sims = v @ self.table.T
-        out = []
-        for i in range(n):
-            j = int(sims[i].argmax())
-            out.append(SemanticDecision(self.labels[j], None, float(sims[i, j]), v[i]))
-        return out
+        return _snap(from_symbols(symbols, n, self.dim), self.table, self.labels, None)
 
 
 def header_bits(
