@@ -78,3 +78,20 @@ def test_complexity_quick(tmp_path):
     assert float(r["perturbation (PGD)"]["mflops_per_image"]) > base  # PGD steps cost FLOPs
     assert int(r["ibal"]["params_train_only"]) > 0  # the simulated attacker
     assert int(r["lbvq"]["params_deployed"]) == int(r["deepjscc"]["params_deployed"]) + 32  # 16 x 2 codebook
+
+
+def test_repro_text_gain_quick(tmp_path, nodata):
+    out = tmp_path / "tg"
+    mod = load("repro_text_gain")
+    assert mod.main(["--quick", "--data", str(nodata), "--out", str(out), "--snr", "0,20", "--channels", "awgn",
+                     "--threads", "1"]) == 0
+    r = rows(out / "results.csv")
+    assert [(float(x["snr_db"]), x["arm"]) for x in r] == [(s, a) for s in (0.0, 20.0) for a in mod.ARMS]
+    g = rows(out / "gain.csv")
+    assert len(g) == 2 and float(g[1]["text_accuracy"]) == 1.0
+    for x in g:  # the gain columns agree with the PSNR columns
+        pn, pt = float(x["psnr_no_text_db"]), float(x["psnr_text_db"])
+        assert abs(float(x["gain_db"]) - (pt - pn)) < 2e-3
+        assert abs(float(x["psnr_rel_change"]) - (pt - pn) / pn) < 2e-4
+    readme = (out / "README.md").read_text()
+    assert "QUICK RUN" in readme and "--quick" in readme and (out / "text_gain.png").stat().st_size > 0

@@ -27,6 +27,7 @@ IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm",
 PHOTO_FOLDERS = ("faces_deepface", "celeba_sample/img_align_celeba", "plates_us", "text_images")
 CIFAR_TAR = "cifar10/cifar10_jpg_full.tar.gz"
 CIFAR_NPZ = "cifar10/cifar10_partial.npz"
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
 def default_data_dir() -> Path | None:
@@ -104,16 +105,43 @@ def load_cifar_jpeg_train(data_dir: Path, split: str = "train") -> np.ndarray:
     return arr
 
 
-def load_cifar_lossless(data_dir: Path, split: str = "test") -> np.ndarray:
-    """Lossless CIFAR-10 subset (``x_train`` / ``x_test`` of cifar10_partial.npz), uint8 NHWC."""
+def load_cifar_jpeg_labels(data_dir: Path, split: str = "train") -> np.ndarray:
+    """Class index (``CIFAR10_CLASSES`` order) of each image of :func:`load_cifar_jpeg_train`,
+    read from the tarball's ``<split>/<class>/`` folders in the same sorted order."""
+    tar_path = data_dir / CIFAR_TAR
+    if not tar_path.is_file():
+        raise InputError(f"CIFAR-10 tarball not found: {tar_path}")
+    names: list[str] = []
+    with tarfile.open(tar_path, "r:gz") as tf:
+        for m in tf:
+            parts = m.name.split("/")
+            if m.isfile() and split in parts and m.name.lower().endswith((".jpg", ".png")):
+                names.append(m.name)
+    names.sort()
+    labels = []
+    for n in names:
+        folder = n.split("/")[-2]
+        if folder not in CIFAR10_CLASSES:
+            raise InputError(f"{tar_path}: unknown CIFAR-10 class folder {folder!r} in {n}")
+        labels.append(CIFAR10_CLASSES.index(folder))
+    return np.asarray(labels, dtype=np.int64)
+
+
+def load_cifar_lossless(data_dir: Path, split: str = "test", labels: bool = False
+                        ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Lossless CIFAR-10 subset (``x_train`` / ``x_test`` of cifar10_partial.npz), uint8 NHWC;
+    with ``labels=True`` also the class indices (``y_train`` / ``y_test``)."""
     path = data_dir / CIFAR_NPZ
     if not path.is_file():
         raise InputError(f"lossless CIFAR-10 subset not found: {path}")
     with np.load(path) as z:
         key = f"x_{split}"
-        if key not in z:
-            raise InputError(f"{path} has no {key}")
-        return np.asarray(z[key], dtype=np.uint8)
+        if key not in z or (labels and f"y_{split}" not in z):
+            raise InputError(f"{path} has no {key}" + (f" / y_{split}" if labels else ""))
+        x = np.asarray(z[key], dtype=np.uint8)
+        if labels:
+            return x, np.asarray(z[f"y_{split}"], dtype=np.int64)
+        return x
 
 
 def load_photos(data_dir: Path, folders: Iterable[str] = PHOTO_FOLDERS, min_side: int = 32,

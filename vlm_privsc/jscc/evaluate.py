@@ -48,30 +48,44 @@ class Quality:
 
 
 @torch.no_grad()
-def evaluate(model: DeepJSCC, images: np.ndarray | Sequence[np.ndarray], channel: Channel, snr_db: SnrLike,
-             seed: int = 0, batch: int = 128, with_ssim: bool = True,
-             device: str | torch.device = "cpu") -> Quality:
+def evaluate_per_image(model: DeepJSCC, images: np.ndarray | Sequence[np.ndarray], channel: Channel,
+                       snr_db: SnrLike, seed: int = 0, batch: int = 128, with_ssim: bool = True,
+                       device: str | torch.device = "cpu", text_emb: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Send ``images`` (uint8 HWC, one array ``[N,H,W,3]`` or a list of any sizes) through
-    ``encode -> channel -> decode`` and average per-image PSNR / SSIM. Noise is drawn from a
-    generator seeded with ``seed`` (reproducible)."""
+    ``encode -> channel -> decode``; the PSNR and SSIM of each image (``[N]`` each; SSIM is
+    nan without ``with_ssim``). Noise is drawn from a generator seeded with ``seed``
+    (reproducible, and identical for two models sent the same images: paired comparisons).
+    ``text_emb`` ``[N, D]``: the text embedding each image's decoder receives
+    (text-conditioned models only)."""
     model.eval()
     gen = torch.Generator(device=device).manual_seed(seed)
     if isinstance(images, np.ndarray) and images.ndim == 4:
-        chunks = [images[i:i + batch] for i in range(0, len(images), batch)]
+        starts = list(range(0, len(images), batch))
+        chunks = [images[i:i + batch] for i in starts]
     else:
+        starts = list(range(len(images)))
         chunks = [np.asarray(im)[None] for im in images]
+    if text_emb is not None and text_emb.shape[0] != len(images):
+        raise ValueError(f"text_emb has {text_emb.shape[0]} rows for {len(images)} images")
     psnrs: list[Tensor] = []
     ssims: list[Tensor] = []
-    for ch in chunks:
+    for i0, ch in zip(starts, chunks):
         x = to_tensor(ch).to(device)
-        y = model(x, channel, snr_db, gen).clamp(0, 1)
+        t = None if text_emb is None else text_emb[i0:i0 + len(ch)].to(device)
+        y = model(x, channel, snr_db, gen, text_emb=t).clamp(0, 1)
         y = torch.round(y * 255) / 255  # what a receiver would save as 8-bit
         psnrs.append(psnr_per_image(x, y).cpu())
-        if with_ssim:
-            ssims.append(ssim_per_image(x, y).cpu())
-    p = torch.cat(psnrs)
-    s = torch.cat(ssims).mean().item() if with_ssim else float("nan")
-    return Quality(psnr_db=float(p.mean()), ssim=float(s), n=int(p.numel()))
+        ssims.append(ssim_per_image(x, y).cpu() if with_ssim else torch.full((len(ch),), float("nan")))
+    return torch.cat(psnrs), torch.cat(ssims)
+
+
+def evaluate(model: DeepJSCC, images: np.ndarray | Sequence[np.ndarray], channel: Channel, snr_db: SnrLike,
+             seed: int = 0, batch: int = 128, with_ssim: bool = True,
+             device: str | torch.device = "cpu", text_emb: Tensor | None = None) -> Quality:
+    """Mean PSNR / SSIM of :func:`evaluate_per_image` (same arguments)."""
+    p, s = evaluate_per_image(model, images, channel, snr_db, seed=seed, batch=batch, with_ssim=with_ssim,
+                              device=device, text_emb=text_emb)
+    return Quality(psnr_db=float(p.mean()), ssim=float(s.mean()), n=int(p.numel()))
 
 
 @torch.no_grad()
