@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vlm_privsc import __version__
-from vlm_privsc.errors import VlmscError
+from vlm_privsc.errors import InputError, VlmscError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -270,6 +270,7 @@ def eval_cmd(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel worker processes.")] = 1,
     max_side: Annotated[int | None, typer.Option("--max-side", min=32, help="Send photos at most this large.")] = None,
     jscc_model: Annotated[str | None, typer.Option("--jscc-model", help="Shipped JSCC model name or .safetensors path.")] = None,
+    labels: Annotated[Path | None, typer.Option("--labels", help="CSV of reference boxes (file,x0,y0,x1,y1) for the guard's coverage.")] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """Batch leakage evaluation: rows.csv, summary.json, plots and report.md in --out (resumable)."""
@@ -280,6 +281,7 @@ def eval_cmd(
     from vlm_privsc.config import load_preset, override
     from vlm_privsc.db import load_db
     from vlm_privsc.evaluation import EvalGrid, load_faces, run_evaluation, summarise
+    from vlm_privsc.evaluation.labels import boxes_for, load_labels
     from vlm_privsc.evaluation.plots import bob_quality_vs_snr, leakage_vs_eve_snr, markdown_report, privacy_utility
     from vlm_privsc.evaluation.runner import grid_to_json
     from vlm_privsc.report import write_outputs
@@ -298,18 +300,24 @@ def eval_cmd(
     for sname in scheme or ["none"]:
         SCHEMES.get(sname)  # unknown scheme -> one clear line
     items = load_faces(faces, limit)
+    ref = load_labels(labels) if labels else None
+    if ref is not None and not any(boxes_for(ref, it.key) is not None for it in items):
+        raise InputError(f"labels {str(labels)!r} name none of the {len(items)} photos (match on file names)")
     snrs = tuple(snr or [10.0])
     grid = EvalGrid(tuple(policies), tuple(scheme or ["none"]), snrs, tuple(eve_snr or snrs), cfg.channel.name, seed)
     t0 = _time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), TextColumn("{task.fields[rate]}"), console=err_console) as prog:
         task = prog.add_task("evaluating photos", total=len(items), rate="")
+        done = {"photos": 0, "rows": 0}
 
         def tick(p) -> None:
             dt = _time.perf_counter() - p.started
-            prog.update(task, total=p.total, completed=p.done, rate=f"{p.rows / max(dt, 1e-9):.2f} cells/s")
+            done.update(photos=p.done, rows=p.rows)
+            prog.update(task, total=p.total, completed=p.done,
+                        rate=f"{p.done / max(dt, 1e-9):.2f} photos/s, {p.rows / max(dt, 1e-9):.2f} cells/s")
 
-        rows = run_evaluation(items, grid, cfg, out, jobs=jobs, on_image=tick)
+        rows = run_evaluation(items, grid, cfg, out, jobs=jobs, on_image=tick, labels=ref)
     seconds = _time.perf_counter() - t0
     summary = summarise(rows)
     from vlm_privsc.identity import MATCHERS
@@ -320,7 +328,9 @@ def eval_cmd(
         "matcher": cfg.identity.matcher.name,
         "threshold": float(getattr(MATCHERS.get(cfg.identity.matcher.name), "threshold", float("nan"))),
         "jscc_model": cfg.jscc.model or "default", "channel": cfg.channel.name,
-        "seconds": seconds, "images_per_s": len(rows) / seconds if seconds > 0 else 0.0,
+        "seconds": seconds, "labels": str(labels) if labels else None,
+        "new_rows": done["rows"], "images_per_s": done["rows"] / seconds if seconds > 0 else 0.0,
+        "photos_per_s": done["photos"] / seconds if seconds > 0 else 0.0,
         "grid": grid_to_json(grid),
     }
     files = {
@@ -341,7 +351,9 @@ def eval_cmd(
     console.print(t)
     for k, v in summary["leakage_reduction"].items():
         console.print(f"leakage reduction {k}: " + ("n/a (no baseline match)" if v is None else f"{v['leakage_reduction']:.3f}"))
-    console.print(f"{len(rows)} rows in {seconds:.1f} s; wrote rows.csv, summary.json, report.md and 3 plots to {out}")
+    console.print(f"{done['rows']} new rows ({done['photos']} photos) in {seconds:.1f} s: "
+                  f"{done['photos'] / max(seconds, 1e-9):.2f} photos/s, {done['rows'] / max(seconds, 1e-9):.2f} cells/s")
+    console.print(f"{len(rows)} rows in all; wrote rows.csv, summary.json, report.md and 3 plots to {out}")
 
 
 def torch_seed(seed: int) -> None:

@@ -107,3 +107,65 @@ def test_eval_bad_policy_is_one_line(faces_dir: Path, fast_preset: Path, tmp_pat
                               "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "unknown policy 'nope'" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_labels_load_match_and_cover(tmp_path: Path):
+    from vlm_privsc.evaluation.labels import boxes_for, covered, load_labels
+
+    f = tmp_path / "boxes.csv"
+    f.write_text("file,x0,y0,x1,y1\na/1.png,0,0,10,10\n1.png,5,5,20,20\n")
+    lab = load_labels(f)
+    assert boxes_for(lab, "a/1.png") == [(0.0, 0.0, 10.0, 10.0)]
+    assert boxes_for(lab, "b/1.png") == [(5.0, 5.0, 20.0, 20.0)]  # falls back on the file name
+    assert boxes_for(lab, "b/2.png") is None  # not labelled: unknown, not "no faces"
+    mask = np.zeros((20, 20), bool)
+    mask[0:5, 0:5] = True  # the first box, at half scale, is fully under the mask
+    assert covered(mask, [(0, 0, 10, 10), (10, 10, 40, 40)], scale=(0.5, 0.5)) == [True, False]
+    mask[0:5, 0:4] = False  # 20% left: under the 90% criterion
+    assert covered(mask, [(0, 0, 10, 10)], scale=(0.5, 0.5)) == [False]
+    for text, msg in (("name,a\nx,1\n", "need a file column"), ("file,x0,y0,x1,y1\na,1,2,x,4\n", "line 2: x0,y0"),
+                      ("file,x0,y0,x1,y1\na,1,2,3,4\nb,5,5,5,9\n", "line 3: empty box")):
+        f.write_text(text)
+        with pytest.raises(InputError, match=msg):
+            load_labels(f)
+
+
+def test_eval_cli_label_recall(faces_dir: Path, fast_preset: Path, tmp_path: Path):
+    labels = tmp_path / "boxes.csv"
+    # astro/1.png: one box inside the fake face ellipse, one far from it; grace photos match on "1.png"
+    labels.write_text("file,x0,y0,x1,y1\nastro/1.png,50,55,70,75\nastro/1.png,100,100,130,130\n1.png,50,55,70,75\n")
+    out = tmp_path / "ev"
+    argv = ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--out", str(out),
+            "--policy", "faces", "--snr", "20", "--labels", str(labels)]
+    res = runner.invoke(app, argv)
+    assert res.exit_code == 0, res.output
+    rows = {(r["image"], r["policy"]): r for r in csv.DictReader((out / "rows.csv").open())}
+    assert (rows[("astro/1.png", "faces")]["n_labels"], rows[("astro/1.png", "faces")]["labels_covered"]) == ("2", "1")
+    assert (rows[("grace/1.png", "faces")]["n_labels"], rows[("grace/1.png", "faces")]["labels_covered"]) == ("1", "1")
+    assert rows[("astro/2.png", "faces")]["n_labels"] == ""
+    assert rows[("astro/1.png", "none")]["labels_covered"] == "0"
+    s = {c["policy"]: c for c in json.loads((out / "summary.json").read_text())["by_config"]}
+    assert s["faces"]["guard_label_recall"] == pytest.approx(2 / 3, abs=1e-4)
+    assert s["none"]["guard_label_recall"] == 0.0
+    assert "label recall" in (out / "report.md").read_text()
+    other = tmp_path / "other.csv"
+    other.write_text("file,x0,y0,x1,y1\nnobody.png,1,1,5,5\n")
+    res = runner.invoke(app, [*argv[:-1], str(other)])
+    assert res.exit_code == 2 and "name none of the 4 photos" in res.stderr
+
+
+def test_eval_resumes_rows_written_by_an_older_version(faces_dir: Path, fast_preset: Path, tmp_path: Path):
+    out = tmp_path / "ev"
+    argv = ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--out", str(out), "--snr", "20",
+            "--limit", "2"]
+    assert runner.invoke(app, argv).exit_code == 0
+    rows = list(csv.DictReader((out / "rows.csv").open()))
+    old_cols = [c for c in rows[0] if c not in ("n_labels", "labels_covered")]
+    with (out / "rows.csv").open("w", newline="") as f:  # as the previous version wrote it, one row lost
+        w = csv.DictWriter(f, fieldnames=old_cols, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows[:-1])
+    res = runner.invoke(app, argv[:-2] + ["--limit", "4"])
+    assert res.exit_code == 0, res.output
+    again = list(csv.DictReader((out / "rows.csv").open()))
+    assert len(again) == 8 and list(again[0]) == list(rows[0])

@@ -107,22 +107,23 @@ def markdown_report(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         f"Photos: {meta.get('n_images')}, identities: {meta.get('n_identities')}, identity matcher: "
         f"{meta.get('matcher')} (threshold {meta.get('threshold')}), JSCC model: {meta.get('jscc_model')}, "
         f"channel: {meta.get('channel')}, wall time {meta.get('seconds', 0):.0f} s "
-        f"({meta.get('images_per_s', 0):.2f} photo-configurations/s).",
+        f"({meta.get('images_per_s', 0):.2f} photo-configurations/s, {meta.get('photos_per_s', 0):.2f} photos/s).",
         "",
         "Eve match rate: share of photos whose eavesdropper reconstruction matches the original identity "
         "(cosine >= threshold, aligned on the original's faces). Re-ID top-1: Eve's face embedding's nearest "
         "neighbour among the other originals has the same identity. Bob non-private PSNR: PSNR on pixels outside "
-        "the private mask.",
+        "the private mask. Guard coverage: share of the faces the identity matcher finds in the original that are "
+        "at least 90% masked; label recall: the same for the reference boxes of `--labels` (pooled).",
         "",
-        "| policy | scheme | Bob SNR | Eve SNR | Eve match | Eve Re-ID top-1 | Eve sim | Bob PSNR | Bob non-priv PSNR | Bob SSIM | Bob match | guard coverage | n |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| policy | scheme | Bob SNR | Eve SNR | Eve match | Eve Re-ID top-1 | Eve sim | Bob PSNR | Bob non-priv PSNR | Bob SSIM | Bob match | guard coverage | label recall | n |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in summary["by_config"]:
         lines.append(
             f"| {c['policy']} | {c['scheme']} | {c['bob_snr_db']:g} | {c['eve_snr_db']:g} | {_fmt(c['eve_match_rate'])} | "
             f"{_fmt(c['eve_reid_top1'])} | {_fmt(c['eve_similarity_mean'])} | {_fmt(c['bob_psnr_db'], 2)} | "
             f"{_fmt(c['bob_psnr_nonprivate_db'], 2)} | {_fmt(c['bob_ssim'])} | {_fmt(c['bob_match_rate'])} | "
-            f"{_fmt(c['guard_face_coverage'])} | {c['n']} |"
+            f"{_fmt(c['guard_face_coverage'])} | {_fmt(c.get('guard_label_recall'))} | {c['n']} |"
         )
     lines += ["", "## Leakage reduction vs no guard", "",
               "| configuration | reduction | match rate | match rate (none) | Bob non-private PSNR change (dB) |",

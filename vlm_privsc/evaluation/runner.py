@@ -22,10 +22,11 @@ import numpy as np
 
 from vlm_privsc.config import PipelineConfig
 from vlm_privsc.evaluation.dataset import FaceItem
+from vlm_privsc.evaluation.labels import Box, boxes_for, covered
 
 ROW_FIELDS = [
     "image", "identity", "policy", "scheme", "channel", "bob_snr_db", "eve_snr_db", "seed",
-    "n_faces", "private_fraction", "guard_face_coverage",
+    "n_faces", "private_fraction", "guard_face_coverage", "n_labels", "labels_covered",
     "eve_similarity", "eve_match", "eve_reid_top1", "eve_psnr_db", "eve_ssim",
     "bob_similarity", "bob_match", "bob_reid_top1", "bob_psnr_db", "bob_ssim", "bob_psnr_nonprivate_db",
     "bob_category_ok", "eve_category_ok", "seconds",
@@ -65,10 +66,28 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _upgrade_header(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Rewrite ``rows.csv`` with the current columns if an older version wrote it (resume
+    across versions: new columns stay empty in old rows)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open(newline="") as f:
+        header = next(csv.reader(f), [])
+    if header == ROW_FIELDS:
+        return
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=ROW_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows({k: r.get(k, "") for k in ROW_FIELDS} for r in rows)
+    os.replace(tmp, path)
+
+
 class _Worker:
     """Holds a loaded pipeline and the Re-ID gallery; evaluates one photo's cells."""
 
-    def __init__(self, config: dict[str, Any], gallery: dict[str, Any], threads: int) -> None:
+    def __init__(self, config: dict[str, Any], gallery: dict[str, Any], threads: int,
+                 labels: dict[str, list[Box]] | None = None) -> None:
         import torch
 
         from vlm_privsc.pipeline import Pipeline
@@ -76,6 +95,7 @@ class _Worker:
         torch.set_num_threads(max(1, threads))
         self.pipe = Pipeline(PipelineConfig.model_validate(config)).load()
         self.gallery = gallery
+        self.labels = labels
 
     def evaluate(self, item: FaceItem, index: int, grid: EvalGrid, todo: set[str]) -> list[dict[str, Any]]:
         from vlm_privsc.io.images import load_image, to_uint8
@@ -99,6 +119,8 @@ class _Worker:
             mask = _resize_mask(g.mask, (h, w))[0, 0].numpy()
             cover = [float(mask[int(f.box[1]):int(np.ceil(f.box[3])), int(f.box[0]):int(np.ceil(f.box[2]))].mean())
                      if f.box[3] > f.box[1] and f.box[2] > f.box[0] else 0.0 for f in faces]
+            ref = boxes_for(self.labels, item.key) if self.labels is not None else None
+            ref_cov = covered(mask, ref, (w / img.shape[-1], h / img.shape[-2])) if ref is not None else None
             for scheme, bob_snr, eve_snr in cells:
                 t0 = time.perf_counter()
                 r = pipe.run(img, item.key, seed, policy=policy, snr_db=bob_snr, eve_snr_db=eve_snr,
@@ -109,6 +131,8 @@ class _Worker:
                     "channel": grid.channel, "bob_snr_db": bob_snr, "eve_snr_db": eve_snr, "seed": seed,
                     "n_faces": len(faces), "private_fraction": round(float(mask.mean()), 5),
                     "guard_face_coverage": round(float(np.mean([c >= 0.9 for c in cover])), 4) if faces else "",
+                    "n_labels": "" if ref_cov is None else len(ref_cov),
+                    "labels_covered": "" if ref_cov is None else sum(ref_cov),
                 }
                 for who, rec in (("eve", eve), ("bob", bob)):
                     sims = [m.similarity(e0, m.embed(rec, f)) for f, e0 in zip(faces, orig_emb)]
@@ -141,9 +165,10 @@ class _Worker:
 _WORKER: _Worker | None = None
 
 
-def _init(config: dict[str, Any], gallery: dict[str, Any], threads: int) -> None:
+def _init(config: dict[str, Any], gallery: dict[str, Any], threads: int,
+          labels: dict[str, list[Box]] | None) -> None:
     global _WORKER
-    _WORKER = _Worker(config, gallery, threads)
+    _WORKER = _Worker(config, gallery, threads, labels)
 
 
 def _task(item: FaceItem, index: int, grid: EvalGrid, todo: set[str]) -> list[dict[str, Any]]:
@@ -186,11 +211,15 @@ def run_evaluation(
     out: Path,
     jobs: int = 1,
     on_image: Callable[[EvalProgress], None] | None = None,
+    labels: dict[str, list[Box]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Evaluate every missing cell, appending to ``out/rows.csv``; returns all rows."""
+    """Evaluate every missing cell, appending to ``out/rows.csv``; returns all rows.
+    ``labels``: reference boxes per photo (:mod:`vlm_privsc.evaluation.labels`) for the
+    guard's coverage; photos missing from them get empty coverage columns."""
     out.mkdir(parents=True, exist_ok=True)
     rows_path = out / "rows.csv"
     existing = read_rows(rows_path)
+    _upgrade_header(rows_path, existing)
     have = {row_key(r) for r in existing}
     per_image: list[tuple[int, FaceItem, set[str]]] = []
     for i, it in enumerate(items):
@@ -221,14 +250,14 @@ def run_evaluation(
 
         threads = max(1, (os.cpu_count() or 2) // max(1, jobs))
         if jobs <= 1:
-            w = _Worker(cfg, gallery, threads)
+            w = _Worker(cfg, gallery, threads, labels)
             for i, it, todo in per_image:
                 emit(w.evaluate(it, i, grid, todo))
         else:
             import multiprocessing as mp
 
             with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=_init,
-                                     initargs=(cfg, gallery, threads)) as ex:
+                                     initargs=(cfg, gallery, threads, labels)) as ex:
                 futs = [ex.submit(_task, it, i, grid, todo) for i, it, todo in per_image]
                 for fut in as_completed(futs):
                     emit(fut.result())

@@ -19,6 +19,13 @@ def _mean(vals: list[float | None]) -> float | None:
     return round(sum(xs) / len(xs), 4) if xs else None
 
 
+def _ratio(num: list[float | None], den: list[float | None]) -> float | None:
+    """Pooled ratio sum(num) / sum(den) over the rows that have both (None without any)."""
+    pairs = [(a, b) for a, b in zip(num, den) if a is not None and b is not None]
+    total = sum(b for _, b in pairs)
+    return round(sum(a for a, _ in pairs) / total, 4) if total else None
+
+
 def config_key(r: dict[str, Any]) -> tuple[str, str, str, float, float]:
     return (r["policy"], r["scheme"], r["channel"], float(r["bob_snr_db"]), float(r["eve_snr_db"]))
 
@@ -48,6 +55,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "bob_category_ok": _mean([_f(r["bob_category_ok"]) for r in rs]),
             "eve_category_ok": _mean([_f(r["eve_category_ok"]) for r in rs]),
             "guard_face_coverage": _mean([_f(r["guard_face_coverage"]) for r in rs]),
+            "guard_label_recall": _ratio([_f(r.get("labels_covered")) for r in rs], [_f(r.get("n_labels")) for r in rs]),
             "n": len(rs),
             "n_with_face": sum(1 for r in rs if _f(r["eve_match"]) is not None),
         })
