@@ -129,3 +129,27 @@ def test_vlmsc_run_without_weights_is_one_line_exit_2(preset: str, first: str, a
     assert len(lines) == 1 and "Traceback" not in res.output
     assert lines[0].startswith(f"vlmsc: error: {first}: weights ") and "--weights-dir" in lines[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_offline_backends_report_their_wheel_files(app: typer.Typer):
+    rows = _rows(app)
+    for key, needle in ((("detector", "yunet"), "yunet"), (("detector", "mtcnn"), "onet.pt"),
+                        (("detector", "ppocr_text"), "_det_"), (("detector", "selfie_segmentation"), ".tflite"),
+                        (("detector", "plate_cascade"), "haarcascade"), (("text embedder", "minilm"), "minilm"),
+                        (("inpainter", "telea"), "OpenCV")):
+        assert rows[key]["available"] is True and needle in rows[key]["detail"], rows[key]
+    # every offline backend of the default preset now answers yes or no, never "not checked"
+    assert all(r["available"] is not None for k, r in rows.items() if k[0] != "jscc")
+
+
+def test_offline_availability_names_what_is_missing(monkeypatch, tmp_path: Path):
+    import importlib.util
+
+    from vlm_privsc.guard.detectors.faces import YuNetFaceDetector
+    from vlm_privsc.guard.detectors.text import PPOCRTextDetector
+
+    ok, detail = YuNetFaceDetector.availability(model_path=str(tmp_path / "nope.onnx"))
+    assert not ok and "does not exist" in detail
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "rapidocr" else real(name, *a))
+    assert PPOCRTextDetector.availability() == (False, "pip install rapidocr")

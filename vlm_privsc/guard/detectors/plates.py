@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from vlm_privsc.guard.detectors._util import check_image, clip_box, nms, require
+from vlm_privsc.guard.detectors._util import check_image, clip_box, nms, offline_availability, require
 from vlm_privsc.guard.detectors.base import DETECTORS, Detection
 from vlm_privsc.guard.detectors.text import ppocr_det_params, rapidocr_engine, text_lines
 from vlm_privsc.errors import MissingWeightsError
@@ -78,6 +78,11 @@ class TextPlateDetector:
     """
 
     name = "plate_text"
+
+    @classmethod
+    def availability(cls, **_: Any) -> tuple[bool, str]:
+        return offline_availability(cls.name, [("rapidocr", "rapidocr"), ("onnxruntime", "onnxruntime")],
+                                    [("rapidocr", "rapidocr/models/*_det_*.onnx", "rapidocr")])
 
     def __init__(
         self,
@@ -157,6 +162,14 @@ class CascadePlateDetector:
 
     name = "plate_cascade"
 
+    @classmethod
+    def availability(cls, cascade_path: str | None = None, **_: Any) -> tuple[bool, str]:
+        try:
+            _load_cascade(cls.name, cascade_path)
+        except MissingWeightsError as exc:
+            return False, str(exc)
+        return True, cascade_path or f"{CASCADE_FILE} (in OpenCV's wheel)"
+
     def __init__(
         self,
         scale_factor: float = 1.05,
@@ -212,6 +225,13 @@ class CascadeOCRPlateDetector:
     """
 
     name = "plate_cascade_ocr"
+
+    @classmethod
+    def availability(cls, cascade: dict[str, Any] | None = None, **_: Any) -> tuple[bool, str]:
+        ok, detail = CascadePlateDetector.availability(**(cascade or {}))
+        if not ok:
+            return ok, detail
+        return TextPlateDetector.availability()
 
     def __init__(self, cascade: dict[str, Any] | None = None, text: dict[str, Any] | None = None) -> None:
         self.cascade = CascadePlateDetector(**(cascade or {}))

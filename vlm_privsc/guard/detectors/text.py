@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from vlm_privsc.guard.detectors._util import check_image, clip_box, require
+from vlm_privsc.guard.detectors._util import check_image, clip_box, offline_availability, require
 from vlm_privsc.guard.detectors.base import DETECTORS, Detection
 
 
@@ -102,6 +102,11 @@ class PPOCRTextDetector:
     """
 
     name = "ppocr_text"
+
+    @classmethod
+    def availability(cls, **_: Any) -> tuple[bool, str]:
+        return offline_availability(cls.name, [("rapidocr", "rapidocr"), ("onnxruntime", "onnxruntime")],
+                                    [("rapidocr", "rapidocr/models/*_det_*.onnx", "rapidocr")])
 
     def __init__(
         self,
