@@ -35,6 +35,7 @@ from torch import Tensor
 from vlm_privsc.channel.base import Channel
 from vlm_privsc.jscc.evaluate import to_tensor
 from vlm_privsc.jscc.models import DeepJSCC, with_text_conditioning
+from vlm_privsc.jscc.train import warmup_cosine
 from vlm_privsc.semantics.transport import from_symbols, to_symbols
 
 
@@ -75,13 +76,7 @@ def finetune_decoder(model: DeepJSCC, images: np.ndarray, cond: Tensor, channel:
     params = [p for p in model.parameters() if p.requires_grad]
     optim = torch.optim.Adam(params, lr=opts.lr)
 
-    def lr_at(step: int) -> float:
-        if step < opts.warmup:
-            return (step + 1) / opts.warmup
-        t = (step - opts.warmup) / max(1, opts.steps - opts.warmup)
-        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(optim, lr_at)
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, warmup_cosine(opts.warmup, opts.steps))
     model.train()
     losses: list[float] = []
     window: list[float] = []

@@ -107,7 +107,9 @@ class _State:
         self.runs = json.loads(d.get("runs", "[]"))
 
 
-def _lr_lambda(warmup: int, steps: int):
+def warmup_cosine(warmup: int, steps: int):
+    """Learning-rate factor: linear warm-up over ``warmup`` steps, then cosine decay to 1%."""
+
     def f(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
@@ -194,7 +196,7 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
     dev = acc.device
     sampler, test, sources = _load_training_data(opts)
     optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(optim, _lr_lambda(opts.warmup, opts.steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, warmup_cosine(opts.warmup, opts.steps))
     model, optim, sched = acc.prepare(model, optim, sched)
     state = _State(opts.seed, dev)
     acc.register_for_checkpointing(state)
