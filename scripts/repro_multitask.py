@@ -43,7 +43,6 @@ from vlm_privsc.schemes import (
     CooperativePerturbation,
     MinMaxTraining,
     NoScheme,
-    Scheme,
     TaskJSCC,
     evaluate_link,
     train_link,

@@ -32,7 +32,7 @@ Fully convolutional: any image size works (padded to a multiple of 4, cropped ba
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 
