@@ -229,7 +229,7 @@ def run_cmd(
 
     from vlm_privsc.config import load_preset, override
     from vlm_privsc.io import load_image
-    from vlm_privsc.pipeline import Pipeline
+    from vlm_privsc.pipeline import Pipeline, scheme_from_config
     from vlm_privsc.report import render_run_outputs, write_outputs
 
     cfg = override(load_preset(preset), {
@@ -237,6 +237,7 @@ def run_cmd(
         "channel": {"name": channel, "snr_db": snr, "eve_snr_db": eve_snr},
         "jscc": {"model": jscc_model, "max_side": max_side},
     })
+    scheme_from_config(cfg.scheme, scheme)  # unknown, training-time or not ready: fail before loading models
     torch_seed(seed)
     loaded = load_image(image)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True) as prog:
@@ -295,10 +296,10 @@ def eval_cmd(
     policies = ["none"] + [p for p in (policy or ["faces"]) if p != "none"]
     for p in policies:
         pdb.policy_categories(p)  # unknown policy -> one clear line
-    from vlm_privsc.schemes import SCHEMES
+    from vlm_privsc.pipeline import scheme_from_config
 
     for sname in scheme or ["none"]:
-        SCHEMES.get(sname)  # unknown scheme -> one clear line
+        scheme_from_config(cfg.scheme, sname)  # unknown, training-time or not ready -> one clear line
     items = load_faces(faces, limit)
     ref = load_labels(labels) if labels else None
     if ref is not None and not any(boxes_for(ref, it.key) is not None for it in items):

@@ -91,6 +91,15 @@ def working_size(h: int, w: int, max_side: int) -> tuple[int, int]:
     return max(8, round(h * s)), max(8, round(w * s))
 
 
+def scheme_from_config(cfg: Any, name: str | None = None) -> Any:
+    """The transmit-time scheme ``name`` (the preset's when None; the preset's params apply
+    to the preset's scheme only), checked ready to run: see ``build_transmit_scheme``."""
+    from vlm_privsc.schemes import build_transmit_scheme
+
+    name = name or cfg.name
+    return build_transmit_scheme(name, **(cfg.params if name == cfg.name else {}))
+
+
 class Pipeline:
     """Guard -> JSCC -> channels -> Bob / Eve -> identity leakage, built from a preset."""
 
@@ -164,18 +173,10 @@ class Pipeline:
         """The privacy scheme ``name`` (the preset's when None), built once. Only
         transmit-time schemes act on a trained image codec; training-time ones (ibal,
         minmax) need their own training loops (scripts/repro_*.py)."""
-        from vlm_privsc.schemes import build_scheme
-
         cfg = self.config.scheme
         name = name or cfg.name
         if name not in self._schemes:
-            sch = build_scheme(name, **(cfg.params if name == cfg.name else {}))
-            if sch.stage != "transmit":
-                raise ConfigError(
-                    f"scheme {name!r} is applied at training time; the pipeline's shipped codec was not trained "
-                    "with it (use scripts/repro_survey.py or repro_multitask.py)"
-                )
-            self._schemes[name] = sch.eval()
+            self._schemes[name] = scheme_from_config(cfg, name)
         return self._schemes[name]
 
     def protect(self, image: torch.Tensor, seed: int = 0, policy: str | None = None) -> GuardResult:

@@ -169,3 +169,10 @@ def test_eval_resumes_rows_written_by_an_older_version(faces_dir: Path, fast_pre
     assert res.exit_code == 0, res.output
     again = list(csv.DictReader((out / "rows.csv").open()))
     assert len(again) == 8 and list(again[0]) == list(rows[0])
+
+
+def test_eval_rejects_a_scheme_that_cannot_run_before_any_work(faces_dir: Path, fast_preset: Path, tmp_path: Path):
+    res = runner.invoke(app, ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--scheme", "perturbation",
+                              "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "needs a surrogate eavesdropper model" in res.stderr
+    assert "Traceback" not in res.output and not (tmp_path / "o").exists()

@@ -144,3 +144,12 @@ def test_transmit_schemes_in_the_pipeline(fast_preset: Path):
         pipe.run(img, scheme="ibal", identity=False)
     with pytest.raises(UnknownNameError):
         pipe.run(img, scheme="rot13", identity=False)
+    with pytest.raises(ConfigError, match="needs a surrogate eavesdropper model"):
+        pipe.run(img, scheme="perturbation", identity=False)
+    # with the preset's params {mode: random} it runs: the symbols on the air differ, Bob decodes close by
+    rnd = Pipeline(override(load_preset(fast_preset), {"jscc": {"model": "adjscc-r1_6"},
+                                                       "scheme": {"name": "perturbation",
+                                                                  "params": {"mode": "random", "psr_db": -20}}}))
+    pr = rnd.run(img, seed=2, snr_db=100.0, eve_snr_db=100.0, identity=False)
+    assert pr.channel["scheme"] == "perturbation"
+    assert psnr(plain.original, pr.bob.decoded) > psnr(plain.original, plain.bob.decoded) - 3

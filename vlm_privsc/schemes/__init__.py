@@ -26,7 +26,7 @@ the decoder's input (codewords). Train-time schemes are the identity there; thei
 training loops are in :mod:`vlm_privsc.schemes.training`. Attackers: :mod:`vlm_privsc.attacks`.
 """
 
-from vlm_privsc.schemes.base import SCHEMES, NoScheme, Scheme, build_scheme, check_symbols
+from vlm_privsc.schemes.base import SCHEMES, NoScheme, Scheme, build_scheme, build_transmit_scheme, check_symbols
 from vlm_privsc.schemes.dp import LaplaceDP, laplace_noise
 from vlm_privsc.schemes.ibal import IBAL
 from vlm_privsc.schemes.lbvq import LBVQ
@@ -54,6 +54,7 @@ __all__ = [
     "Scheme",
     "TaskJSCC",
     "build_scheme",
+    "build_transmit_scheme",
     "check_symbols",
     "evaluate_link",
     "keyed_permutation",

@@ -112,6 +112,10 @@ class Scheme(nn.Module):
     def forward(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
         return self.apply(z, generator)
 
+    def unmet_needs(self) -> str | None:
+        """Why this scheme, as built, cannot act on its own (e.g. a model it was not given), or None."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """Name, stage and parameters (for result files)."""
         return {"name": self.name, "stage": self.stage, "keyed": self.keyed, **self._params()}
@@ -130,6 +134,21 @@ def build_scheme(name: str, **params: Any) -> Scheme:
         return factory(**params)
     except TypeError as exc:
         raise ConfigError(f"privacy scheme {name!r}: bad parameters {sorted(params)}: {exc}") from None
+
+
+def build_transmit_scheme(name: str, **params: Any) -> Scheme:
+    """A scheme that acts on an already trained codec at transmit time, ready to run
+    (for ``vlmsc run`` / ``vlmsc eval``); anything else is one clear ConfigError."""
+    sch = build_scheme(name, **params)
+    if sch.stage != "transmit":
+        raise ConfigError(
+            f"scheme {name!r} is applied at training time; the pipeline's shipped codec was not trained "
+            "with it (use scripts/repro_survey.py or repro_multitask.py)"
+        )
+    why = sch.unmet_needs()
+    if why:
+        raise ConfigError(f"scheme {name!r}: {why}")
+    return sch.eval()
 
 
 @SCHEMES.register("none")

@@ -71,6 +71,13 @@ class CooperativePerturbation(Scheme):
         self.mode: Mode = mode
         self.renormalize = bool(renormalize)
 
+    def unmet_needs(self) -> str | None:
+        if self.mode == "pgd" and self.surrogate is None:
+            return ("mode 'pgd' needs a surrogate eavesdropper model, which a pipeline preset cannot hold; "
+                    "set the preset's scheme params to {mode: random} (random perturbation at psr_db) or use "
+                    "scripts/repro_multitask.py")
+        return None
+
     @property
     def psr(self) -> float:
         """Perturbation-to-signal power ratio (linear)."""
