@@ -258,8 +258,8 @@ def run_cmd(
 @app.command("eval")
 @user_errors
 def eval_cmd(
-    faces: Annotated[Path, typer.Option("--faces", help="Folder per identity (DIR/<id>/*.jpg) or CSV of image,identity.")],
-    out: OutOpt = Path("out/eval"),
+    faces: Annotated[Path | None, typer.Option("--faces", help="Folder per identity (DIR/<id>/*.jpg) or CSV of image,identity.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default out/eval; with --suite: the suite's out).")] = None,
     policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Repeatable; 'none' (the baseline) is always added.")] = None,
     scheme: Annotated[list[str] | None, typer.Option("--scheme", help="Repeatable privacy scheme (default: none).")] = None,
     snr: Annotated[list[float] | None, typer.Option("--snr", help="Repeatable Bob SNR (dB); default 10.")] = None,
@@ -268,13 +268,50 @@ def eval_cmd(
     preset: Annotated[str, typer.Option("--preset", help="Pipeline preset name or YAML path.")] = "default",
     db: DbOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Evaluate only the first N photos (identities in turn).")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel worker processes.")] = 1,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Parallel worker processes (default 1, or the suite's).")] = None,
     max_side: Annotated[int | None, typer.Option("--max-side", min=32, help="Send photos at most this large.")] = None,
     jscc_model: Annotated[str | None, typer.Option("--jscc-model", help="Shipped JSCC model name or .safetensors path.")] = None,
     labels: Annotated[Path | None, typer.Option("--labels", help="CSV of reference boxes (file,x0,y0,x1,y1) for the guard's coverage.")] = None,
+    suite: Annotated[Path | None, typer.Option("--suite", help="A YAML file of named runs (eval/suites/*.yaml) instead of --faces.")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="With --suite: run only this named run (repeatable).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="With --suite: the data folder its {data} paths use.")] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """Batch leakage evaluation: rows.csv, summary.json, plots and report.md in --out (resumable)."""
+    if suite is None:
+        if faces is None:
+            raise fail("give --faces DIR|CSV (or --suite FILE)")
+        if only or data:
+            raise fail("--only and --data go with --suite")
+        command = "vlmsc eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else "vlmsc eval (API)"
+        _eval_one(faces, out or Path("out/eval"), policy, scheme, snr, eve_snr, channel, preset, db, limit, jobs or 1,
+                  max_side, jscc_model, labels, seed, command)
+        return
+    if faces is not None or labels is not None:
+        raise fail("--suite names its own --faces and --labels; give one or the other")
+    from vlm_privsc.evaluation.suite import expand, load_suite
+
+    s = load_suite(suite)
+    root = data or Path(s.data)
+    runs = s.selected(only)
+    for check in (True, False):  # every run's inputs are checked before the first one starts
+        for name, r in runs.items():
+            if not check:
+                console.rule(f"suite run {name}")
+            try:
+                _eval_one(expand(r.faces, root), (out or Path(s.out)) / name, r.policy, r.scheme, r.snr, r.eve_snr,
+                          r.channel, r.preset, expand(r.db, root), r.limit, jobs or s.jobs, r.max_side, r.jscc_model,
+                          expand(r.labels, root), r.seed, f"vlmsc eval --suite {suite} --only {name}", check_only=check)
+            except VlmscError as e:
+                raise fail(f"suite run {name!r}: {e}", e.exit_code) from None
+
+
+def _eval_one(faces: Path, out: Path, policy: list[str] | None, scheme: list[str] | None, snr: list[float] | None,
+              eve_snr: list[float] | None, channel: str | None, preset: str, db: Path | None, limit: int | None,
+              jobs: int, max_side: int | None, jscc_model: str | None, labels: Path | None, seed: int,
+              command: str, check_only: bool = False) -> None:
+    """One evaluation (``vlmsc eval`` with these options, or one run of a suite); with
+    ``check_only`` just validate its inputs (a suite checks every run before the first starts)."""
     import time as _time
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -306,6 +343,8 @@ def eval_cmd(
         raise InputError(f"labels {str(labels)!r} name none of the {len(items)} photos (match on file names)")
     snrs = tuple(snr or [10.0])
     grid = EvalGrid(tuple(policies), tuple(scheme or ["none"]), snrs, tuple(eve_snr or snrs), cfg.channel.name, seed)
+    if check_only:
+        return
     t0 = _time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), TextColumn("{task.fields[rate]}"), console=err_console) as prog:
@@ -324,7 +363,7 @@ def eval_cmd(
     from vlm_privsc.identity import MATCHERS
 
     meta = {
-        "command": "vlmsc eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else "vlmsc eval (API)",
+        "command": command,
         "dataset": str(faces), "n_images": len(items), "n_identities": len({i.identity for i in items}),
         "matcher": cfg.identity.matcher.name,
         "threshold": float(getattr(MATCHERS.get(cfg.identity.matcher.name), "threshold", float("nan"))),

@@ -176,3 +176,65 @@ def test_eval_rejects_a_scheme_that_cannot_run_before_any_work(faces_dir: Path, 
                               "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "needs a surrogate eavesdropper model" in res.stderr
     assert "Traceback" not in res.output and not (tmp_path / "o").exists()
+
+
+def test_eval_suite_runs_each_named_run(faces_dir: Path, fast_preset: Path, tmp_path: Path):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"""
+data: {faces_dir.parent}
+out: {tmp_path / 'results'}
+runs:
+  awgn:
+    faces: "{{data}}/faces"
+    preset: {fast_preset}
+    policy: [faces]
+    snr: [20]
+    limit: 2
+  fading:
+    faces: "{{data}}/faces"
+    preset: {fast_preset}
+    channel: rayleigh
+    snr: [20]
+    eve_snr: [0, 20]
+    limit: 2
+""")
+    res = runner.invoke(app, ["eval", "--suite", str(suite), "--only", "fading"])
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "results" / "awgn").exists()
+    s = json.loads((tmp_path / "results" / "fading" / "summary.json").read_text())
+    assert {c["channel"] for c in s["by_config"]} == {"rayleigh"}
+    assert {c["eve_snr_db"] for c in s["by_config"]} == {0.0, 20.0}
+    assert s["meta"]["command"] == f"vlmsc eval --suite {suite} --only fading"
+    res = runner.invoke(app, ["eval", "--suite", str(suite)])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader((tmp_path / "results" / "awgn" / "rows.csv").open()))
+    assert len(rows) == 2 * 2  # photos x policies (none added)
+
+
+def test_eval_suite_errors_are_one_line(faces_dir: Path, tmp_path: Path):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("runs:\n  a:\n    faces: x\n    snrr: [1]\n")
+    res = runner.invoke(app, ["eval", "--suite", str(suite)])
+    assert res.exit_code == 2 and f"{suite}:4: runs.a.snrr: unknown field" in res.stderr
+    suite.write_text("runs:\n  a:\n    faces: x\n")
+    res = runner.invoke(app, ["eval", "--suite", str(suite), "--only", "b"])
+    assert res.exit_code == 2 and "unknown suite run 'b'; valid: a" in res.stderr
+    res = runner.invoke(app, ["eval", "--suite", str(suite), "--faces", str(faces_dir)])
+    assert res.exit_code == 2 and "give one or the other" in res.stderr
+    res = runner.invoke(app, ["eval"])
+    assert res.exit_code == 2 and "give --faces" in res.stderr
+    suite.write_text(f"runs:\n  a:\n    faces: {faces_dir}\n  b:\n    faces: {faces_dir}\n    policy: [nope]\n")
+    res = runner.invoke(app, ["eval", "--suite", str(suite)])  # run b is checked before run a starts
+    assert res.exit_code == 2 and "suite run 'b': unknown policy 'nope'" in res.stderr
+    assert not (Path("out/eval") / "a" / "rows.csv").exists()
+    res = runner.invoke(app, ["eval", "--suite", str(tmp_path / "missing.yaml")])
+    assert res.exit_code == 2 and "evaluation suite" in res.stderr and "not found" in res.stderr
+
+
+def test_committed_suite_is_valid():
+    from vlm_privsc.evaluation.suite import load_suite
+
+    root = Path(__file__).resolve().parents[2]
+    s = load_suite(root / "eval" / "suites" / "leakage.yaml")
+    assert {"faces_deepface", "faces_orl", "deepface_rayleigh", "deepface_schemes"} <= set(s.runs)
+    assert all((root / r.labels).is_file() for r in s.runs.values() if r.labels)

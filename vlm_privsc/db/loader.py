@@ -22,16 +22,18 @@ def default_db_path() -> Path:
     return Path(str(resources.files("vlm_privsc.privacy_db") / DEFAULT_DB_NAME))
 
 
-def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
-    """Parse ``path``; return the data and its node tree (for line numbers)."""
+def read_yaml(path: Path, what: str = "privacy database",
+              top: str = "a mapping with 'categories' and 'policies'") -> tuple[Any, yaml.Node | None]:
+    """Parse ``path`` (a ``what``, whose top level must be ``top``); return the data and its
+    node tree (for line numbers in error messages)."""
     if not path.exists():
-        raise InputError(f"privacy database {str(path)!r} not found")
+        raise InputError(f"{what} {str(path)!r} not found")
     if path.is_dir():
-        raise InputError(f"privacy database {str(path)!r} is a directory, not a YAML file")
+        raise InputError(f"{what} {str(path)!r} is a directory, not a YAML file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read privacy database {str(path)!r}: {e}") from None
+        raise InputError(f"cannot read {what} {str(path)!r}: {e}") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -43,11 +45,11 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping with 'categories' and 'policies'")
+        raise ConfigError(f"{path}: the top level must be {top}")
     return data, node
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """1-based line of the deepest node along ``loc`` (a pydantic error location)."""
     line = None
     for key in loc:
@@ -81,11 +83,12 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _format_error(err: ValidationError, path: Path, node: yaml.Node | None) -> str:
+def format_validation_error(err: ValidationError, path: Path, node: yaml.Node | None) -> str:
+    """The first problem of ``err`` as one line: ``file:line: field: message``."""
     first = err.errors()[0]
     loc = tuple(first["loc"])
     field = ".".join(str(p) for p in loc) or "(top level)"
-    line = _line_of(node, loc)
+    line = line_of(node, loc)
     where = f"{path}:{line}" if line else str(path)
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
@@ -101,7 +104,7 @@ def _validate(data: dict[str, Any], path: Path, node: yaml.Node | None) -> Priva
     try:
         db = PrivacyDB.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_format_error(e, path, node)) from None
+        raise ConfigError(format_validation_error(e, path, node)) from None
     _check_detectors(db, path, node)
     return db
 
@@ -114,7 +117,7 @@ def _check_detectors(db: PrivacyDB, path: Path, node: yaml.Node | None) -> None:
         for i, spec in enumerate(cat.detectors):
             if spec.name not in DETECTORS:
                 loc = ("categories", cname, "detectors", i, "name")
-                line = _line_of(node, loc)
+                line = line_of(node, loc)
                 where = f"{path}:{line}" if line else str(path)
                 raise ConfigError(
                     f"{where}: {'.'.join(map(str, loc))}: unknown detector {spec.name!r}; "
@@ -130,14 +133,14 @@ def load_db(path: str | Path | None = None) -> PrivacyDB:
     top level it stands alone.
     """
     base_path = default_db_path()
-    base, base_node = _read_yaml(base_path)
+    base, base_node = read_yaml(base_path)
     if path is None:
         return _validate(base, base_path, base_node)
     user_path = Path(path)
-    user, user_node = _read_yaml(user_path)
+    user, user_node = read_yaml(user_path)
     extends = user.pop("extends", "default")
     if extends not in ("default", "none", None):
-        line = _line_of(user_node, ("extends",))
+        line = line_of(user_node, ("extends",))
         raise ConfigError(
             f"{user_path}:{line}: extends: must be 'default' or 'none' (got {extends!r})"
         )
