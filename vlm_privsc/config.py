@@ -63,8 +63,8 @@ class SemanticConfig(_Strict):
 
 
 class InpaintConfig(_Strict):  # noqa: D101
-    bob: Backend = Backend(name="telea")
-    eve: Backend = Backend(name="telea")
+    bob: Backend = Backend(name="pushpull")
+    eve: Backend = Backend(name="pushpull")
     dilate_px: int = Field(default=4, ge=0)
 
 

@@ -36,8 +36,8 @@ def test_feather_ramps_between_mask_and_ring():
     assert 0.0 < float(ring[0]) < 1.0
 
 
-@pytest.mark.parametrize("name", ["telea", "ns"])
-def test_opencv_inpainters_fill_only_the_mask(name: str):
+@pytest.mark.parametrize("name", ["telea", "ns", "pushpull"])
+def test_classical_inpainters_fill_only_the_mask(name: str):
     img = torch.zeros(1, 3, 40, 40)
     img[:, 0] = 0.8  # red everywhere
     hole = torch.zeros(1, 1, 40, 40, dtype=torch.bool)
@@ -63,3 +63,20 @@ def test_no_mask_is_identity():
     dec, _, _ = _case()
     empty = torch.zeros(1, 1, 48, 64, dtype=torch.bool)
     assert torch.equal(INPAINTERS.build("telea").inpaint(dec, empty), dec)
+
+
+def test_pushpull_is_smooth_and_ignores_the_hole():
+    """A left-to-right gradient with a hole: the fill continues the gradient, whatever was inside."""
+    ramp = torch.linspace(0, 1, 64).expand(1, 3, 48, 64).clone()
+    hole = torch.zeros(1, 1, 48, 64, dtype=torch.bool)
+    hole[..., 16:32, 24:40] = True
+    a, b = ramp.clone(), ramp.clone()
+    a[:, :, 16:32, 24:40] = 1.0
+    b[:, :, 16:32, 24:40] = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    inp = INPAINTERS.build("pushpull")
+    fa, fb = inp.inpaint(a, hole), inp.inpaint(b, hole)
+    assert torch.equal(fa, fb)  # only the pixels outside the hole count
+    inside = fa[0, 0, 24, 24:40]
+    assert bool((inside[1:] >= inside[:-1] - 1e-6).all())  # still increasing left to right
+    assert float((fa - ramp)[hole.expand_as(fa)].abs().mean()) < 0.06
+    assert INPAINTERS.get("pushpull").availability()[0]
