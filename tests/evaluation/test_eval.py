@@ -238,3 +238,14 @@ def test_committed_suite_is_valid():
     s = load_suite(root / "eval" / "suites" / "leakage.yaml")
     assert {"faces_deepface", "faces_orl", "deepface_rayleigh", "deepface_schemes"} <= set(s.runs)
     assert all((root / r.labels).is_file() for r in s.runs.values() if r.labels)
+
+
+def test_resume_refuses_rows_of_another_configuration(faces_dir: Path, fast_preset: Path, tmp_path: Path):
+    out = tmp_path / "ev"
+    argv = ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--out", str(out), "--snr", "20",
+            "--limit", "2"]
+    assert runner.invoke(app, argv).exit_code == 0
+    assert json.loads((out / "config.json").read_text())["jscc_weights_sha256"] != "missing"
+    res = runner.invoke(app, [*argv, "--max-side", "64"])  # another transmitted size: other rows
+    assert res.exit_code == 2 and "holds rows of another configuration (pipeline.jscc.max_side: 128 then, 64 now)" in res.stderr
+    assert runner.invoke(app, [*argv, "--snr", "10"]).exit_code == 0  # a larger grid of the same configuration

@@ -66,6 +66,50 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def config_fingerprint(config: PipelineConfig) -> dict[str, Any]:
+    """What the rows of an evaluation depend on: the pipeline configuration, the privacy
+    database's digest and the JSCC weights' hash (a retrained default model keeps its name)."""
+    import hashlib
+
+    from vlm_privsc.db import load_db
+    from vlm_privsc.jscc.weights import DEFAULT_MODEL, weights_path
+
+    m = config.jscc.model
+    path = Path(m) if m and m.endswith(".safetensors") else weights_path(m or DEFAULT_MODEL)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "missing"
+    return {"pipeline": config.model_dump(mode="json"), "db_digest": load_db(config.guard.db).digest()[:16],
+            "jscc_weights_sha256": digest}
+
+
+def _first_difference(a: Any, b: Any, where: str = "") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            d = _first_difference(a.get(k), b.get(k), f"{where}.{k}" if where else str(k))
+            if d:
+                return d
+        return None
+    return None if a == b else f"{where}: {a!r} then, {b!r} now"
+
+
+def _check_fingerprint(out: Path, fp: dict[str, Any], have_rows: bool) -> None:
+    """Rows in ``out`` must come from the same configuration: resuming across a changed
+    model, database or preset would silently mix two experiments."""
+    import json
+
+    from vlm_privsc.errors import ConfigError
+
+    path = out / "config.json"
+    if path.is_file() and have_rows:
+        old = json.loads(path.read_text())
+        diff = _first_difference(old, fp)
+        if diff:
+            raise ConfigError(f"{out} holds rows of another configuration ({diff}); "
+                              "use another --out or delete that folder")
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(fp, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
 def _upgrade_header(path: Path, rows: list[dict[str, Any]]) -> None:
     """Rewrite ``rows.csv`` with the current columns if an older version wrote it (resume
     across versions: new columns stay empty in old rows)."""
@@ -219,6 +263,7 @@ def run_evaluation(
     out.mkdir(parents=True, exist_ok=True)
     rows_path = out / "rows.csv"
     existing = read_rows(rows_path)
+    _check_fingerprint(out, config_fingerprint(config), bool(existing))
     _upgrade_header(rows_path, existing)
     have = {row_key(r) for r in existing}
     per_image: list[tuple[int, FaceItem, set[str]]] = []
