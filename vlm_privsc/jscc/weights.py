@@ -26,12 +26,14 @@ DEFAULT_MODEL = "adjscc-r1_6"
 CONFIG_KEY = "vlmsc_jscc_config"
 FORMAT = "vlmsc-jscc-1"
 
-# How to train each shipped model (the exact command chains that made the shipped files,
-# with their numbers, are in eval/results/jscc/README.md and in each file's JSON).
+# How to train a replacement for each shipped model in one run of about the same total
+# length. The shipped files came from warm-started chains of shorter runs (the exact
+# commands and numbers are in eval/results/jscc/README.md and in each file's JSON); a
+# single run of this length was not itself measured.
 TRAIN_COMMANDS: dict[str, str] = {
-    "adjscc-r1_6": "vlmsc train jscc --ratio 1/6 --steps 8000 --photo-fraction 0.2 --export vlm_privsc/weights",
-    "adjscc-r1_12": "vlmsc train jscc --ratio 1/12 --steps 2500 --init vlm_privsc/weights/jscc_adjscc-r1_6.safetensors "
-    "--export vlm_privsc/weights",
+    "adjscc-r1_6": "vlmsc train jscc --ratio 1/6 --steps 60000 --photo-fraction 0.2 --export vlm_privsc/weights",
+    "adjscc-r1_12": "vlmsc train jscc --ratio 1/12 --steps 30000 --photo-fraction 0.2 "
+    "--init vlm_privsc/weights/jscc_adjscc-r1_6.safetensors --export vlm_privsc/weights",
 }
 
 
