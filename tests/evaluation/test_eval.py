@@ -51,7 +51,7 @@ def test_load_faces_folder_and_csv(faces_dir: Path, tmp_path: Path):
 def _rows(**kw):
     base = dict(policy="none", scheme="none", channel="awgn", bob_snr_db="10", eve_snr_db="10", eve_match="1",
                 eve_reid_top1="1", eve_similarity="0.8", eve_psnr_db="30", bob_psnr_db="30", bob_ssim="0.9",
-                bob_psnr_nonprivate_db="30", bob_match="1", bob_similarity="0.8", bob_category_ok="",
+                bob_psnr_nonprivate_db="30", bob_psnr_nonprivate_none_db="30", bob_match="1", bob_similarity="0.8", bob_category_ok="",
                 eve_category_ok="", guard_face_coverage="0")
     base.update(kw)
     return base
@@ -59,14 +59,15 @@ def _rows(**kw):
 
 def test_summary_leakage_reduction():
     rows = [_rows(), _rows(), _rows(eve_match="0"), _rows(eve_match="1"),
-            _rows(policy="faces", eve_match="0", bob_psnr_nonprivate_db="29.8"),
+            _rows(policy="faces", eve_match="0", bob_psnr_nonprivate_db="29.8", bob_psnr_nonprivate_none_db="29.6"),
             _rows(policy="faces", eve_match="0"), _rows(policy="faces", eve_match="1"), _rows(policy="faces", eve_match="0")]
     s = summarise(rows)
     by = {c["policy"]: c for c in s["by_config"]}
     assert by["none"]["eve_match_rate"] == 0.75 and by["faces"]["eve_match_rate"] == 0.25
     red = s["leakage_reduction"]["faces|none|awgn|bob10|eve10"]
     assert red["leakage_reduction"] == pytest.approx(1 - 0.25 / 0.75, abs=1e-4)
-    assert red["bob_nonprivate_psnr_change_db"] == pytest.approx(-0.05, abs=1e-4)
+    # paired per photo against the unguarded run on the same pixels: (+0.2 + 0 + 0 + 0) / 4
+    assert red["bob_nonprivate_psnr_change_db"] == pytest.approx(0.05, abs=1e-4)
 
 
 def test_eval_cli_end_to_end_and_resume(faces_dir: Path, fast_preset: Path, tmp_path: Path):
@@ -88,6 +89,9 @@ def test_eval_cli_end_to_end_and_resume(faces_dir: Path, fast_preset: Path, tmp_
     assert "faces|none|awgn|bob20|eve20" in s["leakage_reduction"]
     # the 'none' policy never masks anything
     assert all(float(r["private_fraction"]) == 0 for r in rows if r["policy"] == "none")
+    # the unguarded reference is measured on each row's own non-private pixels
+    assert all(r["bob_psnr_nonprivate_none_db"] == r["bob_psnr_nonprivate_db"] for r in rows if r["policy"] == "none")
+    assert all(float(r["bob_psnr_nonprivate_none_db"]) > 0 for r in rows if r["policy"] == "faces")
     # resumable: a second run computes nothing new and keeps the rows
     mtime = (out / "rows.csv").stat().st_mtime_ns
     res2 = runner.invoke(app, argv)

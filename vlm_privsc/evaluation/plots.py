@@ -126,6 +126,8 @@ def markdown_report(summary: dict[str, Any], meta: dict[str, Any]) -> str:
             f"{_fmt(c['guard_face_coverage'])} | {_fmt(c.get('guard_label_recall'))} | {c['n']} |"
         )
     lines += ["", "## Leakage reduction vs no guard", "",
+              "Bob non-private PSNR change: per photo, the guarded restoration minus the unguarded one on the same "
+              "(non-private) pixels, averaged.", "",
               "| configuration | reduction | match rate | match rate (none) | Bob non-private PSNR change (dB) |",
               "|---|---|---|---|---|"]
     for k, v in summary["leakage_reduction"].items():

@@ -29,6 +29,7 @@ ROW_FIELDS = [
     "n_faces", "private_fraction", "guard_face_coverage", "n_labels", "labels_covered",
     "eve_similarity", "eve_match", "eve_reid_top1", "eve_psnr_db", "eve_ssim",
     "bob_similarity", "bob_match", "bob_reid_top1", "bob_psnr_db", "bob_ssim", "bob_psnr_nonprivate_db",
+    "bob_psnr_nonprivate_none_db",
     "bob_category_ok", "eve_category_ok", "seconds",
 ]
 
@@ -154,6 +155,17 @@ class _Worker:
         faces = m.faces(orig)
         orig_emb = [m.embed(orig, f) for f in faces]
         rows: list[dict[str, Any]] = []
+        # Bob's restoration without the guard, per channel setting: the reference for the
+        # non-private PSNR of the guarded runs, on exactly their non-private pixels
+        unguarded: dict[tuple[str, float, float], Any] = {}
+
+        def unguarded_bob(scheme: str, b: float, e: float) -> Any:
+            if (scheme, b, e) not in unguarded:
+                g0 = pipe.protect(img, seed, "none")
+                unguarded[(scheme, b, e)] = pipe.run(img, item.key, seed, policy="none", snr_db=b, eve_snr_db=e,
+                                                     guard_result=g0, identity=False, scheme=scheme).bob.restored
+            return unguarded[(scheme, b, e)]
+
         for policy in grid.policies:
             cells = [(s, b, e) for (p, s, b, e) in grid.cells() if p == policy
                      and cell_key(item.key, p, s, grid.channel, b, e, seed) in todo]
@@ -190,6 +202,10 @@ class _Worker:
                 row["bob_psnr_db"] = round(psnr(r.original, t_rec), 4)
                 row["bob_ssim"] = round(ssim(r.original, t_rec), 5)
                 row["bob_psnr_nonprivate_db"] = round(psnr(r.original, t_rec, ~r.mask), 4)
+                if policy == "none":
+                    unguarded[(scheme, bob_snr, eve_snr)] = t_rec
+                ref_bob = unguarded_bob(scheme, bob_snr, eve_snr) if "none" in grid.policies else None
+                row["bob_psnr_nonprivate_none_db"] = "" if ref_bob is None else round(psnr(r.original, ref_bob, ~r.mask), 4)
                 row["bob_category_ok"] = "" if r.metrics["bob_category_ok"] is None else r.metrics["bob_category_ok"]
                 row["eve_category_ok"] = "" if r.metrics["eve_category_ok"] is None else r.metrics["eve_category_ok"]
                 row["seconds"] = round(time.perf_counter() - t0, 3)

@@ -26,6 +26,12 @@ def _ratio(num: list[float | None], den: list[float | None]) -> float | None:
     return round(sum(a for a, _ in pairs) / total, 4) if total else None
 
 
+def _diff(a: Any, b: Any) -> float | None:
+    """``a - b`` of two row values (None if either is missing)."""
+    fa, fb = _f(a), _f(b)
+    return None if fa is None or fb is None else fa - fb
+
+
 def config_key(r: dict[str, Any]) -> tuple[str, str, str, float, float]:
     return (r["policy"], r["scheme"], r["channel"], float(r["bob_snr_db"]), float(r["eve_snr_db"]))
 
@@ -34,7 +40,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """``{"by_config": [...], "leakage_reduction": {...}}`` (see the issue for fields).
 
     The reduction of a configuration is ``1 - match rate / match rate of policy none`` at
-    the same scheme, channel and SNRs (None when the baseline never matched).
+    the same scheme, channel and SNRs (None when the baseline never matched). The change of
+    Bob's non-private PSNR is paired: per photo, the guarded restoration against the
+    unguarded one on the same (the guarded run's non-private) pixels, then averaged.
     """
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -50,6 +58,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "bob_psnr_db": _mean([_f(r["bob_psnr_db"]) for r in rs]),
             "bob_ssim": _mean([_f(r["bob_ssim"]) for r in rs]),
             "bob_psnr_nonprivate_db": _mean([_f(r["bob_psnr_nonprivate_db"]) for r in rs]),
+            "bob_nonprivate_change_db": _mean([_diff(r.get("bob_psnr_nonprivate_db"), r.get("bob_psnr_nonprivate_none_db"))
+                                               for r in rs]),
             "bob_match_rate": _mean([_f(r["bob_match"]) for r in rs]),
             "bob_similarity_mean": _mean([_f(r["bob_similarity"]) for r in rs]),
             "bob_category_ok": _mean([_f(r["bob_category_ok"]) for r in rs]),
@@ -69,9 +79,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if b is None or not b["eve_match_rate"] or c["eve_match_rate"] is None:
             reduction[key] = None
             continue
-        d_np = None
-        if c["bob_psnr_nonprivate_db"] is not None and b["bob_psnr_nonprivate_db"] is not None:
-            d_np = round(c["bob_psnr_nonprivate_db"] - b["bob_psnr_nonprivate_db"], 4)
+        d_np = c["bob_nonprivate_change_db"]
         reduction[key] = {
             "leakage_reduction": round(1.0 - c["eve_match_rate"] / b["eve_match_rate"], 4),
             "match_rate": c["eve_match_rate"],
