@@ -366,7 +366,7 @@ def _eval_one(faces: Path, out: Path, policy: list[str] | None, scheme: list[str
         "command": command,
         "dataset": str(faces), "n_images": len(items), "n_identities": len({i.identity for i in items}),
         "matcher": cfg.identity.matcher.name,
-        "threshold": float(getattr(MATCHERS.get(cfg.identity.matcher.name), "threshold", float("nan"))),
+        "threshold": float(MATCHERS.build(cfg.identity.matcher.name, **cfg.identity.matcher.params).threshold),
         "jscc_model": cfg.jscc.model or "default", "channel": cfg.channel.name,
         "seconds": seconds, "labels": str(labels) if labels else None,
         "new_rows": done["rows"], "images_per_s": done["rows"] / seconds if seconds > 0 else 0.0,

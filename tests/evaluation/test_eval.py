@@ -87,6 +87,7 @@ def test_eval_cli_end_to_end_and_resume(faces_dir: Path, fast_preset: Path, tmp_
             "eve_category_ok", "n"}
     assert all(keys <= set(c) for c in s["by_config"])
     assert "faces|none|awgn|bob20|eve20" in s["leakage_reduction"]
+    assert s["meta"]["threshold"] == pytest.approx(0.363)  # the matcher instance's, not a class default
     # the 'none' policy never masks anything
     assert all(float(r["private_fraction"]) == 0 for r in rows if r["policy"] == "none")
     # the unguarded reference is measured on each row's own non-private pixels
