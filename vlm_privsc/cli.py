@@ -373,6 +373,17 @@ def _eval_one(faces: Path, out: Path, policy: list[str] | None, scheme: list[str
         "photos_per_s": done["photos"] / seconds if seconds > 0 else 0.0,
         "grid": grid_to_json(grid),
     }
+    prev = out / "summary.json"
+    if done["rows"] == 0 and prev.is_file():  # nothing new: keep the timing of the run that made the rows
+        import json as _json
+
+        try:
+            old = _json.loads(prev.read_text()).get("meta", {})
+        except (OSError, ValueError):
+            old = {}
+        for k in ("seconds", "new_rows", "images_per_s", "photos_per_s"):
+            if k in old:
+                meta[k] = old[k]
     files = {
         "summary.json": {**summary, "meta": meta},
         "report.md": markdown_report(summary, meta).encode(),

@@ -95,8 +95,11 @@ def test_eval_cli_end_to_end_and_resume(faces_dir: Path, fast_preset: Path, tmp_
     assert all(float(r["bob_psnr_nonprivate_none_db"]) > 0 for r in rows if r["policy"] == "faces")
     # resumable: a second run computes nothing new and keeps the rows
     mtime = (out / "rows.csv").stat().st_mtime_ns
+    first = json.loads((out / "summary.json").read_text())["meta"]
     res2 = runner.invoke(app, argv)
     assert res2.exit_code == 0 and (out / "rows.csv").stat().st_mtime_ns == mtime
+    again = json.loads((out / "summary.json").read_text())["meta"]
+    assert again["new_rows"] == first["new_rows"] == 16 and again["seconds"] == first["seconds"]
     assert len(list(csv.DictReader((out / "rows.csv").open()))) == 16
     # an interrupted run (rows lost) is completed
     lines = (out / "rows.csv").read_text().splitlines()
