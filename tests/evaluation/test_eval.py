@@ -103,7 +103,7 @@ def test_eval_cli_end_to_end_and_resume(faces_dir: Path, fast_preset: Path, tmp_
     assert len(list(csv.DictReader((out / "rows.csv").open()))) == 16
     # an interrupted run (rows lost) is completed
     lines = (out / "rows.csv").read_text().splitlines()
-    (out / "rows.csv").write_text("\n".join(lines[:5]) + "\n")
+    (out / "rows.csv").write_text("\n".join(lines[:5]) + "\n" + lines[5][:20])  # killed mid-row
     res3 = runner.invoke(app, argv)
     assert res3.exit_code == 0
     again = list(csv.DictReader((out / "rows.csv").open()))

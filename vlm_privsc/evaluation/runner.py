@@ -111,6 +111,18 @@ def _check_fingerprint(out: Path, fp: dict[str, Any], have_rows: bool) -> None:
     os.replace(tmp, path)
 
 
+def _drop_torn_line(path: Path) -> None:
+    """Cut a last line that an interrupted run left without its newline, so that the
+    rows appended next start on a line of their own."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as f:
+        data = f.read()
+        if data.endswith(b"\n"):
+            return
+        f.truncate(data.rfind(b"\n") + 1)
+
+
 def _upgrade_header(path: Path, rows: list[dict[str, Any]]) -> None:
     """Rewrite ``rows.csv`` with the current columns if an older version wrote it (resume
     across versions: new columns stay empty in old rows)."""
@@ -278,6 +290,7 @@ def run_evaluation(
     guard's coverage; photos missing from them get empty coverage columns."""
     out.mkdir(parents=True, exist_ok=True)
     rows_path = out / "rows.csv"
+    _drop_torn_line(rows_path)
     existing = read_rows(rows_path)
     _check_fingerprint(out, config_fingerprint(config), bool(existing))
     _upgrade_header(rows_path, existing)
