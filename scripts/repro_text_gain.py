@@ -39,7 +39,6 @@ from vlm_privsc.schemes.repro import (
     floats,
     machine,
     md_table,
-    threads_note,
     write_csv,
 )
 
@@ -254,7 +253,8 @@ largest relative change of PSNR or SSIM at 0 or 5 dB is {best:+.2%}.
 {md_table(rows, ["channel", "snr_db", "arm", "psnr_db", "ssim", "text_accuracy"], {"snr_db": "g", "psnr_db": ".2f", "ssim": ".4f", "text_accuracy": ".3f"})}
 
 ## Caveats
-{threads_note(args.threads)}- One seed and one fine-tuning budget. The class of a CIFAR-10 image is
+- Run with {args.threads} torch thread(s) while other jobs shared the 2 cores (load average above).
+- One seed and one fine-tuning budget. The class of a CIFAR-10 image is
   about 3.3 bits of information, so the most a decoder can gain from it is a class-specific prior.
 - Bandwidth: the analog class embedding costs 192 complex symbols per image, 37.5% on top of the 512 the
   image uses at k/n = 1/6. Since the receiver snaps to one of 10 known prompts, a 4-bit index would carry
