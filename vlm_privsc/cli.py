@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 
 from vlm_privsc import __version__
 from vlm_privsc.errors import InputError, VlmscError
+
+if TYPE_CHECKING:
+    from vlm_privsc.evaluation.suite import SuiteRun
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -278,39 +281,38 @@ def eval_cmd(
     seed: SeedOpt = 0,
 ) -> None:
     """Batch leakage evaluation: rows.csv, summary.json, plots and report.md in --out (resumable)."""
+    from vlm_privsc.evaluation.suite import SuiteRun, load_suite
+
     if suite is None:
         if faces is None:
             raise fail("give --faces DIR|CSV (or --suite FILE)")
         if only or data:
             raise fail("--only and --data go with --suite")
         command = "vlmsc eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else "vlmsc eval (API)"
-        _eval_one(faces, out or Path("out/eval"), policy, scheme, snr, eve_snr, channel, preset, db, limit, jobs or 1,
-                  max_side, jscc_model, labels, seed, command)
+        run = SuiteRun(faces=str(faces), labels=str(labels) if labels else None, policy=policy or ["faces"],
+                       scheme=scheme or ["none"], snr=snr or [10.0], eve_snr=eve_snr, channel=channel,
+                       preset=preset, db=str(db) if db else None, limit=limit, max_side=max_side,
+                       jscc_model=jscc_model, seed=seed)
+        _eval_one(run, out or Path("out/eval"), jobs or 1, command)
         return
     if faces is not None or labels is not None:
         raise fail("--suite names its own --faces and --labels; give one or the other")
-    from vlm_privsc.evaluation.suite import expand, load_suite
 
     s = load_suite(suite)
-    root = data or Path(s.data)
-    runs = s.selected(only)
+    runs = {name: r.with_data(data or s.data) for name, r in s.selected(only).items()}
     for check in (True, False):  # every run's inputs are checked before the first one starts
         for name, r in runs.items():
             if not check:
                 console.rule(f"suite run {name}")
             try:
-                _eval_one(expand(r.faces, root), (out or Path(s.out)) / name, r.policy, r.scheme, r.snr, r.eve_snr,
-                          r.channel, r.preset, expand(r.db, root), r.limit, jobs or s.jobs, r.max_side, r.jscc_model,
-                          expand(r.labels, root), r.seed, f"vlmsc eval --suite {suite} --only {name}", check_only=check)
+                _eval_one(r, (out or Path(s.out)) / name, jobs or s.jobs, f"vlmsc eval --suite {suite} --only {name}",
+                          check_only=check)
             except VlmscError as e:
                 raise fail(f"suite run {name!r}: {e}", e.exit_code) from None
 
 
-def _eval_one(faces: Path, out: Path, policy: list[str] | None, scheme: list[str] | None, snr: list[float] | None,
-              eve_snr: list[float] | None, channel: str | None, preset: str, db: Path | None, limit: int | None,
-              jobs: int, max_side: int | None, jscc_model: str | None, labels: Path | None, seed: int,
-              command: str, check_only: bool = False) -> None:
-    """One evaluation (``vlmsc eval`` with these options, or one run of a suite); with
+def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: bool = False) -> None:
+    """One evaluation (``vlmsc eval`` with its options, or one run of a suite); with
     ``check_only`` just validate its inputs (a suite checks every run before the first starts)."""
     import time as _time
 
@@ -324,25 +326,25 @@ def _eval_one(faces: Path, out: Path, policy: list[str] | None, scheme: list[str
     from vlm_privsc.evaluation.runner import grid_to_json
     from vlm_privsc.report import write_outputs
 
-    cfg = override(load_preset(preset), {
-        "guard": {"db": str(db) if db else None},
-        "channel": {"name": channel},
-        "jscc": {"max_side": max_side, "model": jscc_model},
+    cfg = override(load_preset(run.preset), {
+        "guard": {"db": run.db},
+        "channel": {"name": run.channel},
+        "jscc": {"max_side": run.max_side, "model": run.jscc_model},
     })
     pdb = load_db(cfg.guard.db)
-    policies = ["none"] + [p for p in (policy or ["faces"]) if p != "none"]
+    policies = ["none"] + [p for p in run.policy if p != "none"]
     for p in policies:
         pdb.policy_categories(p)  # unknown policy -> one clear line
     from vlm_privsc.pipeline import scheme_from_config
 
-    for sname in scheme or ["none"]:
+    for sname in run.scheme:
         scheme_from_config(cfg.scheme, sname)  # unknown, training-time or not ready -> one clear line
-    items = load_faces(faces, limit)
-    ref = load_labels(labels) if labels else None
+    items = load_faces(run.faces, run.limit)
+    ref = load_labels(run.labels) if run.labels else None
     if ref is not None and not any(boxes_for(ref, it.key) is not None for it in items):
-        raise InputError(f"labels {str(labels)!r} name none of the {len(items)} photos (match on file names)")
-    snrs = tuple(snr or [10.0])
-    grid = EvalGrid(tuple(policies), tuple(scheme or ["none"]), snrs, tuple(eve_snr or snrs), cfg.channel.name, seed)
+        raise InputError(f"labels {run.labels!r} name none of the {len(items)} photos (match on file names)")
+    snrs = tuple(run.snr)
+    grid = EvalGrid(tuple(policies), tuple(run.scheme), snrs, tuple(run.eve_snr or snrs), cfg.channel.name, run.seed)
     if check_only:
         return
     t0 = _time.perf_counter()
@@ -364,11 +366,11 @@ def _eval_one(faces: Path, out: Path, policy: list[str] | None, scheme: list[str
 
     meta = {
         "command": command,
-        "dataset": str(faces), "n_images": len(items), "n_identities": len({i.identity for i in items}),
+        "dataset": run.faces, "n_images": len(items), "n_identities": len({i.identity for i in items}),
         "matcher": cfg.identity.matcher.name,
         "threshold": float(MATCHERS.build(cfg.identity.matcher.name, **cfg.identity.matcher.params).threshold),
         "jscc_model": cfg.jscc.model or "default", "channel": cfg.channel.name,
-        "seconds": seconds, "labels": str(labels) if labels else None,
+        "seconds": seconds, "labels": run.labels,
         "new_rows": done["rows"], "images_per_s": done["rows"] / seconds if seconds > 0 else 0.0,
         "photos_per_s": done["photos"] / seconds if seconds > 0 else 0.0,
         "grid": grid_to_json(grid),
@@ -392,7 +394,7 @@ def _eval_one(faces: Path, out: Path, policy: list[str] | None, scheme: list[str
         "privacy_utility.png": privacy_utility(summary["by_config"]),
     }
     write_outputs(out, files)
-    t = Table(title=f"leakage evaluation: {len(items)} photos from {faces}")
+    t = Table(title=f"leakage evaluation: {len(items)} photos from {run.faces}")
     for col in ("policy", "scheme", "Bob SNR", "Eve SNR", "Eve match", "Eve Re-ID", "Bob PSNR", "Bob non-priv", "n"):
         t.add_column(col, justify="right")
     f2 = lambda v, nd=3: "-" if v is None else f"{v:.{nd}f}"  # noqa: E731

@@ -172,10 +172,9 @@ class _Worker:
         unguarded: dict[tuple[str, float, float], Any] = {}
 
         def unguarded_bob(scheme: str, b: float, e: float) -> Any:
-            if (scheme, b, e) not in unguarded:
-                g0 = pipe.protect(img, seed, "none")
+            if (scheme, b, e) not in unguarded:  # not evaluated in this call (e.g. a resumed run): recompute
                 unguarded[(scheme, b, e)] = pipe.run(img, item.key, seed, policy="none", snr_db=b, eve_snr_db=e,
-                                                     guard_result=g0, identity=False, scheme=scheme).bob.restored
+                                                     identity=False, scheme=scheme).bob.restored
             return unguarded[(scheme, b, e)]
 
         for policy in grid.policies:

@@ -37,6 +37,11 @@ class SuiteRun(BaseModel):
     seed: int = 0
 
 
+    def with_data(self, data: str | Path) -> SuiteRun:
+        """A copy whose ``{data}`` placeholders (faces, labels, db) name the data folder."""
+        return self.model_copy(update={k: _expand(getattr(self, k), data) for k in ("faces", "labels", "db")})
+
+
 class EvalSuite(BaseModel):
     """A named set of runs sharing the data folder, the output root and the worker count."""
 
@@ -58,9 +63,9 @@ class EvalSuite(BaseModel):
         return {n: self.runs[n] for n in only}
 
 
-def expand(path: str | None, data: str | Path) -> Path | None:
+def _expand(path: str | None, data: str | Path) -> str | None:
     """``{data}`` in a suite path -> the data folder."""
-    return None if path is None else Path(path.replace("{data}", str(data)))
+    return None if path is None else path.replace("{data}", str(data))
 
 
 def load_suite(path: str | Path) -> EvalSuite:
