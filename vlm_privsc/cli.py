@@ -326,7 +326,7 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
     from vlm_privsc.evaluation.runner import grid_to_json
     from vlm_privsc.report import write_outputs
 
-    cfg = override(load_preset(run.preset), {
+    cfg = override(override(load_preset(run.preset), run.overrides), {
         "guard": {"db": run.db},
         "channel": {"name": run.channel},
         "jscc": {"max_side": run.max_side, "model": run.jscc_model},

@@ -45,6 +45,9 @@ class JSCCConfig(_Strict):
     """A shipped model name (``vlmsc models list``) or a checkpoint path; None: the default."""
     max_side: int = Field(default=512, ge=32)
     """Photos are sent at most this large (the report says when a photo was resized)."""
+    mask_aware: bool = True
+    """Code the masked image knowing the mask: symbols wholly inside it are not sent and the
+    attention modules pool over public cells (``DeepJSCC.encode``); False sends every symbol."""
 
 
 class ChannelConfig(_Strict):
@@ -123,6 +126,9 @@ def override(cfg: PipelineConfig, updates: dict[str, dict[str, Any]]) -> Pipelin
     """Apply CLI overrides ``{"channel": {"snr_db": 5}, ...}`` (None values are skipped)."""
     data = cfg.model_dump()
     for section, vals in updates.items():
+        if not isinstance(data.get(section), dict) or not isinstance(vals, dict):
+            sections = [k for k, v in data.items() if isinstance(v, dict)]
+            raise ConfigError(f"cannot override {section!r}: sections are {', '.join(sections)}")
         for k, v in vals.items():
             if v is not None:
                 data[section][k] = v

@@ -3,11 +3,13 @@
 ::
 
     photo -> PrivacyGuard -> masked (private pixels replaced) -> resize to max_side
-       -> JSCC encoder -> symbols z ---------------+--> channel(Bob, snr)  -> decoder -> Bob's inpainter  -> restored
+       -> mask-aware JSCC encoder -> symbols z ----+--> channel(Bob, snr)  -> decoder -> Bob's inpainter  -> restored
        -> text embedding of each removed region -> |    (prompt from the shared DB)
           (keyed rotation by the DB digest)        +--> channel(Eve, eve_snr) -> decoder -> Eve's inpainter -> leaked
                                                         (no DB: her own label guesses)
        side information (count, boxes, category ids, DB digest, mask): digital header, bits counted
+       (the symbols of latent blocks wholly inside the mask are not sent; both decoders
+       read the mask from the header and fill them in, see ``DeepJSCC.encode``)
        IdentityMatcher(original, restored) and (original, leaked) -> identity leakage
 
 Eve knows the public decoder and intercepts the header (the worst case), but not the
@@ -220,7 +222,10 @@ class Pipeline:
         snr = float(cfg.channel.snr_db if snr_db is None else snr_db)
         eve_snr = float(cfg.channel.eve_snr_db if eve_snr_db is None else eve_snr_db)
         t = time.perf_counter()
-        z = self.jscc.encode(masked, snr)
+        code_mask = mask if (cfg.jscc.mask_aware and bool(mask.any())) else None
+        z_full = self.jscc.encode(masked, snr, mask=code_mask)
+        keep = self.jscc.symbol_keep(code_mask) if code_mask is not None else None
+        z = z_full[keep][None] if keep is not None else z_full  # only the kept symbols travel
         timings["jscc_encode"] = time.perf_counter() - t
         cats = tuple(r.category for r in g.regions)
         sem = self.codebook.transmit(cats) if cfg.semantic.enabled else torch.zeros(0, dtype=torch.complex64)
@@ -245,8 +250,8 @@ class Pipeline:
 
         # --- receivers -----------------------------------------------------------------
         t = time.perf_counter()
-        xb = self.jscc.decode(zb, snr, size=(h, w)).clamp(0, 1)
-        xe = self.jscc.decode(ze, eve_snr, size=(h, w)).clamp(0, 1)
+        xb = self.jscc.decode(_unpack(zb, keep), snr, size=(h, w), mask=code_mask).clamp(0, 1)
+        xe = self.jscc.decode(_unpack(ze, keep), eve_snr, size=(h, w), mask=code_mask).clamp(0, 1)
         timings["jscc_decode"] = time.perf_counter() - t
         n = len(cats)
         bob_sem = tuple(self.rx_codebook.receive(sb, n)) if cfg.semantic.enabled else ()
@@ -287,6 +292,7 @@ class Pipeline:
             "snr_db": snr,
             "eve_snr_db": eve_snr,
             "image_symbols": k,
+            "image_symbols_unmasked": int(z_full.shape[-1]),
             "semantic_symbols": int(sem.numel()),
             "semantic_symbols_per_region": self.codebook.symbols_per_region() if cfg.semantic.enabled else 0,
             "header_bits": header["total"],
@@ -339,6 +345,16 @@ class Pipeline:
             generated = inpainter.inpaint(out, gm, cond, gen)
             out = paste_back(out, generated, gm, self.config.inpaint.dilate_px)
         return out
+
+
+def _unpack(y: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+    """Received kept symbols ``[1, k_kept]`` back into the full ``[1, k]`` layout (zeros elsewhere;
+    the decoder fills those from the mask it reads in the header)."""
+    if keep is None:
+        return y
+    full = torch.zeros(keep.shape, dtype=y.dtype, device=y.device)
+    full[keep] = y.reshape(-1)
+    return full
 
 
 def _share_ok(truth: tuple[str, ...], got: tuple[SemanticDecision, ...]) -> float | None:

@@ -205,7 +205,17 @@ runs:
     snr: [20]
     eve_snr: [0, 20]
     limit: 2
+  plain_code:
+    faces: "{{data}}/faces"
+    preset: {fast_preset}
+    overrides: {{jscc: {{mask_aware: false}}}}
+    snr: [20]
+    limit: 1
 """)
+    res = runner.invoke(app, ["eval", "--suite", str(suite), "--only", "plain_code"])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((tmp_path / "results" / "plain_code" / "config.json").read_text())
+    assert cfg["pipeline"]["jscc"]["mask_aware"] is False
     res = runner.invoke(app, ["eval", "--suite", str(suite), "--only", "fading"])
     assert res.exit_code == 0, res.output
     assert not (tmp_path / "results" / "awgn").exists()
@@ -227,6 +237,12 @@ def test_eval_suite_errors_are_one_line(faces_dir: Path, tmp_path: Path):
     suite.write_text("runs:\n  a:\n    faces: x\n")
     res = runner.invoke(app, ["eval", "--suite", str(suite), "--only", "b"])
     assert res.exit_code == 2 and "unknown suite run 'b'; valid: a" in res.stderr
+    for bad, msg in (("{jsc: {mask_aware: false}}", "cannot override 'jsc': sections are"),
+                     ("{jscc: {mask_awre: false}}", "jscc.mask_awre")):
+        suite.write_text(f"runs:\n  a:\n    faces: {faces_dir}\n    overrides: {bad}\n")
+        res = runner.invoke(app, ["eval", "--suite", str(suite)])
+        assert res.exit_code == 2 and msg in res.stderr and "Traceback" not in res.output, res.output
+    suite.write_text("runs:\n  a:\n    faces: x\n")
     res = runner.invoke(app, ["eval", "--suite", str(suite), "--faces", str(faces_dir)])
     assert res.exit_code == 2 and "give one or the other" in res.stderr
     res = runner.invoke(app, ["eval"])

@@ -101,3 +101,25 @@ def test_grabcut_refines_inside_box():
     plain = region_mask(MaskSpec(shape="box", dilate=0.0), box, 80, 80)
     assert m[40, 40] and m.sum() < plain.sum()
     assert not (m & ~plain).any()  # never grows outside the box
+
+
+def test_pushpull_fills_only_the_holes_smoothly_on_any_channels():
+    from vlm_privsc.pushpull import pushpull
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 5, 20, 24, generator=g)  # not an image: a latent with 5 channels, any sign
+    holes = torch.zeros(2, 1, 20, 24, dtype=torch.bool)
+    holes[0, :, 5:15, 6:18] = True
+    out = pushpull(x, holes)
+    assert torch.equal(out[~holes.expand_as(x)], x[~holes.expand_as(x)])
+    filled = out[0][holes[0].expand(5, -1, -1)]
+    known = x[0][~holes[0].expand(5, -1, -1)]
+    assert filled.min() >= known.min() and filled.max() <= known.max()  # a blend, never beyond
+    assert filled.std() < known.std()  # smooth, not a copy of the noise
+    assert torch.equal(out[1], x[1])  # an image with no holes is untouched
+    # a constant field is extended exactly; an image with nothing known gets `empty`
+    c = torch.full((1, 2, 8, 8), -3.0)
+    assert torch.allclose(pushpull(c, holes[:1, :, :8, :8] | True, empty=0.25), torch.full_like(c, 0.25))
+    h2 = torch.zeros(1, 1, 8, 8, dtype=torch.bool)
+    h2[..., 2:6, 2:6] = True
+    assert torch.allclose(pushpull(c, h2), c)

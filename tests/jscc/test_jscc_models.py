@@ -91,6 +91,54 @@ def test_adaptive_model_uses_the_snr_and_classic_ignores_it() -> None:
         build_jscc("vit")
 
 
+def _face_mask(h: int = 35, w: int = 42) -> torch.Tensor:
+    m = torch.zeros(1, 1, h, w, dtype=torch.bool)
+    m[..., 4:26, 8:33] = True
+    return m
+
+
+def test_mask_aware_encode_drops_private_blocks_and_keeps_unit_power() -> None:
+    model, x, mask = _tiny(), torch.rand(1, 3, 35, 42, generator=torch.Generator().manual_seed(1)), _face_mask()
+    keep = model.symbol_keep(mask)
+    k = model.channel_uses(35, 42)
+    assert keep.shape == (1, k) and 0 < int(keep.sum()) < k
+    z = model.encode(x, 10.0, mask=mask)
+    assert torch.all(z[~keep] == 0)
+    assert abs(float(z[keep].abs().square().mean().detach()) - 1.0) < 1e-4  # unit power over what travels
+    # what is dropped: at most the 4x4 blocks wholly inside the mask (rows 1-5 x columns 2-7
+    # of the 9x11 latent), 16 reals = 8 symbols each; a symbol pairing a private real with a
+    # public one still travels
+    dropped = k - int(keep.sum())
+    assert 0 < dropped <= 5 * 6 * 16 // 2
+    # an empty mask is the plain code; an all-private one sends nothing and still decodes
+    assert torch.allclose(model.encode(x, 10.0, mask=torch.zeros_like(mask)), model.encode(x, 10.0), atol=1e-6)
+    full = torch.ones_like(mask)
+    assert int(model.symbol_keep(full).sum()) == 0 and torch.all(model.encode(x, 10.0, mask=full) == 0)
+    assert torch.isfinite(model.decode(model.encode(x, 10.0, mask=full), 10.0, size=(35, 42), mask=full)).all()
+
+
+def test_mask_aware_decoder_ignores_what_was_not_sent() -> None:
+    model, x, mask = _tiny(), torch.rand(1, 3, 35, 42, generator=torch.Generator().manual_seed(2)), _face_mask()
+    z, keep = model.encode(x, 10.0, mask=mask), model.symbol_keep(mask)
+    garbage = torch.where(keep, z, torch.randn_like(z) * 5)
+    a = model.decode(z, 10.0, size=(35, 42), mask=mask)
+    assert torch.equal(a, model.decode(garbage, 10.0, size=(35, 42), mask=mask))
+    # without the mask the decoder would read the zeros as a code
+    assert not torch.allclose(a, model.decode(z, 10.0, size=(35, 42)))
+    # the public pixels of the masked image steer the attention, the private ones do not
+    y = x.clone()
+    y[mask.expand_as(y)] = 0.0
+    assert torch.equal(model.encode(y, 10.0, mask=mask)[keep].abs() > 0, z[keep].abs() > 0)
+
+
+def test_mask_aware_mask_is_checked() -> None:
+    model = _tiny()
+    with pytest.raises(InputError, match="mask"):
+        model.encode(torch.rand(1, 3, 32, 32), 10.0, mask=torch.zeros(1, 1, 16, 16, dtype=torch.bool))
+    with pytest.raises(InputError, match="mask"):
+        model.symbol_keep(torch.zeros(1, 1, 32, 32))
+
+
 def test_text_conditioned_decoder() -> None:
     m = _tiny(text_dim=8)
     x = torch.rand(1, 3, 16, 16)

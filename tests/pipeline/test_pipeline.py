@@ -46,7 +46,9 @@ def test_run_is_deterministic_and_complete(fast_preset: Path):
     assert a.metrics["bob_category_ok"] == 1.0
     ch = a.channel
     assert tuple(a.original.shape[-2:]) == (102, 128)
-    assert ch["image_symbols"] == pipe.jscc.channel_uses(102, 128)
+    # mask-aware code: the symbols of latent blocks wholly inside the face never travel
+    assert ch["image_symbols_unmasked"] == pipe.jscc.channel_uses(102, 128)
+    assert ch["image_symbols"] == int(pipe.jscc.symbol_keep(a.mask).sum()) < ch["image_symbols_unmasked"]
     assert ch["semantic_symbols"] == 32  # one region, 64-d embedding -> 32 complex symbols
     assert ch["total_symbols"] == ch["image_symbols"] + ch["semantic_symbols"] + ch["header_symbols_qpsk"]
     assert set(a.timings) >= {"guard", "jscc_encode", "channel", "jscc_decode", "inpaint_bob", "inpaint_eve", "identity"}
@@ -63,6 +65,15 @@ def test_nothing_private_is_transmitted(fast_preset: Path):
     r2 = pipe.run(other, seed=0)
     assert torch.equal(r1.masked, r2.masked)
     assert torch.equal(r1.bob.decoded, r2.bob.decoded) and torch.equal(r1.eve.decoded, r2.eve.decoded)
+
+
+def test_mask_aware_off_sends_every_symbol(fast_preset: Path):
+    cfg = override(load_preset(fast_preset), {"jscc": {"mask_aware": False}})
+    off = Pipeline(cfg).run(_photo(), seed=3)
+    on = Pipeline(load_preset(fast_preset)).run(_photo(), seed=3)
+    assert off.channel["image_symbols"] == off.channel["image_symbols_unmasked"] > on.channel["image_symbols"]
+    assert torch.equal(off.masked, on.masked)  # the same picture is sent, coded two ways
+    assert not torch.equal(off.bob.decoded, on.bob.decoded)
 
 
 def test_database_digest_mismatch_is_a_clear_error(fast_preset: Path, tmp_path: Path):

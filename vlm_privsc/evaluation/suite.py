@@ -9,6 +9,8 @@ committed suites). A bad field is one line naming the file, line and field.
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,6 +37,8 @@ class SuiteRun(BaseModel):
     max_side: int | None = Field(None, ge=32)
     jscc_model: str | None = None
     seed: int = 0
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Preset fields to change, by section, for ablations: ``{jscc: {mask_aware: false}}``."""
 
 
     def with_data(self, data: str | Path) -> SuiteRun:

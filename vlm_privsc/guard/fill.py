@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
-
 from vlm_privsc.errors import UnknownNameError
+from vlm_privsc.pushpull import pushpull
 
 FillFn = Callable[[torch.Tensor, torch.Tensor, torch.Generator | None], torch.Tensor]
 
@@ -43,29 +42,10 @@ def fill_noise(image: torch.Tensor, mask: torch.Tensor, generator: torch.Generat
 def fill_blur(image: torch.Tensor, mask: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Private pixels become a smooth extension of their surroundings (push-pull).
 
-    Push: average the public pixels down an image pyramid (weights = public share);
-    pull: fill each level's holes from the coarser level, upsampled. The result is a
-    smooth, context-coloured patch that uses only public pixels.
+    See :func:`vlm_privsc.pushpull.pushpull`: the result is a smooth, context-coloured
+    patch computed from public pixels only (an all-private image gets mid grey).
     """
-    w = (~mask).float()
-    if w.sum() == 0:
-        return fill_mean(image, mask)
-    levels: list[tuple[torch.Tensor, torch.Tensor]] = []
-    x, ww = image * w, w
-    while True:
-        levels.append((x, ww))
-        if min(x.shape[-2:]) <= 2:
-            break
-        x = F.avg_pool2d(x, 2, ceil_mode=True)
-        ww = F.avg_pool2d(ww, 2, ceil_mode=True)
-    # coarsest estimate: normalised colour, holes get the global public mean
-    x, ww = levels[-1]
-    est = torch.where(ww > 0, x / ww.clamp_min(1e-8), _public_mean(image, mask).expand_as(x))
-    for x, ww in reversed(levels[:-1]):
-        up = F.interpolate(est, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        norm = x / ww.clamp_min(1e-8)
-        est = ww * norm + (1 - ww) * up  # blend: full weight keeps the level's own colour
-    return torch.where(mask, est.clamp(0, 1), image)
+    return pushpull(image, mask, empty=0.5).clamp(0, 1)
 
 
 def fill_black(image: torch.Tensor, mask: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
