@@ -446,7 +446,8 @@ def _print_run_summary(result: Any, load_s: float) -> None:
     regions = ", ".join(f"{r.category} {list(r.box)}" for r in result.guard.regions) or "none"
     console.print(
         f"guard: {len(result.guard.regions)} region(s) [{regions}], {100 * result.guard.private_fraction:.2f}% private | "
-        f"channel {ch['type']}: {ch['image_symbols']} image + {ch['semantic_symbols']} semantic symbols + "
+        f"channel {ch['type']}: {ch['image_symbols']} image (of {ch['image_symbols_unmasked']}; the rest lie "
+        f"inside the mask) + {ch['semantic_symbols']} semantic symbols + "
         f"{ch['header_bits']} header bits, k/n {ch['bandwidth_ratio_total']:.4f} | "
         f"load {load_s:.1f} s, run {sum(result.timings.values()) :.2f} s"
     )

@@ -95,11 +95,17 @@ def working_size(h: int, w: int, max_side: int) -> tuple[int, int]:
 
 def scheme_from_config(cfg: Any, name: str | None = None) -> Any:
     """The transmit-time scheme ``name`` (the preset's when None; the preset's params apply
-    to the preset's scheme only), checked ready to run: see ``build_transmit_scheme``."""
+    to the preset's scheme only), checked ready to run: see ``build_transmit_scheme``.
+
+    Built under a fixed seed: a scheme with random parameters (the LBVQ codebook) is the
+    same in every process, whatever ran before it.
+    """
     from vlm_privsc.schemes import build_transmit_scheme
 
     name = name or cfg.name
-    return build_transmit_scheme(name, **(cfg.params if name == cfg.name else {}))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return build_transmit_scheme(name, **(cfg.params if name == cfg.name else {}))
 
 
 class Pipeline:

@@ -164,3 +164,17 @@ def test_transmit_schemes_in_the_pipeline(fast_preset: Path):
     pr = rnd.run(img, seed=2, snr_db=100.0, eve_snr_db=100.0, identity=False)
     assert pr.channel["scheme"] == "perturbation"
     assert psnr(plain.original, pr.bob.decoded) > psnr(plain.original, plain.bob.decoded) - 3
+
+
+def test_schemes_are_built_the_same_whatever_ran_before(fast_preset: Path):
+    from vlm_privsc.pipeline import scheme_from_config
+
+    cfg = load_preset(fast_preset).scheme
+    torch.manual_seed(1)
+    a = scheme_from_config(cfg, "lbvq")
+    torch.rand(100)  # another history of the global generator
+    b = scheme_from_config(cfg, "lbvq")
+    assert torch.equal(a.codebook, b.codebook)
+    state = torch.get_rng_state()
+    scheme_from_config(cfg, "lbvq")
+    assert torch.equal(state, torch.get_rng_state())  # the caller's generator is left alone
