@@ -95,3 +95,18 @@ def test_repro_text_gain_quick(tmp_path, nodata):
         assert abs(float(x["psnr_rel_change"]) - (pt - pn) / pn) < 2e-4
     readme = (out / "README.md").read_text()
     assert "QUICK RUN" in readme and "--quick" in readme and (out / "text_gain.png").stat().st_size > 0
+
+
+def test_symbols_sent_counts_what_the_mask_aware_code_sends(tmp_path):
+    import json
+
+    out = tmp_path / "s.json"
+    mod = load("symbols_sent")
+    assert mod.main(["--image", "skimage:astronaut", "--image", "skimage:coffee", "--threads", "1",
+                     "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    face, no_face = r["rows"]
+    assert 0 < face["private_fraction"] and face["symbols_sent"] < face["symbols"]  # the astronaut's face
+    assert no_face["private_fraction"] == 0 and no_face["symbols_sent"] == no_face["symbols"]
+    assert r["summary"]["photos"] == 2 and r["summary"]["share_sent_max"] == 1.0
+    assert mod.main(["--image", "skimage:astronaut", "--policy", "nope"]) == 2
