@@ -13,11 +13,11 @@ import torch
 import torch.nn.functional as F
 
 
-def pushpull(x: torch.Tensor, holes: torch.Tensor, empty: float | None = None) -> torch.Tensor:
+def pushpull(x: torch.Tensor, holes: torch.Tensor, empty: float = 0.0) -> torch.Tensor:
     """``x`` with the entries where ``holes`` is True replaced by their push-pull extension.
 
     ``holes``: bool, broadcastable to ``x`` along channels (``[B,1,H,W]`` or ``[B,C,H,W]``).
-    An image with no known entry at all gets ``empty`` (default: 0) in its holes.
+    An image with no known entry at all gets ``empty`` in its holes.
     """
     holes = holes.expand_as(x)
     w = (~holes).to(x.dtype)
@@ -33,7 +33,7 @@ def pushpull(x: torch.Tensor, holes: torch.Tensor, empty: float | None = None) -
     s, ww = levels[-1]
     n = w.sum(dim=(2, 3), keepdim=True)
     mean = (x * w).sum(dim=(2, 3), keepdim=True) / n.clamp_min(1)
-    mean = torch.where(n > 0, mean, torch.full_like(mean, 0.0 if empty is None else empty))
+    mean = torch.where(n > 0, mean, torch.full_like(mean, empty))
     est = torch.where(ww > 0, s / ww.clamp_min(1e-8), mean.expand_as(s))
     for s, ww in reversed(levels[:-1]):
         up = F.interpolate(est, size=s.shape[-2:], mode="bilinear", align_corners=False)

@@ -9,10 +9,9 @@ committed suites). A bad field is one line naming the file, line and field.
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 

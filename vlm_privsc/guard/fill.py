@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+
 from vlm_privsc.errors import UnknownNameError
 from vlm_privsc.pushpull import pushpull
 
