@@ -362,13 +362,13 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
         rows = run_evaluation(items, grid, cfg, out, jobs=jobs, on_image=tick, labels=ref)
     seconds = _time.perf_counter() - t0
     summary = summarise(rows)
-    from vlm_privsc.identity import MATCHERS
+    from vlm_privsc.identity import matcher_threshold
 
     meta = {
         "command": command,
         "dataset": run.faces, "n_images": len(items), "n_identities": len({i.identity for i in items}),
         "matcher": cfg.identity.matcher.name,
-        "threshold": float(MATCHERS.build(cfg.identity.matcher.name, **cfg.identity.matcher.params).threshold),
+        "threshold": matcher_threshold(cfg.identity.matcher.name, **cfg.identity.matcher.params),
         "jscc_model": cfg.jscc.model or "default", "channel": cfg.channel.name,
         "seconds": seconds, "labels": run.labels,
         "new_rows": done["rows"], "images_per_s": done["rows"] / seconds if seconds > 0 else 0.0,

@@ -36,6 +36,18 @@ def test_power_normalize_meets_the_constraint_per_row() -> None:
     assert torch.allclose(p2, torch.full((5,), 2.0), atol=1e-4)
 
 
+def test_power_normalize_over_the_active_symbols_only() -> None:
+    z = torch.randn(2, 100, dtype=torch.complex64, generator=torch.Generator().manual_seed(2)) * 5
+    active = torch.zeros(2, 100, dtype=torch.bool)
+    active[0, :30], active[1, 50:] = True, True
+    out = power_normalize(z, active=active)
+    assert torch.all(out[~active] == 0)
+    for i in range(2):  # unit power over what is sent, and the sent symbols keep their direction
+        assert abs(float(out[i][active[i]].abs().square().mean()) - 1.0) < 1e-4
+    assert torch.allclose(out[0, :30] / out[0, 0], z[0, :30] / z[0, 0], atol=1e-5)
+    assert torch.allclose(power_normalize(z, active=torch.ones_like(active)), power_normalize(z))
+
+
 def test_power_normalize_is_differentiable() -> None:
     x = torch.randn(2, 64, requires_grad=True)
     z = torch.view_as_complex(x.reshape(2, 32, 2))

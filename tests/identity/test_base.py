@@ -150,3 +150,16 @@ def test_compare_many_matches_compare_and_accepts_given_faces() -> None:
     given = [Face(box=(5, 5, 25, 25), landmarks=((5, 5),) * 5, score=1.0)]
     r = m.compare(np.zeros_like(img), img, original_faces=given)  # undetectable original, faces given
     assert r.n_faces_original == 1 and r.similarity is not None
+
+
+def test_matcher_threshold_is_the_instances_without_loading_models() -> None:
+    from vlm_privsc.identity import DlibMatcher, FaceNetMatcher, SFaceMatcher, build_matcher, matcher_threshold
+    from vlm_privsc.identity.dlib_resnet import DLIB_THRESHOLD
+    from vlm_privsc.identity.facenet import FACENET_THRESHOLD
+    from vlm_privsc.identity.sface import SFACE_THRESHOLD
+
+    assert (SFaceMatcher.threshold, DlibMatcher.threshold, FaceNetMatcher.threshold) == (
+        SFACE_THRESHOLD, DLIB_THRESHOLD, FACENET_THRESHOLD)
+    assert matcher_threshold("sface") == build_matcher("sface").threshold == SFACE_THRESHOLD
+    assert matcher_threshold("sface", threshold=0.4) == build_matcher("sface", threshold=0.4).threshold == 0.4
+    assert matcher_threshold() == matcher_threshold("sface")  # the default backend

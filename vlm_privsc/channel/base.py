@@ -29,15 +29,20 @@ def _check_complex(z: Tensor) -> None:
         raise InputError(f"channel input must have shape [B, N], got {tuple(z.shape)}")
 
 
-def power_normalize(z: Tensor, power: float = 1.0, eps: float = 1e-12) -> Tensor:
+def power_normalize(z: Tensor, power: float = 1.0, eps: float = 1e-12, active: Tensor | None = None) -> Tensor:
     """Scale each row of ``z`` ([B, N] complex) to average power ``power`` per symbol.
 
     This is the average power constraint of DeepJSCC (Bourtsoulatze et al., 2019):
     ``(1/N) * sum_i |z_i|^2 = P`` holds exactly for every image, so every image
-    spends the same transmit energy. Differentiable.
+    spends the same transmit energy. Differentiable. ``active`` (bool ``[B, N]``): only
+    those symbols are sent; the others become 0 and the average runs over the active ones.
     """
     _check_complex(z)
-    n = z.shape[1]
+    if active is None:
+        n: Tensor | int = z.shape[1]
+    else:
+        z = torch.where(active, z, torch.zeros_like(z))
+        n = active.sum(dim=1, keepdim=True)
     energy = (z.real.square() + z.imag.square()).sum(dim=1, keepdim=True)
     return z * torch.sqrt(power * n / (energy + eps))
 

@@ -10,6 +10,7 @@ reconstruction whose face no detector finds can still leak). Rows are appended t
 from __future__ import annotations
 
 import csv
+import io
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ import numpy as np
 from vlm_privsc.config import PipelineConfig
 from vlm_privsc.evaluation.dataset import FaceItem
 from vlm_privsc.evaluation.labels import Box, boxes_for, covered
+from vlm_privsc.io.atomic import atomic_write_text
 
 ROW_FIELDS = [
     "image", "identity", "policy", "scheme", "channel", "bob_snr_db", "eve_snr_db", "seed",
@@ -106,9 +108,7 @@ def _check_fingerprint(out: Path, fp: dict[str, Any], have_rows: bool) -> None:
         if diff:
             raise ConfigError(f"{out} holds rows of another configuration ({diff}); "
                               "use another --out or delete that folder")
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(fp, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(fp, indent=1, sort_keys=True))
 
 
 def _drop_torn_line(path: Path) -> None:
@@ -132,12 +132,11 @@ def _upgrade_header(path: Path, rows: list[dict[str, Any]]) -> None:
         header = next(csv.reader(f), [])
     if header == ROW_FIELDS:
         return
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=ROW_FIELDS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows({k: r.get(k, "") for k in ROW_FIELDS} for r in rows)
-    os.replace(tmp, path)
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=ROW_FIELDS, extrasaction="ignore")
+    w.writeheader()
+    w.writerows({k: r.get(k, "") for k in ROW_FIELDS} for r in rows)
+    atomic_write_text(path, buf.getvalue())
 
 
 class _Worker:

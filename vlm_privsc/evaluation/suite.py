@@ -39,7 +39,6 @@ class SuiteRun(BaseModel):
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Preset fields to change, by section, for ablations: ``{jscc: {mask_aware: false}}``."""
 
-
     def with_data(self, data: str | Path) -> SuiteRun:
         """A copy whose ``{data}`` placeholders (faces, labels, db) name the data folder."""
         return self.model_copy(update={k: _expand(getattr(self, k), data) for k in ("faces", "labels", "db")})

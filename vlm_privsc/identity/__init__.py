@@ -58,6 +58,12 @@ def get_matcher(name: str | None = None, **kwargs: Any) -> IdentityMatcher:
     return _CACHE[key]
 
 
+def matcher_threshold(name: str | None = None, **kwargs: Any) -> float:
+    """The decision threshold a matcher built with these arguments would use, without
+    loading its models (the class holds the default, ``threshold=`` overrides it)."""
+    return float(kwargs.get("threshold", MATCHERS.get(name or DEFAULT_MATCHER).threshold))  # type: ignore[attr-defined]
+
+
 def available_matchers() -> dict[str, str]:
     """Registered backends mapped to ``""`` if usable here, else the reason they are not."""
     out: dict[str, str] = {}
@@ -82,6 +88,7 @@ __all__ = [
     "build_matcher",
     "get_matcher",
     "l2_normalise",
+    "matcher_threshold",
     "similarity",
     "to_rgb_uint8",
 ]

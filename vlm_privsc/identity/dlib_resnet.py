@@ -81,6 +81,7 @@ class DlibMatcher(IdentityMatcher):
     """
 
     name = "dlib"
+    threshold = DLIB_THRESHOLD  # the default; an instance holds its own
     embedding_dim = 128
 
     def __init__(

@@ -115,6 +115,7 @@ class FaceNetMatcher(IdentityMatcher):
     """
 
     name = "facenet"
+    threshold = FACENET_THRESHOLD  # the default; an instance holds its own
     embedding_dim = 512
 
     def __init__(

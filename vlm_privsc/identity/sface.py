@@ -76,6 +76,7 @@ class SFaceMatcher(IdentityMatcher):
     """
 
     name = "sface"
+    threshold = SFACE_THRESHOLD  # the default; an instance holds its own
     embedding_dim = 128
 
     def __init__(

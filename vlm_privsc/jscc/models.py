@@ -271,7 +271,10 @@ class DeepJSCC(nn.Module):
         knows the mask from the header and fills them in (see :meth:`decode`).
         """
         b, _, h, w = mask.shape
-        return self._received_reals(self._private(mask, b, h, w)).reshape(b, -1, 2)[..., 0]
+        return self._symbol_keep(self._private(mask, b, h, w))
+
+    def _symbol_keep(self, private: Tensor) -> Tensor:
+        return self._received_reals(private).reshape(private.shape[0], -1, 2)[..., 0]
 
     # --- encoder / decoder -----------------------------------------------------
     def encode(self, x: Tensor, snr_db: SnrLike | None = None, mask: Tensor | None = None) -> Tensor:
@@ -297,12 +300,7 @@ class DeepJSCC(nn.Module):
             f = blk(f, snr, private=private)
         f = self.enc_out(f)
         z = torch.view_as_complex(f.reshape(b, -1, 2).float().contiguous())
-        if private is None:
-            return power_normalize(z)
-        keep = self._received_reals(private).reshape(b, -1, 2)[..., 0]
-        z = torch.where(keep, z, torch.zeros_like(z))
-        energy = (z.real.square() + z.imag.square()).sum(dim=1, keepdim=True)
-        return z * torch.sqrt(keep.sum(dim=1, keepdim=True) / (energy + 1e-12))
+        return power_normalize(z, active=None if private is None else self._symbol_keep(private))
 
     def decode(self, z: Tensor, snr_db: SnrLike | None = None, size: tuple[int, int] | None = None,
                text_emb: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
