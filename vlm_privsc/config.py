@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vlm_privsc.errors import ConfigError, InputError, UnknownNameError
 
@@ -63,6 +63,19 @@ class SemanticConfig(_Strict):
     keyed: bool = True
     """Rotate the embedding by an orthogonal matrix seeded from the database digest:
     only a holder of the shared database can align it."""
+    attributes: tuple[str, ...] = ()
+    """Coarse attributes of each removed region sent beside its embedding for Bob's generator
+    (``vlm_privsc.semantics.attributes``: tone, warmth, tint); their bits are in the header."""
+
+    @field_validator("attributes")
+    @classmethod
+    def _known_attributes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        from vlm_privsc.semantics.attributes import ATTRIBUTES
+
+        unknown = [a for a in v if a not in ATTRIBUTES]
+        if unknown:
+            raise ValueError(f"unknown attribute(s) {unknown}; valid: {sorted(ATTRIBUTES)}")
+        return v
 
 
 class InpaintConfig(_Strict):  # noqa: D101

@@ -33,6 +33,7 @@ from vlm_privsc.guard import GuardResult, PrivacyGuard
 from vlm_privsc.inpaint import INPAINTERS, TextCondition, paste_back
 from vlm_privsc.io.images import to_tensor, to_uint8
 from vlm_privsc.metrics import psnr, ssim
+from vlm_privsc.semantics.attributes import attribute_bits, describe
 from vlm_privsc.semantics.transport import EavesdropperVocabulary, SemanticCodebook, SemanticDecision, header_bits
 
 
@@ -46,6 +47,8 @@ class Receiver:
     """After inpainting the masked regions (feathered paste-back)."""
     semantics: tuple[SemanticDecision, ...]
     snr_db: float
+    generators: tuple[str, ...] = ()
+    """The generator that restored each region (chosen by the category this receiver recovered)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class RunResult:
     config: PipelineConfig
     db_digest: str
     seed: int
+    attributes: tuple[dict[str, str], ...] = ()
+    """The region attributes the transmitter sent (Bob's generator reads them; Eve has none)."""
 
 
 def _resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -236,7 +241,11 @@ class Pipeline:
         cats = tuple(r.category for r in g.regions)
         sem = self.codebook.transmit(cats) if cfg.semantic.enabled else torch.zeros(0, dtype=torch.complex64)
         ids = self.db.category_ids()
-        header = header_bits([r.box for r in g.regions], [ids[c] for c in cats], len(ids), mask[0, 0].numpy())
+        region_masks = [_resize_mask(r.mask[None, None], (h, w)) for r in g.regions]
+        attr_names = cfg.semantic.attributes if cfg.semantic.enabled else ()
+        attributes = tuple(describe(original, rm, attr_names) for rm in region_masks)
+        header = header_bits([r.box for r in g.regions], [ids[c] for c in cats], len(ids), mask[0, 0].numpy(),
+                             attribute_bits(attr_names))
         if self.rx_db.digest()[:16] != self.db.digest()[:16]:
             raise ConfigError(
                 f"privacy database digest mismatch: transmitter {self.db.digest()[:16]}, receiver "
@@ -263,12 +272,11 @@ class Pipeline:
         bob_sem = tuple(self.rx_codebook.receive(sb, n)) if cfg.semantic.enabled else ()
         eve_sem = tuple(self.eve_vocab.receive(se, n)) if cfg.semantic.enabled else ()
 
-        region_masks = [_resize_mask(r.mask[None, None], (h, w)) for r in g.regions]
         t = time.perf_counter()
-        bob = self._restore(xb, mask, region_masks, bob_sem, self.bob_inpainter, gens["bob_inp"], with_prompt=True)
+        bob, bob_gens = self._restore(xb, mask, region_masks, bob_sem, self.bob_inpainter, gens["bob_inp"], attributes)
         timings["inpaint_bob"] = time.perf_counter() - t
         t = time.perf_counter()
-        eve = self._restore(xe, mask, region_masks, eve_sem, self.eve_inpainter, gens["eve_inp"], with_prompt=False)
+        eve, eve_gens = self._restore(xe, mask, region_masks, eve_sem, self.eve_inpainter, gens["eve_inp"], None)
         timings["inpaint_eve"] = time.perf_counter() - t
 
         # --- evaluation ----------------------------------------------------------------
@@ -312,10 +320,10 @@ class Pipeline:
         }
         return RunResult(
             source=source, guard=g, original=original, masked=masked, mask=mask,
-            bob=Receiver(xb, bob, bob_sem, snr), eve=Receiver(xe, eve, eve_sem, eve_snr),
+            bob=Receiver(xb, bob, bob_sem, snr, bob_gens), eve=Receiver(xe, eve, eve_sem, eve_snr, eve_gens),
             true_categories=cats, channel=channel, header=header, metrics=metrics,
             identity={"received": idb.to_dict() if idb else None, "eavesdropper": ide.to_dict() if ide else None},
-            timings=timings, config=cfg, db_digest=self.db.digest(), seed=seed,
+            timings=timings, config=cfg, db_digest=self.db.digest(), seed=seed, attributes=attributes,
         )
 
     def _restore(
@@ -326,31 +334,29 @@ class Pipeline:
         decisions: tuple[SemanticDecision, ...],
         inpainter: Any,
         gen: torch.Generator,
-        *,
-        with_prompt: bool,
-    ) -> torch.Tensor:
-        """Inpaint region groups one recovered category at a time, each with its own
-        condition (Bob: the database prompt; Eve: no prompt, her noisy vector)."""
+        attributes: tuple[dict[str, str], ...] | None,
+    ) -> tuple[torch.Tensor, tuple[str, ...]]:
+        """Inpaint the regions one at a time, each with the condition this receiver recovered
+        for it. Bob (``attributes`` given): the database prompt, the recovered category and
+        the region attributes. Eve (``attributes=None``): her noisy vector and her own
+        category guess, no prompt and no attributes. Returns the restoration and the
+        generator used for each region."""
         if not bool(mask.any()):
-            return decoded
-        groups: dict[str | None, list[int]] = {}
-        for i in range(len(region_masks)):
-            key = decisions[i].category if i < len(decisions) else None
-            groups.setdefault(key, []).append(i)
-        out = decoded
-        for key, members in groups.items():
-            gm = torch.zeros_like(mask)
-            for i in members:
-                gm |= region_masks[i]
-            d = decisions[members[0]] if members[0] < len(decisions) else None
+            return decoded, ()
+        out, used = decoded, []
+        for i, rm in enumerate(region_masks):
+            d = decisions[i] if i < len(decisions) else None
             cond = TextCondition(
-                prompt=d.prompt if (d is not None and with_prompt) else None,
+                prompt=d.prompt if (d is not None and attributes is not None) else None,
                 embedding=d.embedding if d is not None else None,
-                category=key,
+                category=d.category if d is not None else None,
+                attributes=attributes[i] if attributes is not None and i < len(attributes) else {},
             )
-            generated = inpainter.inpaint(out, gm, cond, gen)
-            out = paste_back(out, generated, gm, self.config.inpaint.dilate_px)
-        return out
+            generated = inpainter.inpaint(out, rm, cond, gen)
+            out = paste_back(out, generated, rm, self.config.inpaint.dilate_px)
+            route = getattr(inpainter, "backend_for", None)
+            used.append(route(cond.category) if route else inpainter.name)
+        return out, tuple(used)
 
 
 def _unpack(y: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:

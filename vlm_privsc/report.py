@@ -95,10 +95,14 @@ def run_report(result: Any) -> dict[str, Any]:
     for i, cat in enumerate(r.true_categories):
         b = r.bob.semantics[i] if i < len(r.bob.semantics) else None
         e = r.eve.semantics[i] if i < len(r.eve.semantics) else None
+        bg = r.bob.generators[i] if i < len(r.bob.generators) else None
+        eg = r.eve.generators[i] if i < len(r.eve.generators) else None
         sem.append({
             "category": cat,
-            "bob": None if b is None else {"category": b.category, "prompt": b.prompt, "similarity": _num(b.similarity)},
-            "eve": None if e is None else {"category": e.category, "similarity": _num(e.similarity)},
+            "attributes_sent": r.attributes[i] if i < len(r.attributes) else {},
+            "bob": None if b is None else {"category": b.category, "prompt": b.prompt, "similarity": _num(b.similarity),
+                                           "generator": bg},
+            "eve": None if e is None else {"category": e.category, "similarity": _num(e.similarity), "generator": eg},
         })
     return {
         "image": r.source,
@@ -138,18 +142,24 @@ def render_panel(result: Any) -> bytes:
         return f"{v:.2f}{unit}" if isinstance(v, float) else str(v)
 
     leak = m["identity_leak"]
+
+    def restored_by(rx: Any) -> str:
+        """What this receiver recovered and drew, e.g. ``face -> face_gan``."""
+        pairs = [f"{d.category or '?'} -> {g}" for d, g in zip(rx.semantics, rx.generators)]
+        return "; ".join(dict.fromkeys(pairs)) or "nothing to restore"
+
     titles = [
         "original",
         f"masked & sent ({len(result.guard.regions)} region(s))",
         f"Bob @ {result.bob.snr_db:g} dB\nPSNR {f(m['psnr_received'], ' dB')}  SSIM {f(m['ssim_received'])}\n"
-        f"identity sim {f(m['identity_similarity_received'])}",
+        f"identity sim {f(m['identity_similarity_received'])}\nrecovered: {restored_by(result.bob)}",
         f"Eve @ {result.eve.snr_db:g} dB\nPSNR {f(m['psnr_eavesdropper'], ' dB')}  SSIM {f(m['ssim_eavesdropper'])}\n"
         f"identity sim {f(m['identity_similarity_eavesdropper'])} "
-        f"({'LEAK' if leak else 'no leak' if leak is not None else 'no face'})",
+        f"({'LEAK' if leak else 'no leak' if leak is not None else 'no face'})\nguessed: {restored_by(result.eve)}",
     ]
     imgs = [result.original, result.masked, result.bob.restored, result.eve.restored]
     h, w = result.original.shape[-2:]
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.0 * h / w + 1.2), dpi=100)
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4.0 * h / w + 1.5), dpi=100)
     for ax, im, title in zip(axes, imgs, titles):
         ax.imshow(to_uint8(im))
         ax.set_title(title, fontsize=9)

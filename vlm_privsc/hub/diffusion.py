@@ -18,8 +18,10 @@ Conditioning (what :class:`~vlm_privsc.inpaint.base.TextCondition` carries):
 
 1. ``embedding`` already shaped like the text encoder's hidden states ``[77, D]``
    (``D`` = the pipeline's text encoder width): passed as ``prompt_embeds`` directly;
-2. ``prompt`` (Bob snapped the received vector to the shared database's entry): encoded
-   by the pipeline's own text encoder into ``prompt_embeds`` (cached per prompt);
+2. ``prompt`` (Bob snapped the received vector to the shared database's entry), with the
+   received region attributes appended (:meth:`TextCondition.text`, the same condition the
+   offline generators read): encoded by the pipeline's own text encoder into
+   ``prompt_embeds`` (cached per prompt);
 3. neither (Eve, who has only a pooled vector and her own label guess): the
    ``fallback_prompt`` template formatted with ``{category}`` when one is given,
    otherwise the empty prompt, i.e. unconditional generation.
@@ -311,7 +313,7 @@ class StableDiffusionInpainter(HubBackend):
                 self.last_mode, self.last_prompt = "embedding", ""
                 return {"prompt_embeds": hidden, "negative_prompt_embeds": neg[1]}
         if cond.prompt:
-            prompt, self.last_mode = cond.prompt, "prompt"
+            prompt, self.last_mode = cond.text() or cond.prompt, "prompt"
         elif self.fallback_prompt and ("{category}" not in self.fallback_prompt or cond.category):
             prompt = self.fallback_prompt.format(category=(cond.category or "").replace("_", " "))
             self.last_mode = "fallback"

@@ -9,6 +9,7 @@ never degrade the public part of the image.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -26,11 +27,22 @@ class TextCondition:
     prompt: the text (Bob recovers it from the shared database; Eve has none).
     embedding: the received text embedding ``[D]`` (what was sent over the channel).
     category: the recovered category name, if any.
+    attributes: coarse non-identifying attributes of the removed region that the receiver
+        recovered (``vlm_privsc.semantics.attributes``; Bob gets them, Eve does not).
     """
 
     prompt: str | None = None
     embedding: torch.Tensor | None = field(default=None, repr=False, compare=False)
     category: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self) -> str | None:
+        """The prompt with the attributes appended (what a text-to-image backend reads)."""
+        from vlm_privsc.semantics.attributes import render
+
+        if not self.prompt:
+            return None
+        return f"{self.prompt}, {render(self.attributes)}" if self.attributes else self.prompt
 
 
 @runtime_checkable

@@ -119,11 +119,13 @@ class EavesdropperVocabulary:
 
 
 def header_bits(
-    boxes: Sequence[tuple[int, int, int, int]], category_ids: Sequence[int], n_categories: int, mask: np.ndarray
+    boxes: Sequence[tuple[int, int, int, int]], category_ids: Sequence[int], n_categories: int, mask: np.ndarray,
+    attribute_bits: int = 0,
 ) -> dict[str, int]:
     """Bit cost of the digital side information: region count, boxes (16 bits a
-    coordinate), category ids, a 64-bit database digest prefix, and the mask itself
-    (1 bit a pixel, zlib-compressed) so the receiver knows exactly what to restore."""
+    coordinate), category ids, a 64-bit database digest prefix, the mask itself
+    (1 bit a pixel, zlib-compressed) so the receiver knows exactly what to restore, and
+    ``attribute_bits`` per region for the region attributes (``semantics.attributes``)."""
     id_bits = max(1, int(np.ceil(np.log2(max(2, n_categories)))))
     mask_bytes = zlib.compress(np.packbits(mask.astype(np.uint8)).tobytes(), 9)
     parts = {
@@ -132,6 +134,7 @@ def header_bits(
         "category_ids": id_bits * len(category_ids),
         "db_digest": 64,
         "mask": 8 * len(mask_bytes),
+        "attributes": attribute_bits * len(boxes),
     }
     parts["total"] = sum(parts.values())
     return parts
