@@ -74,6 +74,8 @@ class RunResult:
     seed: int
     attributes: tuple[dict[str, str], ...] = ()
     """The region attributes the transmitter sent (Bob's generator reads them; Eve has none)."""
+    region_masks: tuple[torch.Tensor, ...] = field(default=(), repr=False)
+    """Each region's mask at the transmitted resolution ``[1,1,h,w]`` (the header's mask, split)."""
 
 
 def _resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -273,10 +275,10 @@ class Pipeline:
         eve_sem = tuple(self.eve_vocab.receive(se, n)) if cfg.semantic.enabled else ()
 
         t = time.perf_counter()
-        bob, bob_gens = self._restore(xb, mask, region_masks, bob_sem, self.bob_inpainter, gens["bob_inp"], attributes)
+        bob, bob_gens = self.restore(xb, mask, region_masks, bob_sem, self.bob_inpainter, gens["bob_inp"], attributes)
         timings["inpaint_bob"] = time.perf_counter() - t
         t = time.perf_counter()
-        eve, eve_gens = self._restore(xe, mask, region_masks, eve_sem, self.eve_inpainter, gens["eve_inp"], None)
+        eve, eve_gens = self.restore(xe, mask, region_masks, eve_sem, self.eve_inpainter, gens["eve_inp"], None)
         timings["inpaint_eve"] = time.perf_counter() - t
 
         # --- evaluation ----------------------------------------------------------------
@@ -324,9 +326,10 @@ class Pipeline:
             true_categories=cats, channel=channel, header=header, metrics=metrics,
             identity={"received": idb.to_dict() if idb else None, "eavesdropper": ide.to_dict() if ide else None},
             timings=timings, config=cfg, db_digest=self.db.digest(), seed=seed, attributes=attributes,
+            region_masks=tuple(region_masks),
         )
 
-    def _restore(
+    def restore(
         self,
         decoded: torch.Tensor,
         mask: torch.Tensor,
