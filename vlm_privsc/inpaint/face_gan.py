@@ -6,22 +6,25 @@ weights ship in the PyPI wheel ``gan-face-generate`` (3.6 M parameters, trained 
 synthetic identities of DigiFace-1M, Bae et al. WACV 2023: research use only). It draws
 faces of people who do not exist.
 
-Fitting (GAN inversion on the public ring, in the spirit of Yeh et al., "Semantic Image
-Inpainting with Deep Generative Models", CVPR 2017), for each removed region::
+Fitting (GAN inversion against the surroundings, in the spirit of Yeh et al., "Semantic
+Image Inpainting with Deep Generative Models", CVPR 2017), for each removed region::
 
-    square frame around the region's box (x ``context``) from the decoded image, 64x64
-      private pixels never read (set to 0 before anything else: the output depends only on
-      what was transmitted)
+    private pixels never read (set to 0 first: the output depends only on what was sent)
+    base = the hole filled by push-pull, the smooth extension of the public surroundings
+    square frame on the region's box (side = ``context`` x its longest side), 64x64 of base
     K latent candidates z ~ N(0, I) from the caller's generator
-      score = ring error after matching each candidate's mean colour to the ring
-              (+ the distance of the face's mean CIELAB to the received attributes, if any)
-    best candidate -> ``steps`` Adam steps on z (same loss + a Gaussian prior on z)
-    upsample to the frame, colour-shift, Poisson blend (Perez et al., SIGGRAPH 2003,
-      OpenCV ``seamlessClone``) into the decoded image over the region's mask
+      loss = error on the frame's 5-px border band against base, after matching each
+             candidate's mean colour there (lighting direction, not level)
+             + the distance of the face core's mean CIELAB to the received attributes (Bob)
+             + a Gaussian prior on z
+    best candidate -> ``steps`` Adam steps on z
+    upsample, feather the frame's edges into base, Poisson blend (Perez et al., SIGGRAPH
+      2003, OpenCV ``seamlessClone``) over the region, then (Bob) shift the region's mean
+      colour to the received attributes with a weight rising from 0 at its edge
     (the pipeline's paste_back then keeps every pixel outside the dilated mask exact)
 
-With attributes (Bob), the face's mean colour is also pulled to the received tone; without
-them (Eve) only the ring drives the fit.
+With attributes (Bob) the new face takes the removed face's coarse colour; without them
+(Eve) its level comes from the boundary alone.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from vlm_privsc.semantics.attributes import target_lab
 
 GAN_SIZE = 64
 LATENT = 100
+RING_PX = 5  # the frame's border band compared with the surroundings' smooth extension
+CORE_RADIUS = 0.6  # the face's core (share of the frame's half side) for the colour attributes
 _PACKAGE = "gan-face-generate"
 
 
@@ -135,7 +140,9 @@ class FaceGANInpainter:
         candidates: latent samples scored per region (one batched forward).
         steps: Adam refinement steps on the best candidate.
         lr: Adam step size on z.
-        context: frame side / longest side of the region's box.
+        context: frame side / longest side of the region's box. The generator's faces fill
+            about 75% of its frame and the database dilates a face box by 25% on each
+            side, so about 0.8 draws the new face at the size of the removed one.
         prior: weight of the Gaussian prior ``|z|^2 / LATENT``.
         attribute_weight: weight of the received-attribute term (CIELAB units / 10).
         blend: ``poisson`` (seamless clone) or ``alpha`` (plain replacement; paste_back feathers).
@@ -151,7 +158,7 @@ class FaceGANInpainter:
             return True, str(p)
         return False, f"needs `pip install --no-deps {_PACKAGE}==1.1.1`"
 
-    def __init__(self, candidates: int = 12, steps: int = 6, lr: float = 0.08, context: float = 1.1,
+    def __init__(self, candidates: int = 12, steps: int = 6, lr: float = 0.08, context: float = 0.8,
                  prior: float = 0.05, attribute_weight: float = 1.0, blend: str = "poisson",
                  path: str | None = None) -> None:
         if blend not in ("poisson", "alpha"):
@@ -205,22 +212,26 @@ class FaceGANInpainter:
     def _region(self, out: np.ndarray, region: np.ndarray, box: tuple[int, int, int, int],
                 target: Mapping[int, float], gen: torch.Generator) -> np.ndarray:
         h, w = region.shape
+        base = _smooth_fill(out, region)  # the surroundings extended into the hole
         x0, y0, side = _frame(box, self.context, h, w)
-        ctx = _crop(out, x0, y0, side)
-        rmask = _crop(region.astype(np.uint8), x0, y0, side)
-        ctx64 = cv2.resize(ctx, (GAN_SIZE, GAN_SIZE), interpolation=cv2.INTER_AREA)
-        m64 = cv2.resize(rmask.astype(np.float32), (GAN_SIZE, GAN_SIZE), interpolation=cv2.INTER_AREA)
-        ring = torch.from_numpy((m64 <= 0.01).astype(np.float32))[None, None]
-        core = torch.from_numpy(cv2.erode((m64 >= 0.99).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(np.float32))[None, None]
-        if core.sum() == 0:
-            core = torch.from_numpy((m64 >= 0.5).astype(np.float32))[None, None]
+        ctx64 = cv2.resize(_crop(base, x0, y0, side), (GAN_SIZE, GAN_SIZE), interpolation=cv2.INTER_AREA)
+        yy, xx = np.mgrid[:GAN_SIZE, :GAN_SIZE]
+        edge = np.minimum(np.minimum(yy, xx), np.minimum(GAN_SIZE - 1 - yy, GAN_SIZE - 1 - xx))
+        ring = torch.from_numpy((edge < RING_PX).astype(np.float32))[None, None]
+        r2 = ((yy - GAN_SIZE / 2 + 0.5) ** 2 + (xx - GAN_SIZE / 2 + 0.5) ** 2) / (GAN_SIZE / 2) ** 2
+        core = torch.from_numpy((r2 < CORE_RADIUS ** 2).astype(np.float32))[None, None]
         face = self._fit(to_tensor(ctx64), ring, core, target, gen)
-        up = cv2.resize(to_uint8(face), (side, side), interpolation=cv2.INTER_CUBIC)
-        # the frame in image coordinates (clipped)
+        up = cv2.resize(to_uint8(face), (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+        # feather the frame's edges into the smooth fill, then place it (clipped to the image)
+        ramp = max(1.0, side * 0.12)
+        e = cv2.resize(edge.astype(np.float32), (side, side), interpolation=cv2.INTER_LINEAR) * side / GAN_SIZE
+        alpha = np.clip(e / ramp, 0.0, 1.0)[..., None]
+        patch = _crop(base, x0, y0, side).astype(np.float32)
+        up = np.clip(np.round(up * alpha + patch * (1 - alpha)), 0, 255).astype(np.uint8)
         ix0, iy0, ix1, iy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
-        src = out.copy()
+        src = base.copy()
         src[iy0:iy1, ix0:ix1] = up[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
-        res = _poisson(src, out, region) if self.blend == "poisson" else None
+        res = _poisson(src, base, region) if self.blend == "poisson" else None
         if res is None:
             res = out.copy()
             res[region] = src[region]
@@ -265,6 +276,15 @@ def _pull_to(img: np.ndarray, region: np.ndarray, target: Mapping[int, float]) -
     return out
 
 
+def _smooth_fill(img: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """``img`` (uint8 RGB) with ``region`` replaced by the push-pull extension of the rest."""
+    from vlm_privsc.pushpull import pushpull
+
+    t = torch.from_numpy(img).permute(2, 0, 1)[None].float()
+    filled = pushpull(t, torch.from_numpy(region)[None, None])[0].permute(1, 2, 0).round().clamp(0, 255)
+    return filled.numpy().astype(np.uint8)
+
+
 def _poisson(src: np.ndarray, dst: np.ndarray, region: np.ndarray, grow: int = 3) -> np.ndarray | None:
     """Poisson-blend ``src`` into ``dst`` over ``region`` (None where OpenCV cannot: the
     region touches the border, which seamlessClone does not support).
@@ -274,17 +294,13 @@ def _poisson(src: np.ndarray, dst: np.ndarray, region: np.ndarray, grow: int = 3
     smoothly (push-pull): its boundary values and outer gradients then come from public
     pixels only, never from the empty hole.
     """
-    from vlm_privsc.pushpull import pushpull
-
     h, w = region.shape
     k = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
     dom = cv2.dilate(region.astype(np.uint8), k).astype(bool)
     ys, xs = np.nonzero(dom)
     if ys.min() < 2 or xs.min() < 2 or ys.max() > h - 3 or xs.max() > w - 3:
         return None
-    t = torch.from_numpy(dst).permute(2, 0, 1)[None].float()
-    filled = pushpull(t, torch.from_numpy(region)[None, None])[0].permute(1, 2, 0).round().clamp(0, 255)
-    base = np.ascontiguousarray(filled.numpy().astype(np.uint8))
+    base = np.ascontiguousarray(_smooth_fill(dst, region))
     x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
     m = (dom[y0 - 1:y1 + 1, x0 - 1:x1 + 1] * 255).astype(np.uint8)
     patch = np.ascontiguousarray(src[y0 - 1:y1 + 1, x0 - 1:x1 + 1])
