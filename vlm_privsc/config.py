@@ -78,9 +78,11 @@ class SemanticConfig(_Strict):
         return v
 
 
-class InpaintConfig(_Strict):  # noqa: D101
-    bob: Backend = Backend(name="pushpull")
-    eve: Backend = Backend(name="pushpull")
+class InpaintConfig(_Strict):
+    """The receivers' generators (``vlm_privsc.inpaint``): by default one per recovered category."""
+
+    bob: Backend = Backend(name="generative")
+    eve: Backend = Backend(name="generative")
     dilate_px: int = Field(default=4, ge=0)
 
 

@@ -178,3 +178,32 @@ def test_schemes_are_built_the_same_whatever_ran_before(fast_preset: Path):
     state = torch.get_rng_state()
     scheme_from_config(cfg, "lbvq")
     assert torch.equal(state, torch.get_rng_state())  # the caller's generator is left alone
+
+
+def test_generative_receivers_in_the_pipeline(fast_preset: Path):
+    """Bob restores the face with the face generator and the attributes; Eve runs the same
+    public generators on her own guesses; the restoration depends only on what was sent."""
+    pytest.importorskip("gan_face_generate")
+    cfg = override(load_preset(fast_preset), {"semantic": {"attributes": ["tone", "warmth"]},
+                                              "channel": {"eve_snr_db": 20}})
+    pipe = Pipeline(cfg)
+    img = _photo()
+    r = pipe.run(img, seed=1)
+    assert r.bob.generators == ("face_gan",)
+    assert set(r.attributes[0]) == {"tone", "warmth"} and r.header["attributes"] == 3 + 2
+    assert not torch.equal(r.bob.restored, r.eve.restored)
+    from vlm_privsc.report import run_report
+
+    rep = run_report(r)
+    assert rep["semantics"][0]["bob"]["generator"] == "face_gan"
+    assert rep["semantics"][0]["attributes_sent"] == r.attributes[0]
+    # without attributes nothing derived from the private pixels travels: changing them
+    # leaves Bob's restoration bit-identical
+    plain = Pipeline(override(load_preset(fast_preset), {"semantic": {"attributes": []}}))
+    a = plain.run(img, seed=1)
+    other = img.clone()
+    g = plain.protect(img, seed=1)
+    sel = g.mask.expand_as(img)
+    other[sel] = 1.0 - other[sel]
+    b = plain.run(other, seed=1)
+    assert torch.equal(a.bob.restored, b.bob.restored) and torch.equal(a.eve.restored, b.eve.restored)

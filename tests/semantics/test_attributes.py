@@ -1,0 +1,46 @@
+"""Region attributes: quantisation, bit cost, and the preset's validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vlm_privsc.semantics.attributes import ATTRIBUTES, attribute_bits, describe, render, target_lab
+from vlm_privsc.semantics.transport import header_bits
+
+
+def test_bins_quantise_and_centres_fall_in_their_bins():
+    for spec in ATTRIBUTES.values():
+        for name in spec.names:
+            assert spec.quantise(spec.centre(name)) == name
+
+
+def test_describe_reads_the_region_colour():
+    img = torch.zeros(1, 3, 20, 20)
+    img[:, :, :10] = 0.9  # light top half
+    top = torch.zeros(1, 1, 20, 20, dtype=torch.bool)
+    top[..., :10, :] = True
+    assert describe(img, top, ("tone",)) == {"tone": "light"}
+    assert describe(img, ~top, ("tone",)) == {"tone": "dark"}
+    assert describe(img, torch.zeros_like(top), ("tone",)) == {}
+    assert target_lab({"tone": "light", "unknown": "x"}) == {0: ATTRIBUTES["tone"].centre("light")}
+    assert render({"tone": "light", "warmth": "warm"}) == "light tone, warm warmth"
+
+
+def test_attribute_bits_go_in_the_header():
+    bits = attribute_bits(("tone", "warmth", "tint"))
+    assert bits == 3 + 2 + 2
+    m = np.zeros((8, 8), bool)
+    h = header_bits([(0, 0, 4, 4), (4, 4, 8, 8)], [0, 1], 5, m, bits)
+    assert h["attributes"] == 2 * bits and h["total"] == sum(v for k, v in h.items() if k != "total")
+
+
+def test_preset_rejects_unknown_attributes():
+    from pydantic import ValidationError
+
+    from vlm_privsc.config import SemanticConfig
+
+    assert SemanticConfig(attributes=("tone",)).attributes == ("tone",)
+    with pytest.raises(ValidationError, match="unknown attribute"):
+        SemanticConfig(attributes=("eye_colour",))
