@@ -225,6 +225,8 @@ def run_cmd(
     max_side: Annotated[int | None, typer.Option("--max-side", min=32, help="Send the photo at most this large.")] = None,
     jscc_model: Annotated[str | None, typer.Option("--jscc-model", help="Shipped JSCC model name or .safetensors path.")] = None,
     scheme: Annotated[str | None, typer.Option("--scheme", help="Privacy scheme on the symbols: none | dp | shuffle | ...")] = None,
+    receiver: Annotated[str | None, typer.Option(
+        "--receiver", help="Generator of both receivers: generative (per category) | face_gan | patchmatch | pushpull | telea | sd.")] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """The whole pipeline on one photo: guard, DeepJSCC over the channel, Bob, Eve, identity leakage."""
@@ -239,6 +241,7 @@ def run_cmd(
         "guard": {"policy": policy, "db": str(db) if db else None, "fill": fill},
         "channel": {"name": channel, "snr_db": snr, "eve_snr_db": eve_snr},
         "jscc": {"model": jscc_model, "max_side": max_side},
+        "inpaint": {"bob": {"name": receiver}, "eve": {"name": receiver}} if receiver else {},
     })
     scheme_from_config(cfg.scheme, scheme)  # unknown, training-time or not ready: fail before loading models
     torch_seed(seed)

