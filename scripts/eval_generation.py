@@ -45,13 +45,12 @@ VARIANTS = ("bob", "bob_noattr", "bob_notext", "eve", "unguarded")
 
 def _photos(root: Path, limit: int | None) -> list[tuple[Path, str]]:
     """``(path, identity)``: the photos of ``identity_clusters.csv`` (or ``<id>/<img>`` folders)
-    plus every other image in the folder (group photos, identity ``""``)."""
-    from vlm_privsc.evaluation.dataset import load_faces
-    from vlm_privsc.evaluation.dataset import IMAGE_EXTS
+    plus every other image in the folder (group photos, plates, pages: identity ``""``)."""
+    from vlm_privsc.evaluation.dataset import IMAGE_EXTS, load_faces
 
     csv_path = root / "identity_clusters.csv"
-    items = load_faces(csv_path if csv_path.exists() else root)
-    out = [(it.path, it.identity) for it in items]
+    has_ids = csv_path.exists() or any(p.is_dir() for p in root.iterdir())
+    out = [(it.path, it.identity) for it in load_faces(csv_path if csv_path.exists() else root)] if has_ids else []
     known = {p.resolve() for p, _ in out}
     out += [(p, "") for p in sorted(root.iterdir()) if p.suffix.lower() in IMAGE_EXTS and p.resolve() not in known]
     return out[:limit] if limit else out
@@ -59,7 +58,8 @@ def _photos(root: Path, limit: int | None) -> list[tuple[Path, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--faces", type=Path, default=Path("../shared/data/faces_deepface"))
+    ap.add_argument("--faces", type=Path, default=Path("../shared/data/faces_deepface"),
+                    help="a folder of photos (identity_clusters.csv or <identity>/<img> folders give identities)")
     ap.add_argument("--preset", default="default")
     ap.add_argument("--policy", default="faces")
     ap.add_argument("--snrs", type=float, nargs="+", default=[0.0, 5.0, 10.0])
@@ -133,22 +133,18 @@ def main(argv: list[str] | None = None) -> int:
                     "psnr": psnr(orig, im), "ssim": ssim(orig, im),
                     "generators": "|".join({"bob": r.bob.generators, "eve": r.eve.generators}.get(v, ())),
                 }
-                # per removed face: naturalness (HOG / YuNet centred inside), quality inside, seam
-                nat_h, nat_y, ref_h, ref_y, pm, sb, seams = [], [], [], [], [], [], []
-                for i in faces_idx:
-                    rm = r.region_masks[i]
-                    nat_h.append(box_centred_in(hog, rm))
-                    nat_y.append(box_centred_in(yun, rm))
-                    ref_h.append(box_centred_in(hog_orig, rm))
-                    ref_y.append(box_centred_in(yunet_orig, rm))
-                    q = region_quality(orig, im, rm)
-                    pm.append(q.psnr_mask)
-                    sb.append(q.ssim_box)
-                    seams.append(seam_ratio(im, rm))
+                # per removed face: naturalness (HOG / YuNet centred inside); per removed
+                # region of any category: quality inside and seam
+                nat_h = [box_centred_in(hog, r.region_masks[i]) for i in faces_idx]
+                nat_y = [box_centred_in(yun, r.region_masks[i]) for i in faces_idx]
+                ref_h = [box_centred_in(hog_orig, r.region_masks[i]) for i in faces_idx]
+                ref_y = [box_centred_in(yunet_orig, r.region_masks[i]) for i in faces_idx]
+                qs = [region_quality(orig, im, rm) for rm in r.region_masks]
                 row.update({
                     "faces_found_hog": sum(nat_h), "faces_found_yunet": sum(nat_y),
                     "faces_found_hog_original": sum(ref_h), "faces_found_yunet_original": sum(ref_y),
-                    "psnr_mask": _mean(pm), "ssim_mask_box": _mean(sb), "seam_ratio": _mean(seams),
+                    "psnr_mask": _mean([q.psnr_mask for q in qs]), "ssim_mask_box": _mean([q.ssim_box for q in qs]),
+                    "seam_ratio": _mean([seam_ratio(im, rm) for rm in r.region_masks]),
                 })
                 if others and cmp.per_face:
                     sims = [matcher.similarity(matcher.embed(to_uint8(im), f), e) for f in ofaces for e in others]
@@ -188,6 +184,7 @@ def _summarise(rows: list[dict[str, object]], snrs: list[float], ci) -> dict[str
             rs = [r for r in rows if r["snr_db"] == snr and r["variant"] == v]
             faces = sum(int(r["n_faces_removed"]) for r in rs)
             withface = [r for r in rs if int(r["n_faces_removed"]) > 0]
+            withregion = [r for r in rs if int(r["n_regions"]) > 0]
 
             def rate(key: str, rs: list = withface) -> list[float]:
                 return [int(r[key]) / int(r["n_faces_removed"]) for r in rs]
@@ -204,9 +201,10 @@ def _summarise(rows: list[dict[str, object]], snrs: list[float], ci) -> dict[str
                 "false_match_others": ci([float(r["false_match_others"]) for r in rs if "false_match_others" in r]),
                 "psnr": ci([float(r["psnr"]) for r in rs]),
                 "ssim": ci([float(r["ssim"]) for r in rs]),
-                "psnr_mask": ci([float(r["psnr_mask"]) for r in withface]),
-                "ssim_mask_box": ci([float(r["ssim_mask_box"]) for r in withface]),
-                "seam_ratio": ci([float(r["seam_ratio"]) for r in withface]),
+                "regions_removed": sum(int(r["n_regions"]) for r in rs),
+                "psnr_mask": ci([float(r["psnr_mask"]) for r in withregion]),
+                "ssim_mask_box": ci([float(r["ssim_mask_box"]) for r in withregion]),
+                "seam_ratio": ci([float(r["seam_ratio"]) for r in withregion]),
             }
         eve, ung = per["eve"]["identity_match_rate"][0], per["unguarded"]["identity_match_rate"][0]  # type: ignore[index]
         per["leakage_reduction"] = (1 - eve / ung) if ung and ung == ung else None
