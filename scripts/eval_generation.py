@@ -68,7 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--table-only", action="store_true", help="only (re)write results.md from OUT/summary.json")
     a = ap.parse_args(argv)
+    if a.table_only:
+        summary = json.loads((a.out / "summary.json").read_text())
+        (a.out / "results.md").write_text(markdown(summary))
+        return 0
     torch.set_num_threads(a.threads)
 
     from vlm_privsc.config import load_preset
@@ -166,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     summary["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {a.threads} thread(s)"
     summary["identity_threshold"] = float(matcher.threshold)
     (a.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (a.out / "results.md").write_text(markdown(summary))
     print(json.dumps(summary["by_snr"], indent=1))
     return 0
 
@@ -210,6 +216,37 @@ def _summarise(rows: list[dict[str, object]], snrs: list[float], ci) -> dict[str
         per["leakage_reduction"] = (1 - eve / ung) if ung and ung == ung else None
         out["by_snr"][str(snr)] = per  # type: ignore[index]
     return out
+
+
+COLUMNS = (("naturalness_hog", "faces found (HOG)", 2), ("naturalness_yunet", "faces found (YuNet)", 2),
+           ("identity_match_rate", "identity match", 3), ("false_match_others", "false match, others", 3),
+           ("psnr", "PSNR", 2), ("psnr_mask", "PSNR in mask", 2), ("ssim_mask_box", "SSIM mask box", 3),
+           ("seam_ratio", "seam ratio", 2))
+
+
+def markdown(summary: dict) -> str:  # type: ignore[type-arg]
+    """Tables of ``summary.json``: per SNR, each variant's mean [95% bootstrap interval], and
+    the text's gain (``bob`` over ``bob_notext``) in percent of the no-text value."""
+    lines = [f"# {summary.get('photos', '?')} photos; `{summary.get('command', '')}`", ""]
+    for snr, per in summary["by_snr"].items():
+        lines += [f"## SNR {snr} dB (leakage reduction {_fmt(per.get('leakage_reduction'), 3)})", "",
+                  "| variant | " + " | ".join(c[1] for c in COLUMNS) + " |",
+                  "|---|" + "---|" * len(COLUMNS)]
+        for v in VARIANTS:
+            d = per[v]
+            cells = [f"{_fmt(d[k][0], n)} [{_fmt(d[k][1], n)}, {_fmt(d[k][2], n)}]" for k, _, n in COLUMNS]
+            lines.append(f"| {v} | " + " | ".join(cells) + " |")
+        gains = []
+        for k, label, _ in COLUMNS:
+            if k in ("psnr", "psnr_mask", "ssim_mask_box", "naturalness_hog", "naturalness_yunet"):
+                b, n = per["bob"][k][0], per["bob_notext"][k][0]
+                gains.append(f"{label} {_fmt(100 * (b - n) / abs(n), 1) if n else ('+inf' if b else '0')}%")
+        lines += ["", "text gain (bob vs bob_notext): " + ", ".join(gains), ""]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(v: object, n: int) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{float(v):.{n}f}"  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
