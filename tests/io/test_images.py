@@ -129,3 +129,19 @@ def test_atomic_write_leaves_no_partial_file(tmp_path: Path):
         atomic.os.replace = orig
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+def test_atomic_writes_follow_the_umask_and_take_a_mode(tmp_path: Path):
+    import os
+    import stat
+
+    from vlm_privsc.io.atomic import atomic_write_bytes
+
+    old = os.umask(0o027)
+    try:
+        p = atomic_write_bytes(tmp_path / "out.png", b"x")
+        key = atomic_write_bytes(tmp_path / "bob.key", b"k", mode=0o600)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o640  # 0o666 less the umask, as open() gives
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
