@@ -40,8 +40,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-VARIANTS = ("bob", "bob_noattr", "bob_notext", "eve", "unguarded")
-
 
 def _photos(root: Path, limit: int | None) -> list[tuple[Path, str]]:
     """``(path, identity)``: the photos of ``identity_clusters.csv`` (or ``<id>/<img>`` folders)
@@ -68,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--attribute-ablation", action="store_true",
+                    help="also restore with each attribute alone (variants bob_only_<name>): what each one costs")
     ap.add_argument("--table-only", action="store_true", help="only (re)write results.md from OUT/summary.json")
     a = ap.parse_args(argv)
     if a.table_only:
@@ -121,13 +121,18 @@ def main(argv: list[str] | None = None) -> int:
             u = pipe.run(image, str(path), a.seed, policy="none", snr_db=snr, eve_snr_db=snr, identity=False)
             imgs = {"bob": r.bob.restored, "bob_noattr": noattr, "bob_notext": notext, "eve": r.eve.restored,
                     "unguarded": u.eve.decoded}
+            for name in (pipe.config.semantic.attributes if a.attribute_ablation else ()):  # one attribute alone
+                gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
+                only = tuple({name: at[name]} if name in at else {} for at in r.attributes)
+                imgs[f"bob_only_{name}"], _ = pipe.restore(r.bob.decoded, r.mask, list(r.region_masks),
+                                                           r.bob.semantics, pipe.bob_inpainter, gen, only)
             orig = r.original
             o8 = to_uint8(orig)
             ofaces = matcher.faces(o8)
-            comps = matcher.compare_many(o8, [to_uint8(imgs[v]) for v in VARIANTS], ofaces)
+            comps = matcher.compare_many(o8, [to_uint8(im) for im in imgs.values()], ofaces)
             hog_orig = hog_faces(orig)
             yunet_orig = [f.box for f in ofaces]
-            for v, cmp in zip(VARIANTS, comps):
+            for v, cmp in zip(imgs, comps):
                 im = imgs[v]
                 yun = [f.box for f in matcher.faces(to_uint8(im))]
                 hog = hog_faces(im)
@@ -186,7 +191,8 @@ def _summarise(rows: list[dict[str, object]], snrs: list[float], ci) -> dict[str
     out: dict[str, object] = {"by_snr": {}}
     for snr in snrs:
         per: dict[str, object] = {}
-        for v in VARIANTS:
+        variants = list(dict.fromkeys(str(r["variant"]) for r in rows))
+        for v in variants:
             rs = [r for r in rows if r["snr_db"] == snr and r["variant"] == v]
             faces = sum(int(r["n_faces_removed"]) for r in rs)
             withface = [r for r in rs if int(r["n_faces_removed"]) > 0]
@@ -219,7 +225,8 @@ def _summarise(rows: list[dict[str, object]], snrs: list[float], ci) -> dict[str
 
 
 COLUMNS = (("naturalness_hog", "faces found (HOG)", 2), ("naturalness_yunet", "faces found (YuNet)", 2),
-           ("identity_match_rate", "identity match", 3), ("false_match_others", "false match, others", 3),
+           ("identity_match_rate", "identity match", 3), ("identity_similarity", "identity sim", 3),
+           ("false_match_others", "false match, others", 3),
            ("psnr", "PSNR", 2), ("psnr_mask", "PSNR in mask", 2), ("ssim_mask_box", "SSIM mask box", 3),
            ("seam_ratio", "seam ratio", 2))
 
@@ -232,8 +239,9 @@ def markdown(summary: dict) -> str:  # type: ignore[type-arg]
         lines += [f"## SNR {snr} dB (leakage reduction {_fmt(per.get('leakage_reduction'), 3)})", "",
                   "| variant | " + " | ".join(c[1] for c in COLUMNS) + " |",
                   "|---|" + "---|" * len(COLUMNS)]
-        for v in VARIANTS:
-            d = per[v]
+        for v, d in per.items():
+            if not isinstance(d, dict):
+                continue
             cells = [f"{_fmt(d[k][0], n)} [{_fmt(d[k][1], n)}, {_fmt(d[k][2], n)}]" for k, _, n in COLUMNS]
             lines.append(f"| {v} | " + " | ".join(cells) + " |")
         gains = []
