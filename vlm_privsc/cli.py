@@ -85,6 +85,19 @@ def _root(
 
 models_app = typer.Typer(help="Model backends and their weights.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+key_app = typer.Typer(help="The shared secret of the transmitter and Bob.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("new")
+@user_errors
+def key_new(out: Annotated[Path, typer.Option("--out", "-o", help="The key file to create (mode 0600; never overwritten).")]) -> None:
+    """Make a random 256-bit key: give the same file to the transmitter and to Bob (--key)."""
+    from vlm_privsc.keys import SharedKey, write_key
+
+    key = SharedKey.generate()
+    write_key(key, out)
+    console.print(f"wrote a new key to {out} (fingerprint {key.fingerprint()}); keep it secret")
 
 
 @models_app.command("list")
@@ -227,6 +240,10 @@ def run_cmd(
     scheme: Annotated[str | None, typer.Option("--scheme", help="Privacy scheme on the symbols: none | dp | shuffle | ...")] = None,
     receiver: Annotated[str | None, typer.Option(
         "--receiver", help="Generator of both receivers: generative (per category) | face_gan | patchmatch | pushpull | telea | sd.")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="The shared key file (vlmsc key new); default $VLMSC_KEY.")] = None,
+    bob_key: Annotated[Path | None, typer.Option("--bob-key", help="Simulate a Bob who holds this other key (he is refused).")] = None,
+    eve_key: Annotated[Path | None, typer.Option("--eve-key", help="Simulate a key leaked to Eve.")] = None,
+    demo_key: Annotated[bool, typer.Option("--demo-key", help="Run with the PUBLIC demo key (no secret: for trying the tool).")] = False,
     seed: SeedOpt = 0,
 ) -> None:
     """The whole pipeline on one photo: guard, DeepJSCC over the channel, Bob, Eve, identity leakage."""
@@ -244,11 +261,15 @@ def run_cmd(
         "inpaint": {"bob": {"name": receiver}, "eve": {"name": receiver}} if receiver else {},
     })
     scheme_from_config(cfg.scheme, scheme)  # unknown, training-time or not ready: fail before loading models
+    from vlm_privsc.keys import load_key
+
+    shared = load_key(key, demo=demo_key)
+    keys = {"key": shared, "bob_key": load_key(bob_key) if bob_key else None, "eve_key": load_key(eve_key) if eve_key else None}
     torch_seed(seed)
     loaded = load_image(image)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True) as prog:
         task = prog.add_task("loading models...", total=None)
-        pipe = Pipeline(cfg).load()
+        pipe = Pipeline(cfg, **keys).load()
         prog.update(task, description="running: guard -> JSCC -> channel -> Bob / Eve -> identity...")
         result = pipe.run(loaded.tensor, loaded.source, seed=seed, scheme=scheme)
         prog.update(task, description="writing outputs...")
@@ -259,6 +280,9 @@ def run_cmd(
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
     for c in result.guard.uncovered:
         err_console.print(f"vlmsc: warning: category {c!r} has no offline detector; nothing was searched for it", markup=False)
+    if shared.demo:
+        err_console.print("vlmsc: warning: this ran with the PUBLIC demo key: anyone can open its header and undo "
+                          "its text transform; make a secret key with `vlmsc key new --out bob.key`", markup=False)
 
 
 @app.command("eval")

@@ -7,13 +7,16 @@
        -> text embedding of each removed region -> |    (prompt from the shared DB)
           (keyed rotation by the DB digest)        +--> channel(Eve, eve_snr) -> decoder -> Eve's inpainter -> leaked
                                                         (no DB: her own label guesses)
-       side information (count, boxes, category ids, DB digest, mask): digital header, bits counted
-       (the symbols of latent blocks wholly inside the mask are not sent; both decoders
-       read the mask from the header and fill them in, see ``DeepJSCC.encode``)
+       side information: a digital header (``semantics.header``): the mask in clear (the
+       symbols of latent blocks wholly inside it are not sent; both decoders read it and
+       fill them in, see ``DeepJSCC.encode``), regions, categories and attributes sealed
+       with AES-GCM under the shared key; bits counted
        IdentityMatcher(original, restored) and (original, leaked) -> identity leakage
 
-Eve knows the public decoder and intercepts the header (the worst case), but not the
-shared database. Every random draw is seeded from ``seed``: runs are reproducible.
+Eve is the Kerckhoffs eavesdropper: she knows the code, the default database, the public
+decoder and generators and hears her channel and the header, but not the key (unless
+``eve_key`` leaks it to her). Every random draw is seeded from ``seed``: runs are
+reproducible for a given key.
 """
 
 from __future__ import annotations
@@ -28,13 +31,14 @@ import torch
 
 from vlm_privsc.config import PipelineConfig
 from vlm_privsc.db import PrivacyDB, load_db
-from vlm_privsc.errors import ConfigError
 from vlm_privsc.guard import GuardResult, PrivacyGuard
 from vlm_privsc.inpaint import INPAINTERS, TextCondition, paste_back
 from vlm_privsc.io.images import to_tensor, to_uint8
 from vlm_privsc.metrics import psnr, ssim
-from vlm_privsc.semantics.attributes import attribute_bits, describe
-from vlm_privsc.semantics.transport import EavesdropperVocabulary, SemanticCodebook, SemanticDecision, header_bits
+from vlm_privsc.keys import SharedKey
+from vlm_privsc.semantics.attributes import describe
+from vlm_privsc.semantics.header import RegionInfo, SealedHeader, build_header, region_box
+from vlm_privsc.semantics.transport import EavesdropperVocabulary, SemanticCodebook, SemanticDecision
 
 
 @dataclass(frozen=True)
@@ -118,10 +122,19 @@ def scheme_from_config(cfg: Any, name: str | None = None) -> Any:
 class Pipeline:
     """Guard -> JSCC -> channels -> Bob / Eve -> identity leakage, built from a preset."""
 
-    def __init__(self, config: PipelineConfig, db: PrivacyDB | None = None, rx_db: PrivacyDB | None = None) -> None:
+    def __init__(self, config: PipelineConfig, db: PrivacyDB | None = None, rx_db: PrivacyDB | None = None, *,
+                 key: SharedKey | None = None, bob_key: SharedKey | None = None,
+                 eve_key: SharedKey | None = None) -> None:
+        """``key``: the secret the transmitter shares with Bob (None: a fresh random key for
+        this pipeline, known to no one else); ``bob_key``: the key Bob holds (default the
+        same; another one simulates a receiver who is refused); ``eve_key``: a key leaked to
+        Eve (default none: the Kerckhoffs eavesdropper knows everything but the key)."""
         self.config = config
         self.db = db if db is not None else load_db(config.guard.db)
         self.rx_db = rx_db if rx_db is not None else self.db
+        self.key = key if key is not None else SharedKey.generate()
+        self.bob_key = bob_key if bob_key is not None else self.key
+        self.eve_key = eve_key
         self._loaded = False
         self._guards: dict[str, PrivacyGuard] = {}
         self._schemes: dict[str, Any] = {}
@@ -165,6 +178,7 @@ class Pipeline:
             emb = EMBEDDERS.build(cfg.semantic.embedder.name, **cfg.semantic.embedder.params)
             self.codebook = SemanticCodebook(self.db, emb, keyed=cfg.semantic.keyed)
             self.rx_codebook = self.codebook if self.rx_db is self.db else SemanticCodebook(self.rx_db, emb, keyed=cfg.semantic.keyed)
+            self.eve_codebook = SemanticCodebook(load_db(None), emb, keyed=cfg.semantic.keyed)  # the public default DB
             self.eve_vocab = EavesdropperVocabulary(emb, sorted(self.db.categories))
         self.load_seconds = time.perf_counter() - t0
         self._loaded = True
@@ -241,18 +255,19 @@ class Pipeline:
         z = z_full[keep][None] if keep is not None else z_full  # only the kept symbols travel
         timings["jscc_encode"] = time.perf_counter() - t
         cats = tuple(r.category for r in g.regions)
-        sem = self.codebook.transmit(cats) if cfg.semantic.enabled else torch.zeros(0, dtype=torch.complex64)
-        ids = self.db.category_ids()
         region_masks = [_resize_mask(r.mask[None, None], (h, w)) for r in g.regions]
         attr_names = cfg.semantic.attributes if cfg.semantic.enabled else ()
         attributes = tuple(describe(original, rm, attr_names) for rm in region_masks)
-        header = header_bits([r.box for r in g.regions], [ids[c] for c in cats], len(ids), mask[0, 0].numpy(),
-                             attribute_bits(attr_names))
-        if self.rx_db.digest()[:16] != self.db.digest()[:16]:
-            raise ConfigError(
-                f"privacy database digest mismatch: transmitter {self.db.digest()[:16]}, receiver "
-                f"{self.rx_db.digest()[:16]}; both ends must hold the same database"
-            )
+        nonce = message_nonce(self.key, seed, masked)
+        sem = (self.codebook.transmit(cats, self.codebook.rotation(self.key, nonce)) if cfg.semantic.enabled
+               else torch.zeros(0, dtype=torch.complex64))
+        ids = self.db.category_ids()
+        sealed = build_header(self.key, nonce, self.db.digest(), mask,
+                              [RegionInfo(region_box(rm), ids[c], a) for rm, c, a in zip(region_masks, cats, attributes)],
+                              attr_names)
+        header = sealed.bits()
+        rx_mask = sealed.mask()  # what both receivers read in clear
+        rx_code_mask = rx_mask if code_mask is not None else None
 
         # --- channels ----------------------------------------------------------------
         sch = self.scheme_for(scheme)
@@ -267,18 +282,38 @@ class Pipeline:
 
         # --- receivers -----------------------------------------------------------------
         t = time.perf_counter()
-        xb = self.jscc.decode(_unpack(zb, keep), snr, size=(h, w), mask=code_mask).clamp(0, 1)
-        xe = self.jscc.decode(_unpack(ze, keep), eve_snr, size=(h, w), mask=code_mask).clamp(0, 1)
+        xb = self.jscc.decode(_unpack(zb, keep), snr, size=(h, w), mask=rx_code_mask).clamp(0, 1)
+        xe = self.jscc.decode(_unpack(ze, keep), eve_snr, size=(h, w), mask=rx_code_mask).clamp(0, 1)
         timings["jscc_decode"] = time.perf_counter() - t
-        n = len(cats)
-        bob_sem = tuple(self.rx_codebook.receive(sb, n)) if cfg.semantic.enabled else ()
-        eve_sem = tuple(self.eve_vocab.receive(se, n)) if cfg.semantic.enabled else ()
+        # Bob opens the sealed header with his key and database (refused: one clear error)
+        bob_regions = sealed.open(self.bob_key, self.rx_db.digest(), attr_names)
+        bob_masks = [rx_mask & _box_mask(r.box, (h, w)) for r in bob_regions]
+        n = len(bob_regions)
+        bob_sem = (tuple(self.rx_codebook.receive(sb, n, self.rx_codebook.rotation(self.bob_key, nonce)))
+                   if cfg.semantic.enabled else ())
+        # Eve: the clear part (mask, nonce, symbol counts), her channel, the public default
+        # database and generators; the sealed part only with a leaked key
+        eve_regions = _try_open(sealed, self.eve_key, self.eve_codebook.db.digest() if cfg.semantic.enabled
+                                else self.db.digest(), attr_names)
+        if eve_regions is not None:
+            eve_masks = [rx_mask & _box_mask(r.box, (h, w)) for r in eve_regions]
+            eve_attrs: tuple[dict[str, str], ...] | None = tuple(r.attributes for r in eve_regions)
+        else:
+            eve_masks, eve_attrs = _components(rx_mask), None
+        n_sem = int(sem.numel()) // self.codebook.symbols_per_region() if cfg.semantic.enabled else 0
+        if not cfg.semantic.enabled:
+            eve_sem: tuple[SemanticDecision, ...] = ()
+        elif self.eve_key is not None:
+            eve_sem = tuple(self.eve_codebook.receive(se, n_sem, self.eve_codebook.rotation(self.eve_key, nonce)))
+        else:
+            eve_sem = tuple(self.eve_vocab.receive(se, n_sem))
 
         t = time.perf_counter()
-        bob, bob_gens = self.restore(xb, mask, region_masks, bob_sem, self.bob_inpainter, gens["bob_inp"], attributes)
+        bob, bob_gens = self.restore(xb, rx_mask, bob_masks, bob_sem, self.bob_inpainter, gens["bob_inp"],
+                                     tuple(r.attributes for r in bob_regions))
         timings["inpaint_bob"] = time.perf_counter() - t
         t = time.perf_counter()
-        eve, eve_gens = self.restore(xe, mask, region_masks, eve_sem, self.eve_inpainter, gens["eve_inp"], None)
+        eve, eve_gens = self.restore(xe, rx_mask, eve_masks, eve_sem, self.eve_inpainter, gens["eve_inp"], eve_attrs)
         timings["inpaint_eve"] = time.perf_counter() - t
 
         # --- evaluation ----------------------------------------------------------------
@@ -312,6 +347,9 @@ class Pipeline:
             "semantic_symbols": int(sem.numel()),
             "semantic_symbols_per_region": self.codebook.symbols_per_region() if cfg.semantic.enabled else 0,
             "header_bits": header["total"],
+            "key_fingerprint": self.key.fingerprint(),
+            "demo_key": self.key.demo,
+            "eve_holds_key": self.eve_key is not None,
             "header_symbols_qpsk": (header["total"] + 1) // 2,
             "total_symbols": k + int(sem.numel()) + (header["total"] + 1) // 2,
             "bandwidth_ratio_image": k / (3 * h * w),
@@ -360,6 +398,42 @@ class Pipeline:
             route = getattr(inpainter, "backend_for", None)
             used.append(route(cond.category) if route else inpainter.name)
         return out, tuple(used)
+
+
+def message_nonce(key: SharedKey, seed: int, masked: torch.Tensor) -> bytes:
+    """The message's 96-bit nonce: HKDF of the key over the seed and the transmitted image,
+    so a run is reproducible for a seed while two different messages never share a nonce
+    (a synthetic IV: equal messages with equal seeds give equal headers, nothing more)."""
+    import hashlib
+
+    from vlm_privsc.keys import NONCE_BYTES, subkey
+
+    digest = hashlib.sha256(to_uint8(masked).tobytes()).digest()
+    return subkey(key, "nonce", int(seed).to_bytes(8, "big", signed=True) + digest, NONCE_BYTES)
+
+
+def _box_mask(box: tuple[int, int, int, int], size: tuple[int, int]) -> torch.Tensor:
+    m = torch.zeros(1, 1, *size, dtype=torch.bool)
+    x0, y0, x1, y1 = box
+    m[..., y0:y1, x0:x1] = True
+    return m
+
+
+def _components(mask: torch.Tensor) -> list[torch.Tensor]:
+    """The connected parts of a mask, top-left first: Eve's regions when the header is sealed."""
+    n, labels = cv2.connectedComponents(mask[0, 0].numpy().astype(np.uint8), connectivity=8)
+    return [torch.from_numpy(labels == i)[None, None] for i in range(1, n)]
+
+
+def _try_open(sealed: SealedHeader, key: SharedKey | None, digest: str, names: tuple[str, ...]) -> list[RegionInfo] | None:
+    from vlm_privsc.keys import KeyError_
+
+    if key is None:
+        return None
+    try:
+        return sealed.open(key, digest, names)
+    except KeyError_:
+        return None
 
 
 def _unpack(y: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:

@@ -123,7 +123,7 @@ def test_vlmsc_run_without_weights_is_one_line_exit_2(preset: str, first: str, a
     the hub id and how to provide it; nothing silently falls back to another model."""
     from vlm_privsc.cli import app as vlmsc
 
-    res = runner.invoke(vlmsc, ["run", "-i", str(astronaut_png), "--preset", preset, "--out", str(tmp_path / "o")])
+    res = runner.invoke(vlmsc, ["run", "--demo-key", "-i", str(astronaut_png), "--preset", preset, "--out", str(tmp_path / "o")])
     assert res.exit_code == 2, res.output
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "Traceback" not in res.output

@@ -18,7 +18,7 @@ def runs(tmp_path_factory) -> dict[str, dict]:
     out = {}
     for policy in ("none", "faces"):
         d = tmp_path_factory.mktemp(policy)
-        res = CliRunner().invoke(app, ["run", "--image", "skimage:astronaut", "--policy", policy,
+        res = CliRunner().invoke(app, ["run", "--demo-key", "--image", "skimage:astronaut", "--policy", policy,
                                        "--snr", "20", "--eve-snr", "20", "--seed", "0", "--out", str(d)])
         assert res.exit_code == 0, res.output
         out[policy] = json.loads((d / "report.json").read_text())
@@ -59,7 +59,7 @@ def test_report_and_files_are_complete(runs):
 
 
 def test_same_seed_same_report(runs, tmp_path: Path):
-    res = CliRunner().invoke(app, ["run", "--image", "skimage:astronaut", "--policy", "faces", "--snr", "20",
+    res = CliRunner().invoke(app, ["run", "--demo-key", "--image", "skimage:astronaut", "--policy", "faces", "--snr", "20",
                                    "--eve-snr", "20", "--seed", "0", "--out", str(tmp_path)])
     assert res.exit_code == 0
     again = json.loads((tmp_path / "report.json").read_text())

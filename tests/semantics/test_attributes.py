@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
 from vlm_privsc.semantics.attributes import ATTRIBUTES, attribute_bits, describe, render, target_lab
-from vlm_privsc.semantics.transport import header_bits
 
 
 def test_bins_quantise_and_centres_fall_in_their_bins():
@@ -28,12 +26,8 @@ def test_describe_reads_the_region_colour():
     assert render({"tone": "light", "warmth": "warm"}) == "light tone, warm warmth"
 
 
-def test_attribute_bits_go_in_the_header():
-    bits = attribute_bits(("tone", "warmth", "tint"))
-    assert bits == 3 + 2 + 2
-    m = np.zeros((8, 8), bool)
-    h = header_bits([(0, 0, 4, 4), (4, 4, 8, 8)], [0, 1], 5, m, bits)
-    assert h["attributes"] == 2 * bits and h["total"] == sum(v for k, v in h.items() if k != "total")
+def test_attribute_bits():
+    assert attribute_bits(("tone", "warmth", "tint")) == 3 + 2 + 2
 
 
 def test_preset_rejects_unknown_attributes():

@@ -11,10 +11,10 @@ from vlm_privsc.semantics.transport import (
     EavesdropperVocabulary,
     SemanticCodebook,
     from_symbols,
-    header_bits,
-    keyed_rotation,
+    message_rotation,
     to_symbols,
 )
+from vlm_privsc.keys import SharedKey
 
 
 class BagOfWords:
@@ -41,11 +41,13 @@ def test_symbols_roundtrip_and_power():
     assert torch.allclose(torch.nn.functional.normalize(back, dim=-1), v, atol=1e-6)
 
 
-def test_keyed_rotation_is_orthogonal_and_keyed():
-    q = keyed_rotation("ab" * 32, 16)
+def test_message_rotation_is_orthogonal_and_keyed():
+    k1, k2 = SharedKey(b"\1" * 32), SharedKey(b"\2" * 32)
+    q = message_rotation(k1, b"n" * 12, 16)
     assert torch.allclose(q @ q.T, torch.eye(16), atol=1e-5)
-    assert torch.equal(q, keyed_rotation("ab" * 32, 16))
-    assert not torch.allclose(q, keyed_rotation("cd" * 32, 16))
+    assert torch.equal(q, message_rotation(k1, b"n" * 12, 16))
+    assert not torch.allclose(q, message_rotation(k2, b"n" * 12, 16))  # another key
+    assert not torch.allclose(q, message_rotation(k1, b"m" * 12, 16))  # another message
 
 
 def test_bob_snaps_and_eve_without_key_does_not():
@@ -53,11 +55,12 @@ def test_bob_snaps_and_eve_without_key_does_not():
     emb = BagOfWords()
     cb = SemanticCodebook(db, emb, keyed=True)
     cats = ["face", "license_plate", "text"]
-    sym = cb.transmit(cats)
+    rot = cb.rotation(SharedKey(b"\7" * 32), b"n" * 12)
+    sym = cb.transmit(cats, rot)
     assert sym.numel() == 3 * cb.symbols_per_region()
     g = torch.Generator().manual_seed(1)
     noisy = sym + 0.1 * torch.complex(torch.randn(sym.shape, generator=g), torch.randn(sym.shape, generator=g))
-    got = cb.receive(noisy, 3)
+    got = cb.receive(noisy, 3, rot)
     assert [d.category for d in got] == cats
     assert got[0].prompt == db.categories["face"].inpaint_prompt
     # without the key the vector is in an unknown basis: Eve's similarities are low
@@ -65,16 +68,6 @@ def test_bob_snaps_and_eve_without_key_does_not():
     plain = SemanticCodebook(db, emb, keyed=False)
     eve_plain = EavesdropperVocabulary(emb, sorted(db.categories)).receive(plain.transmit(cats), 3)
     assert np.mean([d.similarity for d in eve]) < np.mean([d.similarity for d in eve_plain])
-
-
-def test_header_bits_count_every_part():
-    mask = np.zeros((64, 64), bool)
-    mask[10:20, 10:30] = True
-    h = header_bits([(10, 10, 30, 20)], [2], 5, mask)
-    assert h["boxes"] == 64 and h["category_ids"] == 3 and h["db_digest"] == 64
-    assert h["mask"] > 0 and h["total"] == sum(v for k, v in h.items() if k != "total")
-    empty = header_bits([], [], 5, np.zeros((64, 64), bool))
-    assert empty["mask"] < h["mask"]
 
 
 @pytest.mark.slow

@@ -37,7 +37,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vlm_privsc.errors import MissingWeightsError

@@ -2,37 +2,33 @@
 
 ::
 
-    region category --prompt--> embedder --e [D]--> keyed rotation Q(digest) --> D/2 complex
+    region category --prompt--> embedder --e [D]--> keyed rotation Q(key, nonce) --> D/2 complex
     symbols (power 1) --channel--> Bob: Q^T, snap to the nearest database prompt (cosine)
-                                   Eve: no database, no Q: nearest of her own label guesses
+                                   Eve: no key, no Q: nearest of her own label guesses
 
 Each removed region's category is described by its database inpainting prompt. The
 vector travels as analog symbols over the same channel as the image and is counted in
-the bandwidth. The rotation is an orthogonal matrix drawn from a generator seeded by
-the database digest: it preserves distances, so Bob (who holds the database) loses
-nothing, while a listener without the database sees a vector in an unknown basis.
+the bandwidth. The rotation is a Haar-random orthogonal matrix drawn from the AES-CTR
+keystream of the shared key's "text-embedding" subkey for this message's nonce
+(:func:`message_rotation`): it preserves distances, so Bob loses nothing, while anyone
+without the key, even holding the database, sees a vector in an unknown basis.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from vlm_privsc.db.schema import PrivacyDB
+from vlm_privsc.keys import SharedKey, keyed_orthogonal
 from vlm_privsc.semantics.base import TextEmbedder
 
 
-def keyed_rotation(digest: str, dim: int) -> torch.Tensor:
-    """A ``[dim, dim]`` orthogonal matrix seeded by the database digest (Haar via QR)."""
-    g = torch.Generator().manual_seed(int(digest[:15], 16))
-    a = torch.randn(dim, dim, generator=g, dtype=torch.float64)
-    q, r = torch.linalg.qr(a)
-    q = q * torch.sign(torch.diagonal(r)).unsqueeze(0)
-    return q.float()
+def message_rotation(key: SharedKey, nonce: bytes, dim: int) -> torch.Tensor:
+    """The ``[dim, dim]`` orthogonal transform of one message's embeddings (see the module docstring)."""
+    return keyed_orthogonal(key, "text-embedding", nonce, dim)
 
 
 def to_symbols(vectors: torch.Tensor) -> torch.Tensor:
@@ -88,21 +84,26 @@ class SemanticCodebook:
         self.prompts = [db.categories[n].inpaint_prompt for n in self.names]
         self.table = embedder.encode(self.prompts)  # [C, D]
         self.dim = int(self.table.shape[1])
-        self.rotation = keyed_rotation(db.digest(), self.dim) if keyed else torch.eye(self.dim)
 
-    def transmit(self, categories: Sequence[str]) -> torch.Tensor:
-        """Complex symbols for the regions' categories (rotated by the key)."""
+    def rotation(self, key: SharedKey | None, nonce: bytes) -> torch.Tensor:
+        """This message's transform: keyed (``keyed`` and a key) or the identity."""
+        return message_rotation(key, nonce, self.dim) if (self.keyed and key is not None) else torch.eye(self.dim)
+
+    def transmit(self, categories: Sequence[str], rotation: torch.Tensor | None = None) -> torch.Tensor:
+        """Complex symbols for the regions' categories (transformed by ``rotation``)."""
         if not categories:
             return torch.zeros(0, dtype=torch.complex64)
         idx = [self.names.index(c) for c in categories]
-        return to_symbols(self.table[idx] @ self.rotation.T)
+        v = self.table[idx]
+        return to_symbols(v if rotation is None else v @ rotation.T)
 
     def symbols_per_region(self) -> int:
         return (self.dim + 1) // 2
 
-    def receive(self, symbols: torch.Tensor, n: int) -> list[SemanticDecision]:
+    def receive(self, symbols: torch.Tensor, n: int, rotation: torch.Tensor | None = None) -> list[SemanticDecision]:
         """Bob: undo the rotation and snap each vector to the nearest database prompt."""
-        return _snap(from_symbols(symbols, n, self.dim) @ self.rotation, self.table, self.names, self.prompts)
+        v = from_symbols(symbols, n, self.dim)
+        return _snap(v if rotation is None else v @ rotation, self.table, self.names, self.prompts)
 
 
 class EavesdropperVocabulary:
@@ -116,25 +117,3 @@ class EavesdropperVocabulary:
 
     def receive(self, symbols: torch.Tensor, n: int) -> list[SemanticDecision]:
         return _snap(from_symbols(symbols, n, self.dim), self.table, self.labels, None)
-
-
-def header_bits(
-    boxes: Sequence[tuple[int, int, int, int]], category_ids: Sequence[int], n_categories: int, mask: np.ndarray,
-    attribute_bits: int = 0,
-) -> dict[str, int]:
-    """Bit cost of the digital side information: region count, boxes (16 bits a
-    coordinate), category ids, a 64-bit database digest prefix, the mask itself
-    (1 bit a pixel, zlib-compressed) so the receiver knows exactly what to restore, and
-    ``attribute_bits`` per region for the region attributes (``semantics.attributes``)."""
-    id_bits = max(1, int(np.ceil(np.log2(max(2, n_categories)))))
-    mask_bytes = zlib.compress(np.packbits(mask.astype(np.uint8)).tobytes(), 9)
-    parts = {
-        "count": 16,
-        "boxes": 64 * len(boxes),
-        "category_ids": id_bits * len(category_ids),
-        "db_digest": 64,
-        "mask": 8 * len(mask_bytes),
-        "attributes": attribute_bits * len(boxes),
-    }
-    parts["total"] = sum(parts.values())
-    return parts
