@@ -8,7 +8,8 @@ here is hand-written cryptography:
 
 - :func:`subkey`: ``HKDF(key, salt=nonce, info="vlm-privsc/v1/<purpose>")``;
 - :func:`keystream`: AES-256-CTR output under a subkey, the source of every keyed
-  random choice (:func:`keyed_permutation`, :func:`keyed_orthogonal`);
+  random choice (:func:`keyed_permutation` for the feature shuffle, :func:`keyed_orthogonal`
+  for the text-embedding transform);
 - :func:`seal` / :func:`open_sealed`: AES-256-GCM with associated data (the database
   digest binds a header to the database both ends hold). A wrong key, another database
   or one flipped bit is :class:`KeyError_` ("authentication failed"), never garbage.
@@ -55,6 +56,14 @@ class SharedKey:
     @classmethod
     def generate(cls) -> SharedKey:
         return cls(secrets.token_bytes(KEY_BYTES))
+
+    @classmethod
+    def from_material(cls, material: bytes) -> SharedKey:
+        """A key from other secret material (e.g. a scheme's ``key`` parameter in the
+        literature reproductions): SHA-256 of it, domain-separated."""
+        import hashlib
+
+        return cls(hashlib.sha256(b"vlm-privsc/v1/key-material|" + material).digest())
 
     @classmethod
     def demo_key(cls) -> SharedKey:
@@ -139,14 +148,10 @@ def _uniform(key: SharedKey, purpose: str, nonce: bytes, n: int) -> np.ndarray:
 
 
 def keyed_permutation(key: SharedKey, purpose: str, nonce: bytes, n: int) -> torch.Tensor:
-    """A permutation of ``n`` items: Fisher-Yates driven by the keystream (a uniform index
-    per step from a 53-bit uniform; the bias is below 2^-30 for any n < 2^23)."""
-    u = _uniform(key, purpose, nonce, max(n - 1, 0))
-    perm = np.arange(n)
-    for i in range(n - 1, 0, -1):
-        j = int(u[n - 1 - i] * (i + 1))
-        perm[i], perm[j] = perm[j], perm[i]
-    return torch.from_numpy(perm.astype(np.int64))
+    """A permutation of ``n`` items: the order of ``n`` 64-bit words of the keystream
+    (a random-keys shuffle; two equal words, probability below n^2 / 2^65, keep index order)."""
+    words = np.frombuffer(keystream(key, purpose, nonce, 8 * n), dtype=">u8").astype(np.uint64)
+    return torch.from_numpy(np.argsort(words, kind="stable").astype(np.int64))
 
 
 def keyed_orthogonal(key: SharedKey, purpose: str, nonce: bytes, dim: int) -> torch.Tensor:

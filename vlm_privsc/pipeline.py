@@ -272,9 +272,12 @@ class Pipeline:
         # --- channels ----------------------------------------------------------------
         sch = self.scheme_for(scheme)
         key_seed = seed * 1000 + 7  # a public per-message seed (the nonce); the key is the scheme's
-        sent = sch.apply(z, torch.Generator().manual_seed(key_seed))
+        tx_sch, bob_sch = sch, sch
+        if getattr(sch, "key", 0) is None and hasattr(sch, "with_key"):  # keyed by the shared secret
+            tx_sch, bob_sch = sch.with_key(self.key), sch.with_key(self.bob_key)
+        sent = tx_sch.apply(z, torch.Generator().manual_seed(key_seed))
         t = time.perf_counter()
-        zb = sch.invert(self.channel(sent, snr, gens["bob"]), torch.Generator().manual_seed(key_seed))
+        zb = bob_sch.invert(self.channel(sent, snr, gens["bob"]), torch.Generator().manual_seed(key_seed))
         ze = sch.eavesdrop(self.channel(sent, eve_snr, gens["eve"]))
         sb = self.channel(sem[None], snr, gens["bob"])[0] if sem.numel() else sem
         se = self.channel(sem[None], eve_snr, gens["eve"])[0] if sem.numel() else sem

@@ -282,3 +282,17 @@ def test_transmit_schemes_fit_between_deepjscc_encoder_and_channel(name, params)
     assert out.shape == x.shape
     if name in ("none", "shuffle"):
         assert float((bob_in - z).abs().square().mean()) < 0.01  # Bob undoes the scheme: only the 30 dB noise
+
+
+def test_shuffle_has_no_default_key_and_binds_the_shared_key():
+    from vlm_privsc.errors import ConfigError
+    from vlm_privsc.keys import SharedKey
+
+    z = symbols(2, 64)
+    with pytest.raises(ConfigError, match="no key"):
+        KeyedShuffle().apply(z, gen(1))
+    k = SharedKey.generate()
+    bound = KeyedShuffle().with_key(k)
+    sent = bound.apply(z, gen(1))
+    assert torch.equal(KeyedShuffle(key=k).invert(sent, gen(1)), z)
+    assert not torch.equal(KeyedShuffle().with_key(SharedKey.generate()).invert(sent, gen(1)), z)

@@ -6,8 +6,14 @@ from a secret shared with the legitimate receiver, who applies the inverse.
 
 ::
 
-    z [B,k] --(reals)--> x[perm_i]  with  perm_i = PRP(SHA-256(key || nonce_i || n))
+    z [B,k] --(reals)--> x[perm_i]  with  perm_i = order of the AES-CTR keystream of
+                         HKDF(key, "shuffle", nonce_i || n)   (vlm_privsc.keys)
     Bob:  y[inv_perm_i]          Eve (no key): y as received
+
+In the pipeline the key is the shared secret of the transmitter and Bob
+(:class:`~vlm_privsc.keys.SharedKey`, bound with :meth:`KeyedShuffle.with_key`); the
+literature reproductions pass their own secret material as ``key``. There is no default
+key: an unbound scheme refuses to run.
 
 ``per_message=True`` (default) derives a fresh permutation for every image from a
 64-bit nonce drawn from the generator (sent in the clear; Bob draws it from a generator
@@ -21,34 +27,37 @@ nothing. ``domain="reals"`` permutes the ``2k`` real coordinates (mixing I and Q
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
 from vlm_privsc.errors import ConfigError
+from vlm_privsc.keys import SharedKey
+from vlm_privsc.keys import keyed_permutation as _keyed_permutation
 from vlm_privsc.schemes.base import SCHEMES, Scheme, check_symbols
 
 Domain = Literal["reals", "symbols"]
 
 
-def key_bytes(key: int | str | bytes) -> bytes:
-    """A shared secret as bytes (ints as 16-byte big-endian, strings UTF-8)."""
-    if isinstance(key, bytes):
+KeyLike = SharedKey | int | str | bytes
+
+
+def shared_key(key: KeyLike) -> SharedKey:
+    """A :class:`SharedKey` as is; other secret material (ints as 16-byte big-endian, strings
+    UTF-8, bytes) through :meth:`SharedKey.from_material`."""
+    if isinstance(key, SharedKey):
         return key
-    if isinstance(key, bool) or not isinstance(key, (int, str)):
-        raise ConfigError(f"shuffle scheme: key must be an int, str or bytes, got {type(key).__name__}")
+    if isinstance(key, bool) or not isinstance(key, (int, str, bytes)):
+        raise ConfigError(f"shuffle scheme: key must be a SharedKey, int, str or bytes, got {type(key).__name__}")
     if isinstance(key, int):
-        return key.to_bytes(16, "big", signed=True)
-    return key.encode("utf-8")
+        return SharedKey.from_material(key.to_bytes(16, "big", signed=True))
+    return SharedKey.from_material(key if isinstance(key, bytes) else key.encode("utf-8"))
 
 
-def keyed_permutation(key: int | str | bytes, n: int, nonce: int = 0) -> Tensor:
-    """The permutation of ``n`` items for ``(key, nonce)``: SHA-256 seeds a torch generator."""
-    digest = hashlib.sha256(key_bytes(key) + int(nonce).to_bytes(8, "big") + int(n).to_bytes(8, "big")).digest()
-    g = torch.Generator().manual_seed(int.from_bytes(digest[:8], "big") & ((1 << 63) - 1))
-    return torch.randperm(n, generator=g)
+def keyed_permutation(key: KeyLike, n: int, nonce: int = 0) -> Tensor:
+    """The permutation of ``n`` items for ``(key, nonce)`` (:func:`vlm_privsc.keys.keyed_permutation`)."""
+    return _keyed_permutation(shared_key(key), "shuffle", int(nonce).to_bytes(8, "big") + int(n).to_bytes(8, "big"), n)
 
 
 @SCHEMES.register("shuffle")
@@ -59,9 +68,10 @@ class KeyedShuffle(Scheme):
     stage = "transmit"
     keyed = True
 
-    def __init__(self, key: int | str | bytes = 0, per_message: bool = True, domain: Domain = "reals") -> None:
+    def __init__(self, key: KeyLike | None = None, per_message: bool = True, domain: Domain = "reals") -> None:
         super().__init__()
-        key_bytes(key)  # validate
+        if key is not None:
+            shared_key(key)  # validate
         if domain not in ("reals", "symbols"):
             raise ConfigError(f"shuffle scheme: domain must be 'reals' or 'symbols', got {domain!r}")
         self.key = key
@@ -69,7 +79,14 @@ class KeyedShuffle(Scheme):
         self.domain: Domain = domain
         self._cache: dict[tuple[int, int], tuple[Tensor, Tensor]] = {}
 
+    def with_key(self, key: SharedKey) -> KeyedShuffle:
+        """This scheme keyed by ``key`` (the pipeline binds the shared secret of each end)."""
+        return KeyedShuffle(key=key, per_message=self.per_message, domain=self.domain)
+
     def _perm(self, n: int, nonce: int) -> tuple[Tensor, Tensor]:
+        if self.key is None:
+            raise ConfigError("shuffle scheme: no key; the pipeline binds the shared key (--key FILE), "
+                              "a bare scheme needs key=...")
         hit = self._cache.get((n, nonce))
         if hit is None:
             p = keyed_permutation(self.key, n, nonce)
