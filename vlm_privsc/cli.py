@@ -6,10 +6,11 @@ Every user-facing problem (bad image, bad YAML, unknown policy, missing weights)
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -305,9 +306,14 @@ def eval_cmd(
     suite: Annotated[Path | None, typer.Option("--suite", help="A YAML file of named runs (eval/suites/*.yaml) instead of --faces.")] = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="With --suite: run only this named run (repeatable).")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="With --suite: the data folder its {data} paths use.")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="The shared key file (default $VLMSC_KEY, else a fresh random key per worker).")] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """Batch leakage evaluation: rows.csv, summary.json, plots and report.md in --out (resumable)."""
+    if key is not None:
+        from vlm_privsc.keys import load_key
+
+        load_key(key)  # a missing or bad key: one line before anything runs
     from vlm_privsc.evaluation.suite import SuiteRun, load_suite
 
     if suite is None:
@@ -320,7 +326,7 @@ def eval_cmd(
                        scheme=scheme or ["none"], snr=snr or [10.0], eve_snr=eve_snr, channel=channel,
                        preset=preset, db=str(db) if db else None, limit=limit, max_side=max_side,
                        jscc_model=jscc_model, seed=seed)
-        _eval_one(run, out or Path("out/eval"), jobs or 1, command)
+        _eval_one(run, out or Path("out/eval"), jobs or 1, command, key=key)
         return
     if faces is not None or labels is not None:
         raise fail("--suite names its own --faces and --labels; give one or the other")
@@ -333,12 +339,34 @@ def eval_cmd(
                 console.rule(f"suite run {name}")
             try:
                 _eval_one(r, (out or Path(s.out)) / name, jobs or s.jobs, f"vlmsc eval --suite {suite} --only {name}",
-                          check_only=check)
+                          check_only=check, key=key)
             except VlmscError as e:
                 raise fail(f"suite run {name!r}: {e}", e.exit_code) from None
 
 
-def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: bool = False) -> None:
+@contextlib.contextmanager
+def _key_env(key: Path | None) -> Iterator[None]:
+    """``$VLMSC_KEY`` names ``key`` while the evaluation's workers start (each loads it), then is restored."""
+    import os
+
+    from vlm_privsc.keys import KEY_ENV
+
+    if key is None:
+        yield
+        return
+    before = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = str(key.resolve())
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(KEY_ENV, None)
+        else:
+            os.environ[KEY_ENV] = before
+
+
+def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: bool = False,
+              key: Path | None = None) -> None:
     """One evaluation (``vlmsc eval`` with its options, or one run of a suite); with
     ``check_only`` just validate its inputs (a suite checks every run before the first starts)."""
     import time as _time
@@ -386,7 +414,8 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
             prog.update(task, total=p.total, completed=p.done,
                         rate=f"{p.done / max(dt, 1e-9):.2f} photos/s, {p.rows / max(dt, 1e-9):.2f} cells/s")
 
-        rows = run_evaluation(items, grid, cfg, out, jobs=jobs, on_image=tick, labels=ref)
+        with _key_env(key):
+            rows = run_evaluation(items, grid, cfg, out, jobs=jobs, on_image=tick, labels=ref)
     seconds = _time.perf_counter() - t0
     summary = summarise(rows)
     from vlm_privsc.identity import matcher_threshold

@@ -273,3 +273,27 @@ def test_resume_refuses_rows_of_another_configuration(faces_dir: Path, fast_pres
     res = runner.invoke(app, [*argv, "--max-side", "64"])  # another transmitted size: other rows
     assert res.exit_code == 2 and "holds rows of another configuration (pipeline.jscc.max_side: 128 then, 64 now)" in res.stderr
     assert runner.invoke(app, [*argv, "--snr", "10"]).exit_code == 0  # a larger grid of the same configuration
+
+
+def test_eval_key_option(faces_dir: Path, fast_preset: Path, tmp_path: Path):
+    """A bad key file is one line before anything runs; a good one keys every worker and is
+    neither written anywhere nor left in the environment."""
+    import os
+
+    from vlm_privsc.keys import KEY_ENV, SharedKey, write_key
+
+    res = runner.invoke(app, ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--key",
+                              str(tmp_path / "none.key"), "--out", str(tmp_path / "o")])
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert res.exit_code == 2 and len(lines) == 1 and "not found" in lines[0] and not (tmp_path / "o").exists()
+    k = SharedKey.generate()
+    kf = write_key(k, tmp_path / "bob.key")
+    before = os.environ.get(KEY_ENV)
+    out = tmp_path / "ok"
+    res = runner.invoke(app, ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--key", str(kf),
+                              "--limit", "2", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert os.environ.get(KEY_ENV) == before
+    for f in out.rglob("*"):
+        if f.is_file():
+            assert k.secret.hex().encode() not in f.read_bytes()

@@ -146,10 +146,13 @@ class _Worker:
                  labels: dict[str, list[Box]] | None = None) -> None:
         import torch
 
+        from vlm_privsc.keys import KEY_ENV, load_key
         from vlm_privsc.pipeline import Pipeline
 
         torch.set_num_threads(max(1, threads))
-        self.pipe = Pipeline(PipelineConfig.model_validate(config)).load()
+        # the shared key: $VLMSC_KEY (vlmsc eval --key) or a fresh random one known to no one
+        key = load_key() if os.environ.get(KEY_ENV) else None
+        self.pipe = Pipeline(PipelineConfig.model_validate(config), key=key).load()
         self.gallery = gallery
         self.labels = labels
 
