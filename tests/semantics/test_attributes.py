@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vlm_privsc.semantics.attributes import ATTRIBUTES, attribute_bits, describe, render, target_lab
+from vlm_privsc.semantics.attributes import ATTRIBUTES, describe, render, target_lab
 
 
 def test_bins_quantise_and_centres_fall_in_their_bins():
@@ -24,10 +24,6 @@ def test_describe_reads_the_region_colour():
     assert describe(img, torch.zeros_like(top), ("tone",)) == {}
     assert target_lab({"tone": "light", "unknown": "x"}) == {0: ATTRIBUTES["tone"].centre("light")}
     assert render({"tone": "light", "warmth": "warm"}) == "light tone, warm warmth"
-
-
-def test_attribute_bits():
-    assert attribute_bits(("tone", "warmth", "tint")) == 3 + 2 + 2
 
 
 def test_preset_rejects_unknown_attributes():

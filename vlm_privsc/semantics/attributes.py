@@ -9,9 +9,9 @@ the receiver's generator draw something that fits the photo without saying who i
 
 They are measured on the private pixels of the region at the transmitter, so they
 travel as data the receiver gets only with the key (Bob); an eavesdropper estimates
-them from the public ring (her own guess). Their bit cost goes into the header, and
-their cost in identity leakage is measured in ``eval/results/generation/`` (a region's
-colour is a soft attribute shared by many people; a 25 px face crop alone is not).
+them from the public ring (her own guess). They travel in the sealed header, one byte
+each (``semantics.header``), and their cost in identity leakage is measured in
+``eval/results/generation/`` (a region's coarse colour is shared by many people).
 """
 
 from __future__ import annotations
@@ -83,11 +83,6 @@ def target_lab(attributes: Mapping[str, str]) -> dict[int, float]:
         if spec is not None and v in spec.names:
             out[spec.channel] = spec.centre(v)
     return out
-
-
-def attribute_bits(names: tuple[str, ...]) -> int:
-    """Header bits one region's attributes cost (each attribute a fixed-length index)."""
-    return sum(math.ceil(ATTRIBUTES[n].bits) for n in names)
 
 
 def render(attributes: Mapping[str, str]) -> str:
