@@ -23,8 +23,8 @@ def _argv_after(cmd: str) -> list[str]:
 
 
 def train_jscc(
-    ratio: Annotated[str, typer.Option(help="bandwidth ratio k/n (1/6 -> 16 latent channels, 1/12 -> 8)")] = "1/6",
-    arch: Annotated[str, typer.Option(help="adjscc (SNR-adaptive) or deepjscc (classic)")] = "adjscc",
+    ratio: Annotated[str, typer.Option(help="bandwidth ratio k/n (adjscc: 1/6 -> 16 latent channels; resjscc: 256)")] = "1/6",
+    arch: Annotated[str, typer.Option(help="adjscc (SNR-adaptive), resjscc (residual GDN, for photos) or deepjscc (classic)")] = "adjscc",
     data: Annotated[Optional[Path], typer.Option(help="shared data folder (default ../shared/data)")] = None,
     images: Annotated[Optional[Path], typer.Option(help="train on random crops of this image folder instead")] = None,
     steps: Annotated[int, typer.Option(help="optimiser steps")] = 10_000,
@@ -47,6 +47,13 @@ def train_jscc(
     stop_at: Annotated[Optional[int], typer.Option(help="stop (with a checkpoint) at this step; --resume later")] = None,
     threads: Annotated[int, typer.Option(help="CPU threads")] = 2,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    hours: Annotated[Optional[float], typer.Option(help="training-time budget over all restarts: stop, checkpointed and exported, when spent")] = None,
+    data_mix: Annotated[Optional[str], typer.Option(help="cifar (32x32 patches) or photos (64-256 px crops of BSDS500 + faces, and CIFAR); default by arch")] = None,
+    batch_pixels: Annotated[int, typer.Option(help="photos mix: pixels per batch")] = 131_072,
+    cifar_fraction: Annotated[float, typer.Option(help="photos mix: share of CIFAR-10 batches")] = 0.15,
+    precision: Annotated[str, typer.Option(help="fp32 or bf16 (autocast)")] = "fp32",
+    clip_grad: Annotated[float, typer.Option(help="clip the gradient norm (0: off)")] = 0.0,
+    export_dtype: Annotated[Optional[str], typer.Option(help="fp32 or fp16 weights file (default fp16 for resjscc)")] = None,
 ) -> None:
     """Train a DeepJSCC / ADJSCC model (CIFAR-10 + photo crops) and export safetensors weights."""
     from vlm_privsc.jscc.train import TrainOptions, train
@@ -57,7 +64,8 @@ def train_jscc(
         photo_fraction=photo_fraction, name=name, seed=seed, out=str(out), resume=resume,
         checkpoint_every=checkpoint_every, eval_every=eval_every, eval_images=eval_images,
         export=str(export) if export else None, init=str(init) if init else None, stop_at=stop_at, threads=threads,
-        progress=progress,
+        progress=progress, hours=hours, data_mix=data_mix, batch_pixels=batch_pixels, cifar_fraction=cifar_fraction,
+        precision=precision, clip_grad=clip_grad, export_dtype=export_dtype,
     )
     res = train(opts, argv=_argv_after("jscc"))
     typer.echo(f"done: {res.steps} steps, {res.images_seen} images, {res.seconds:.0f} s, eval {res.eval_psnr_db}"
@@ -102,8 +110,10 @@ def bench_jscc(
     markdown: Annotated[Optional[Path], typer.Option(help="write the table to this Markdown file")] = None,
     plots: Annotated[Optional[Path], typer.Option(help="write PSNR/SSIM-vs-SNR plots to this folder")] = None,
     threads: Annotated[int, typer.Option(help="CPU threads")] = 2,
+    sep_codecs: Annotated[str, typer.Option(help="codecs of the strongest separation reference, comma-separated")] = "jpeg,webp,jpeg2000,avif,heic",
+    sep_cache: Annotated[bool, typer.Option(help="cache coded sizes and PSNRs across runs (system temp folder)")] = True,
 ) -> None:
-    """PSNR / SSIM of DeepJSCC per SNR beside the separation (JPEG/WebP at capacity) reference."""
+    """PSNR / SSIM of DeepJSCC per SNR beside separation at capacity (JPEG/WebP, and the best of all codecs)."""
     from vlm_privsc.errors import InputError
     from vlm_privsc.jscc.bench import BenchOptions, print_table, run_bench
 
@@ -119,10 +129,17 @@ def bench_jscc(
         ratios=tuple(dict.fromkeys(ratios)), model=model, limit=limit, separation=separation,
         throughput=throughput, seed=seed, json_path=str(json_out) if json_out else None,
         markdown_path=str(markdown) if markdown else None, plots_dir=str(plots) if plots else None,
-        threads=threads,
+        threads=threads, sep_codecs=tuple(c.strip() for c in sep_codecs.split(",") if c.strip()),
+        sep_cache=str(_sep_cache_dir()) if sep_cache else None,
     )
     report = run_bench(opts, argv=_argv_after("jscc"))
     print_table(report)
+
+
+def _sep_cache_dir() -> Path:
+    from vlm_privsc.jscc.data import _cache_dir
+
+    return _cache_dir() / "separation"
 
 
 _LOOSE = {"allow_extra_args": True, "ignore_unknown_options": False}

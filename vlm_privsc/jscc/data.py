@@ -5,6 +5,8 @@
   to the system temp folder) plus the lossless ``x_train`` of ``cifar10_partial.npz``;
 - random crops (at several scales) of larger photos (faces, CelebA, cars with plates,
   text pages) so that the model also sees full-photo statistics;
+- real photos for the high-resolution codec (``resjscc``): BSDS500 train + test and the face
+  sets, random crops of 64-256 px (:class:`CropSampler`);
 - evaluation: the lossless ``x_test`` of ``cifar10_partial.npz`` and Kodak (never trained on).
 """
 
@@ -25,6 +27,7 @@ from vlm_privsc.errors import InputError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 PHOTO_FOLDERS = ("faces_deepface", "celeba_sample/img_align_celeba", "plates_us", "text_images")
+REAL_PHOTO_FOLDERS = ("bsds500/train", "bsds500/test", "faces_deepface", "faces_orl")  # never kodak24
 CIFAR_TAR = "cifar10/cifar10_jpg_full.tar.gz"
 CIFAR_NPZ = "cifar10/cifar10_partial.npz"
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -209,3 +212,72 @@ class PatchSampler:
         flip = rng.random(batch) < 0.5
         out[flip] = out[flip, :, ::-1]
         return out[rng.permutation(batch)]
+
+
+def load_real_photos(data_dir: Path, folders: Iterable[str] = REAL_PHOTO_FOLDERS, max_side: int = 768,
+                     scales: Sequence[float] = (1.0, 0.5), min_side: int = 64) -> list[np.ndarray]:
+    """Photos for crop training: each shrunk to at most ``max_side`` px, at ``scales`` (uint8 HWC)."""
+    out: list[np.ndarray] = []
+    for name in folders:
+        d = data_dir / name
+        if not d.is_dir():
+            continue
+        for f in list_images(d):
+            try:
+                img = load_rgb(f)
+            except InputError:
+                continue
+            pil = Image.fromarray(img)
+            if max(img.shape[:2]) > max_side:
+                s0 = max_side / max(img.shape[:2])
+                pil = pil.resize((round(img.shape[1] * s0), round(img.shape[0] * s0)), Image.LANCZOS)
+            for s in scales:
+                w, h = round(pil.width * s), round(pil.height * s)
+                if min(w, h) < min_side:
+                    continue
+                out.append(np.asarray(pil if s == 1.0 else pil.resize((w, h), Image.LANCZOS)))
+    return out
+
+
+class CropSampler:
+    """Batches of random square photo crops, side ``sizes`` (64-256 px), or of CIFAR images.
+
+    Each batch has about ``pixels`` pixels: side ``s`` gives ``pixels // s**2`` crops (at least 1),
+    CIFAR batches ``pixels // 1024`` images. A ``cifar_fraction`` of the batches are CIFAR ones.
+    Crops come from photos whose shorter side is at least ``s``, chosen by area; all flipped
+    left-right at random. Deterministic given ``rng``.
+    """
+
+    def __init__(self, photos: Sequence[np.ndarray], cifar: np.ndarray | None = None, pixels: int = 131_072,
+                 sizes: Sequence[int] = (64, 96, 128, 160, 192, 224, 256), cifar_fraction: float = 0.15) -> None:
+        self.photos = [p for p in photos if min(p.shape[:2]) >= min(sizes)]
+        if not self.photos:
+            raise InputError(f"no training photo is at least {min(sizes)} px on its shorter side")
+        self.cifar = cifar if cifar is not None and len(cifar) else None
+        self.cifar_fraction = cifar_fraction if self.cifar is not None else 0.0
+        self.pixels = int(pixels)
+        self.sizes = tuple(int(s) for s in sizes)
+        self._short = np.array([min(p.shape[:2]) for p in self.photos])
+        self._area = np.array([p.shape[0] * p.shape[1] for p in self.photos], dtype=np.float64)
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        if self.cifar is not None and rng.random() < self.cifar_fraction:
+            out = self.cifar[rng.integers(0, len(self.cifar), max(1, self.pixels // 1024))].copy()
+        else:
+            s = int(self.sizes[rng.integers(0, len(self.sizes))])
+            ok = np.flatnonzero(self._short >= s)
+            if len(ok) == 0:
+                ok = np.flatnonzero(self._short == self._short.max())
+                s = int(self._short.max())
+            n = max(1, self.pixels // (s * s))
+            idx = rng.choice(ok, size=n, p=self._area[ok] / self._area[ok].sum())
+            crops = []
+            for i in idx:
+                p = self.photos[i]
+                y = int(rng.integers(0, p.shape[0] - s + 1))
+                x = int(rng.integers(0, p.shape[1] - s + 1))
+                crops.append(p[y:y + s, x:x + s])
+            out = np.stack(crops)
+        flip = rng.random(len(out)) < 0.5
+        out[flip] = out[flip, :, ::-1]
+        return out

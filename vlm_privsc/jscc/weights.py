@@ -23,6 +23,8 @@ from vlm_privsc.jscc.models import DeepJSCC, JSCCConfig
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 PREFIX = "jscc_"
 DEFAULT_MODEL = "adjscc-r1_6"
+# the model that ``vlmsc bench jscc --ratio R`` (and anything asking for "the model at ratio R") picks
+DEFAULT_BY_RATIO: dict[str, str] = {"1/6": DEFAULT_MODEL, "1/12": "adjscc-r1_12"}
 CONFIG_KEY = "vlmsc_jscc_config"
 FORMAT = "vlmsc-jscc-1"
 
@@ -34,7 +36,21 @@ TRAIN_COMMANDS: dict[str, str] = {
     "adjscc-r1_6": "vlmsc train jscc --ratio 1/6 --steps 60000 --photo-fraction 0.2 --export vlm_privsc/weights",
     "adjscc-r1_12": "vlmsc train jscc --ratio 1/12 --steps 30000 --photo-fraction 0.2 "
     "--init vlm_privsc/weights/jscc_adjscc-r1_6.safetensors --export vlm_privsc/weights",
+    "resjscc-r1_6": "vlmsc train jscc --arch resjscc --ratio 1/6 --steps 100000 --warmup 200 --lr 3e-4 "
+    "--clip-grad 1.0 --precision bf16 --batch-pixels 65536 --threads 1 --hours 1.25 --export vlm_privsc/weights",
+    "resjscc-r1_12": "vlmsc train jscc --arch resjscc --ratio 1/12 --steps 100000 --warmup 200 --lr 3e-4 "
+    "--clip-grad 1.0 --precision bf16 --batch-pixels 65536 --hours 1.25 "
+    "--init vlm_privsc/weights/jscc_resjscc-r1_6.safetensors --export vlm_privsc/weights",
 }
+
+
+def default_for_ratio(ratio: str) -> str:
+    """The shipped model picked for bandwidth ratio ``ratio`` (e.g. ``"1/6"``)."""
+    from vlm_privsc.channel.base import parse_ratio
+
+    r = parse_ratio(ratio)
+    key = f"{r.numerator}/{r.denominator}"
+    return DEFAULT_BY_RATIO.get(key, f"adjscc-r{r.numerator}_{r.denominator}")
 
 
 def weights_path(name: str, folder: str | os.PathLike[str] | None = None) -> Path:
@@ -42,11 +58,13 @@ def weights_path(name: str, folder: str | os.PathLike[str] | None = None) -> Pat
     return Path(folder or WEIGHTS_DIR) / f"{PREFIX}{name}.safetensors"
 
 
-def save_model(model: DeepJSCC, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` to ``path`` (safetensors, fp32) and ``metadata`` + config to ``path.json``."""
+def save_model(model: DeepJSCC, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None,
+               dtype: torch.dtype = torch.float32) -> Path:
+    """Write ``model`` to ``path`` (safetensors, ``dtype``: fp32 or fp16 to halve the file) and
+    ``metadata`` + config to ``path.json``. :func:`load_model` always rebuilds an fp32 model."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
     cfg = json.dumps(model.config.to_dict(), sort_keys=True)
     save_file(state, str(path), metadata={CONFIG_KEY: cfg, "format": FORMAT})
     meta = {"format": FORMAT, "config": model.config.to_dict(), "ratio": str(model.ratio),
