@@ -135,3 +135,55 @@ def test_separation_helpers() -> None:
     assert sep.capacity_bits(100, 10.0) == pytest.approx(100 * np.log2(11))
     erg = sep.ergodic_rayleigh_capacity(10.0)
     assert 2.8 < erg < np.log2(11)  # Jensen: fading costs capacity (about 2.9 bits at 10 dB)
+
+
+def test_strong_separation_reference_beats_or_ties_jpeg_webp(tmp_path: Path) -> None:
+    from vlm_privsc.jscc import separation as sep
+
+    from skimage import data
+
+    img = np.asarray(Image.fromarray(data.astronaut()).resize((48, 40)))
+    lad = sep.CodecLadder(img, tuple(c for c in sep.STRONG_CODECS if sep.codec_available(c)))
+    for budget in (3_000, 12_000, 40_000):
+        q = lad.j2k_within(budget)
+        assert q is not None and lad.size_bits("jpeg2000", q) <= budget  # rate-targeted, always within budget
+        best = lad.best_within(budget)
+        jw = lad.best_within(budget, sep.CODECS)
+        assert best is not None and best.bits <= budget
+        assert jw is None or best.psnr_db >= jw.psnr_db
+    # colour transform on (mct=1): JPEG 2000 at 40 kbit is a good picture
+    assert lad.point("jpeg2000", lad.j2k_within(40_000)).psnr_db > 30
+    for codec in ("avif", "heic"):
+        if not sep.codec_available(codec):
+            continue  # an older Pillow / no pillow-heif: the bench then says so in one line
+        qa = lad.highest_quality_within(codec, 12_000)
+        assert qa is not None and lad.size_bits(codec, qa) <= 12_000 < lad.size_bits(codec, qa + 1)
+
+
+def test_separation_disk_cache_skips_the_encoders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vlm_privsc.jscc import separation as sep
+
+    img = (np.random.default_rng(1).random((24, 24, 3)) * 255).astype(np.uint8)
+    first = sep.CodecLadder(img, ("jpeg", "webp", "jpeg2000"), cache_dir=tmp_path).best_within(8_000)
+
+    def boom(*a, **k):
+        raise AssertionError("encoded again")
+
+    monkeypatch.setattr(sep, "_encode", boom)
+    monkeypatch.setattr(sep, "_encode_j2k", boom)
+    again = sep.CodecLadder(img, ("jpeg", "webp", "jpeg2000"), cache_dir=tmp_path).best_within(8_000)
+    assert again == first
+
+
+def test_bench_strong_reference_columns_and_codec_errors(image_dir: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    mpath = save_model(build_jscc("adjscc", latent_channels=16, channels=(4, 6, 6, 6)), tmp_path / "jscc_t.safetensors")
+    bench = _script("bench_jscc").main
+    out = tmp_path / "r.json"
+    assert bench(["--images", str(image_dir), "--model", str(mpath), "--snr", "10", "--limit", "2", "--no-throughput",
+                  "--threads", "1", "--sep-codecs", "jpeg,webp,jpeg2000", "--no-sep-cache", "--json", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["best_sep_psnr_db"] >= row["sep_psnr_db"]  # the JPEG/WebP column stays, the best is at least as good
+    assert row["best_gain_db"] == pytest.approx(row["psnr_db"] - row["best_sep_psnr_db"], abs=2e-3)
+    assert set(row["best_sep_codecs"]) <= {"jpeg", "webp", "jpeg2000"}
+    assert bench(["--images", str(image_dir), "--model", str(mpath), "--no-throughput", "--sep-codecs", "bpg"]) == 2
