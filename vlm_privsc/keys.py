@@ -161,9 +161,8 @@ def keyed_orthogonal(key: SharedKey, purpose: str, nonce: bytes, dim: int) -> to
     u = _uniform(key, purpose, nonce, 2 * ((m + 1) // 2)).reshape(2, -1)
     r = np.sqrt(-2.0 * np.log(u[0]))
     g = np.concatenate([r * np.cos(2 * np.pi * u[1]), r * np.sin(2 * np.pi * u[1])])[:m].reshape(dim, dim)
-    q, rr = np.linalg.qr(g)
-    q = q * np.sign(np.diag(rr))[None, :]
-    return torch.from_numpy(q).float()
+    q, rr = torch.linalg.qr(torch.from_numpy(g))  # torch: honours the process's thread setting
+    return (q * torch.sign(torch.diagonal(rr))[None, :]).float()
 
 
 def new_nonce() -> bytes:

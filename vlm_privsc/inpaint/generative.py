@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 
@@ -45,7 +46,9 @@ class PatchMatchInpainter:
 
     Args:
         patch_size: patch radius (patches span ``(2r+1)^2`` pixels).
-        margin: the window worked on spans the hole plus this share of its size on each side (speed).
+        margin: the window worked on spans the hole plus this share of its size on each side.
+        max_side: a larger window is searched at this size and the fill upsampled (speed:
+            PatchMatch took 1.5 s for a 512-px window around a removed face, on one thread).
     """
 
     name = "patchmatch"
@@ -58,7 +61,7 @@ class PatchMatchInpainter:
             return False, "needs `pip install pypatchmatch`"
         return bool(patchmatch.patchmatch_available), patchmatch.__file__
 
-    def __init__(self, patch_size: int = 3, margin: float = 1.0) -> None:
+    def __init__(self, patch_size: int = 3, margin: float = 1.0, max_side: int = 192) -> None:
         try:
             import patchmatch
         except ImportError:
@@ -68,6 +71,7 @@ class PatchMatchInpainter:
         self._pm = patchmatch
         self.patch_size = int(patch_size)
         self.margin = float(margin)
+        self.max_side = int(max_side)
 
     def inpaint(self, image: torch.Tensor, mask: torch.Tensor, condition: TextCondition | None = None,
                 generator: torch.Generator | None = None) -> torch.Tensor:
@@ -83,10 +87,19 @@ class PatchMatchInpainter:
         x0, x1 = max(0, xs.min() - px), min(w, xs.max() + 1 + px)
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator)) if generator is not None else 0
         self._pm.set_random_seed(seed)
-        win = np.ascontiguousarray(arr[y0:y1, x0:x1])
-        filled = self._pm.inpaint(win, m[y0:y1, x0:x1].astype(np.uint8), patch_size=self.patch_size)
+        win, hole = arr[y0:y1, x0:x1], m[y0:y1, x0:x1]
+        scale = min(1.0, self.max_side / max(win.shape[:2]))
+        if scale < 1.0:  # PatchMatch cost grows with the window: search a smaller copy, then upsample
+            size = (max(8, round(win.shape[1] * scale)), max(8, round(win.shape[0] * scale)))
+            small = cv2.resize(win, size, interpolation=cv2.INTER_AREA)
+            small_hole = cv2.resize(hole.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+            small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))
+            filled = self._pm.inpaint(np.ascontiguousarray(small), small_hole, patch_size=self.patch_size)
+            filled = cv2.resize(filled, (win.shape[1], win.shape[0]), interpolation=cv2.INTER_CUBIC)
+        else:
+            filled = self._pm.inpaint(np.ascontiguousarray(win), hole.astype(np.uint8), patch_size=self.patch_size)
         out = arr.copy()
-        out[y0:y1, x0:x1] = filled
+        out[y0:y1, x0:x1][hole] = filled[hole]
         return to_tensor(out).to(image.device, image.dtype)
 
 
