@@ -268,6 +268,7 @@ class Pipeline:
         header = sealed.bits()
         rx_mask = sealed.mask()  # what both receivers read in clear
         rx_code_mask = rx_mask if code_mask is not None else None
+        rx_keep = self.jscc.symbol_keep(rx_code_mask) if rx_code_mask is not None else None  # from the header
 
         # --- channels ----------------------------------------------------------------
         sch = self.scheme_for(scheme)
@@ -285,8 +286,8 @@ class Pipeline:
 
         # --- receivers -----------------------------------------------------------------
         t = time.perf_counter()
-        xb = self.jscc.decode(_unpack(zb, keep), snr, size=(h, w), mask=rx_code_mask).clamp(0, 1)
-        xe = self.jscc.decode(_unpack(ze, keep), eve_snr, size=(h, w), mask=rx_code_mask).clamp(0, 1)
+        xb = self.jscc.decode(_unpack(zb, rx_keep), snr, size=(h, w), mask=rx_code_mask).clamp(0, 1)
+        xe = self.jscc.decode(_unpack(ze, rx_keep), eve_snr, size=(h, w), mask=rx_code_mask).clamp(0, 1)
         timings["jscc_decode"] = time.perf_counter() - t
         # Bob opens the sealed header with his key and database (refused: one clear error)
         bob_regions = sealed.open(self.bob_key, self.rx_db.digest(), attr_names)
