@@ -13,7 +13,11 @@ from vlm_privsc.channel import AWGNChannel, RayleighChannel
 from vlm_privsc.jscc import DEFAULT_MODEL, WEIGHTS_DIR, list_pretrained, load_pretrained
 from vlm_privsc.jscc.evaluate import psnr_per_image, to_tensor
 
-SHIPPED = {"adjscc-r1_6": "1/6", "adjscc-r1_12": "1/12"}
+SHIPPED = {"adjscc-r1_6": "1/6", "adjscc-r1_12": "1/12", "resjscc-r1_6": "1/6"}
+# PSNR floors on the 256x256 astronaut at 20 dB: resjscc-r1_6 is undertrained (1 CPU hour, see
+# eval/results/jscc/README.md) and gets 22.0 dB; the SNR gain floor is 1 dB for adjscc, 0.5 for it
+FLOOR_20DB = {"adjscc-r1_6": 23.0, "adjscc-r1_12": 23.0, "resjscc-r1_6": 21.0}
+SNR_GAIN = {"adjscc-r1_6": 1.0, "adjscc-r1_12": 1.0, "resjscc-r1_6": 0.5}
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +60,6 @@ def test_shipped_model_decodes_a_real_photo(name: str, astronaut: torch.Tensor) 
         again = m(astronaut, AWGNChannel(), 20.0, torch.Generator().manual_seed(0))
     p20, p0, pr = (psnr_per_image(astronaut, y).item() for y in (y20, y0, yr))
     assert torch.equal(y20, again)  # seeded: reproducible
-    assert p20 > grey + 10 and p20 > 23.0
-    assert p0 > grey + 6 and p20 > p0 + 1.0  # more SNR, better picture (SNR-adaptive model)
+    assert p20 > grey + 10 and p20 > FLOOR_20DB[name]
+    assert p0 > grey + 6 and p20 > p0 + SNR_GAIN[name]  # more SNR, better picture (SNR-adaptive model)
     assert pr > grey + 6

@@ -1,8 +1,9 @@
-"""DeepJSCC (Bourtsoulatze, Kurka, Gunduz 2019) and the SNR-adaptive ADJSCC (Xu et al. 2022).
+"""DeepJSCC (Bourtsoulatze, Kurka, Gunduz 2019), the SNR-adaptive ADJSCC (Xu et al. 2022) and
+``resjscc``, a residual GDN codec for photos (GDN: Ballé et al. 2016).
 
 - :class:`DeepJSCC` with ``encode(x, snr_db) -> complex [B, k]`` and
   ``decode(z, snr_db, size, text_emb=None) -> [B,3,H,W]``; :class:`JSCCConfig`;
-  :func:`build_jscc` by architecture name (``deepjscc``, ``adjscc``);
+  :func:`build_jscc` by architecture name (``deepjscc``, ``adjscc``, ``resjscc``);
 - :func:`load_pretrained` / :func:`list_pretrained`: the weights shipped in the package
   (``adjscc-r1_6``, ``adjscc-r1_12``); :func:`save_model` / :func:`load_model` for others;
 - :func:`evaluate`: PSNR/SSIM through a channel.
@@ -14,6 +15,7 @@ from vlm_privsc.jscc.models import (
     DeepJSCC,
     JSCCConfig,
     build_jscc,
+    default_config,
     latent_channels_for_ratio,
     with_text_conditioning,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "JSCCConfig",
     "Quality",
     "build_jscc",
+    "default_config",
     "evaluate",
     "latent_channels_for_ratio",
     "list_pretrained",

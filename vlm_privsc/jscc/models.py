@@ -28,6 +28,19 @@ References
 Bandwidth ratio ``k/n = c / 96`` (``c`` latent channels; 16 -> 1/6, 8 -> 1/12).
 Fully convolutional: any image size works (padded to a multiple of 4, cropped back).
 
+``resjscc`` (this project; GDN from J. Ballé, V. Laparra, E. P. Simoncelli, "Density
+Modeling of Images Using a Generalized Normalization Transformation", ICLR 2016), stride 16
+for photos, widths C1..C4 = 32, 64, 128, 160 by default::
+
+      Encoder  [conv5x5/2 C1 GDN AF] -> [conv5x5/2 C2 GDN AF] -> [conv5x5/2 C3 GDN res AF]
+               -> [conv5x5/2 C4 GDN res AF] -> conv3x3 c          (latent c x H/16 x W/16)
+      Decoder  conv3x3 C4 PReLU AF [FiLM] -> [res, conv3x3 + pixel-shuffle x2 C3 PReLU AF [FiLM]]
+               -> [res, ... C2 ...] -> [... C1 ...] -> conv3x3 + pixel-shuffle x2 3 (+0.5, clamp)
+
+    res: conv3x3 PReLU conv3x3 + skip (``res_blocks`` per scale at H/8, H/16)
+
+``k/n = c / 1536`` (256 -> 1/6, 128 -> 1/12); padded to a multiple of 16.
+
 Mask-aware coding (this project): given the guard's private mask, the AF modules pool
 over public cells only, latent blocks wholly inside the mask are not transmitted, and
 the decoder (which reads the mask from the digital header) fills them by push-pull
