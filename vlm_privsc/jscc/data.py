@@ -17,7 +17,7 @@ import io
 import os
 import tarfile
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -147,26 +147,31 @@ def load_cifar_lossless(data_dir: Path, split: str = "test", labels: bool = Fals
         return x
 
 
-def load_photos(data_dir: Path, folders: Iterable[str] = PHOTO_FOLDERS, min_side: int = 32,
-                scales: Sequence[float] = (1.0, 0.5, 0.25)) -> list[np.ndarray]:
-    """Photos from ``folders`` of the data dir, each at several scales (uint8 HWC)."""
-    out: list[np.ndarray] = []
+def _readable_photos(data_dir: Path, folders: Iterable[str]) -> Iterator[np.ndarray]:
+    """Every readable image (uint8 HWC) of the ``folders`` that exist under ``data_dir``."""
     for name in folders:
         d = data_dir / name
         if not d.is_dir():
             continue
         for f in list_images(d):
             try:
-                img = load_rgb(f)
+                yield load_rgb(f)
             except InputError:
                 continue
-            h, w = img.shape[:2]
-            for s in scales:
-                hs, ws = int(round(h * s)), int(round(w * s))
-                if min(hs, ws) < min_side:
-                    continue
-                im = img if s == 1.0 else np.asarray(Image.fromarray(img).resize((ws, hs), Image.BICUBIC))
-                out.append(im)
+
+
+def load_photos(data_dir: Path, folders: Iterable[str] = PHOTO_FOLDERS, min_side: int = 32,
+                scales: Sequence[float] = (1.0, 0.5, 0.25)) -> list[np.ndarray]:
+    """Photos from ``folders`` of the data dir, each at several scales (uint8 HWC)."""
+    out: list[np.ndarray] = []
+    for img in _readable_photos(data_dir, folders):
+        h, w = img.shape[:2]
+        for s in scales:
+            hs, ws = int(round(h * s)), int(round(w * s))
+            if min(hs, ws) < min_side:
+                continue
+            im = img if s == 1.0 else np.asarray(Image.fromarray(img).resize((ws, hs), Image.BICUBIC))
+            out.append(im)
     return out
 
 
@@ -218,24 +223,16 @@ def load_real_photos(data_dir: Path, folders: Iterable[str] = REAL_PHOTO_FOLDERS
                      scales: Sequence[float] = (1.0, 0.5), min_side: int = 64) -> list[np.ndarray]:
     """Photos for crop training: each shrunk to at most ``max_side`` px, at ``scales`` (uint8 HWC)."""
     out: list[np.ndarray] = []
-    for name in folders:
-        d = data_dir / name
-        if not d.is_dir():
-            continue
-        for f in list_images(d):
-            try:
-                img = load_rgb(f)
-            except InputError:
+    for img in _readable_photos(data_dir, folders):
+        pil = Image.fromarray(img)
+        if max(img.shape[:2]) > max_side:
+            s0 = max_side / max(img.shape[:2])
+            pil = pil.resize((round(img.shape[1] * s0), round(img.shape[0] * s0)), Image.LANCZOS)
+        for s in scales:
+            w, h = round(pil.width * s), round(pil.height * s)
+            if min(w, h) < min_side:
                 continue
-            pil = Image.fromarray(img)
-            if max(img.shape[:2]) > max_side:
-                s0 = max_side / max(img.shape[:2])
-                pil = pil.resize((round(img.shape[1] * s0), round(img.shape[0] * s0)), Image.LANCZOS)
-            for s in scales:
-                w, h = round(pil.width * s), round(pil.height * s)
-                if min(w, h) < min_side:
-                    continue
-                out.append(np.asarray(pil if s == 1.0 else pil.resize((w, h), Image.LANCZOS)))
+            out.append(np.asarray(pil if s == 1.0 else pil.resize((w, h), Image.LANCZOS)))
     return out
 
 
