@@ -28,6 +28,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--image", default="skimage:astronaut")
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jscc-model", default=None)
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
+    ap.add_argument("--key", type=Path, default=None,
+                    help="shared key file (vlmsc key new); default: a fresh random key known to no one")
 
     t_import = time.perf_counter()
     import torch
@@ -46,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from vlm_privsc.config import load_preset, override
     from vlm_privsc.io import load_image
+    from vlm_privsc.keys import optional_key
     from vlm_privsc.pipeline import Pipeline
 
     torch.set_num_threads(a.threads)
@@ -53,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = override(load_preset(a.preset), {"guard": {"policy": a.policy}, "jscc": {"model": a.jscc_model}})
     img = load_image(a.image)
     t0 = time.perf_counter()
-    pipe = Pipeline(cfg).load()
+    pipe = Pipeline(cfg, key=optional_key(a.key)).load()
     load_s = time.perf_counter() - t0
     rss_loaded = _peak_rss_mb()
 

@@ -54,6 +54,7 @@ def _photos(root: Path, limit: int | None) -> list[tuple[Path, str]]:
     return out[:limit] if limit else out
 
 
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--faces", type=Path, default=Path("../shared/data/faces_deepface"),
@@ -69,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--attribute-ablation", action="store_true",
                     help="also restore with each attribute alone (variants bob_only_<name>): what each one costs")
     ap.add_argument("--table-only", action="store_true", help="only (re)write results.md from OUT/summary.json")
+    ap.add_argument("--key", type=Path, default=None,
+                    help="shared key file (vlmsc key new); default: a fresh random key known to no one")
     a = ap.parse_args(argv)
     if a.table_only:
         summary = json.loads((a.out / "summary.json").read_text())
@@ -80,10 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     from vlm_privsc.evaluation.generation import bootstrap_ci, box_centred_in, hog_faces, region_quality, seam_ratio
     from vlm_privsc.io.images import load_image, to_uint8
     from vlm_privsc.metrics import psnr, ssim
+    from vlm_privsc.keys import optional_key
     from vlm_privsc.pipeline import Pipeline, _resize
 
     photos = _photos(a.faces, a.limit)
-    pipe = Pipeline(load_preset(a.preset)).load()
+    pipe = Pipeline(load_preset(a.preset), key=optional_key(a.key)).load()
     matcher = pipe.matcher
     rng = np.random.default_rng(a.seed)
     emb_cache: dict[Path, np.ndarray | None] = {}

@@ -19,6 +19,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     src = ap.add_mutually_exclusive_group(required=True)
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--key", type=Path, default=None,
+                    help="shared key file (vlmsc key new); default: a fresh random key known to no one")
     a = ap.parse_args(argv)
 
     import torch
@@ -39,13 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     from vlm_privsc.errors import VlmscError
     from vlm_privsc.evaluation import load_faces
     from vlm_privsc.io import atomic_write_json, load_image
+    from vlm_privsc.keys import optional_key
     from vlm_privsc.pipeline import Pipeline, _resize_mask, working_size
 
     torch.set_num_threads(a.threads)
     console = Console()
     try:
         sources = [str(it.path) for it in load_faces(a.faces, a.limit)] if a.faces else a.image[: a.limit]
-        pipe = Pipeline(load_preset(a.preset)).load()
+        pipe = Pipeline(load_preset(a.preset), key=optional_key(a.key)).load()
         rows = []
         for i, src_path in enumerate(sources):
             img = load_image(src_path).tensor

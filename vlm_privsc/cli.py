@@ -7,6 +7,7 @@ Every user-facing problem (bad image, bad YAML, unknown policy, missing weights)
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import sys
@@ -180,9 +181,11 @@ def db_validate(file: Annotated[Path, typer.Argument(help="The YAML file to chec
 # --- guard -------------------------------------------------------------------------
 ImageOpt = Annotated[str, typer.Option("--image", "-i", help="Photo file, or skimage:NAME (e.g. skimage:astronaut).")]
 PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Policy of the privacy database (see `vlmsc db list`).")]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory (created; files written atomically).")]
+OutOpt = Annotated[Path, typer.Option(
+    "--out", "-o", help="Output folder, written all-or-nothing (replaces an earlier output set there; refuses a folder of other files).")]
 FillOpt = Annotated[str, typer.Option("--fill", help="Private pixels become: mean | blur | noise | black.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random draw.")]
+SEED_MAX = 2**63 - 1
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of every random draw (0 .. 2^63-1).")]
 
 
 @app.command("guard")
@@ -190,7 +193,7 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random draw.
 def guard_cmd(
     image: ImageOpt,
     policy: PolicyOpt = "faces",
-    out: OutOpt = Path("out"),
+    out: OutOpt = Path("out/guard"),
     db: DbOpt = None,
     fill: FillOpt = "mean",
     detect_max_side: Annotated[int, typer.Option("--detect-max-side", min=64, help="Detect on a copy downscaled to this side.")] = 1280,
@@ -202,15 +205,18 @@ def guard_cmd(
     from vlm_privsc.db import load_db
     from vlm_privsc.guard import PrivacyGuard
     from vlm_privsc.io import load_image
-    from vlm_privsc.report import render_guard_outputs, write_outputs
+    from vlm_privsc.io.outputs import check_output_folder, write_output_set
+    from vlm_privsc.report import GUARD_OUTPUTS, render_guard_outputs
 
+    inputs = [image, *([db] if db else [])]
+    check_output_folder(out, GUARD_OUTPUTS, inputs)
     pdb = load_db(db)
     guard = PrivacyGuard(pdb, policy, fill=fill, detect_max_side=detect_max_side)
     loaded = load_image(image)
     with console.status("privacy guard: detecting and masking..."):
         result = guard.load().run(loaded.tensor, torch.Generator().manual_seed(seed))
     meta = {"image": loaded.source, "db": pdb.name, "db_digest": pdb.digest(), "seed": seed}
-    written = write_outputs(out, render_guard_outputs(result, meta, list(pdb.categories)))
+    written = write_output_set(out, render_guard_outputs(result, meta, list(pdb.categories)), inputs)
     t = Table(title=f"privacy guard: policy '{policy}' on {loaded.source}")
     for col in ("category", "box [x0,y0,x1,y1]", "score", "detector"):
         t.add_column(col)
@@ -229,7 +235,7 @@ def guard_cmd(
 def run_cmd(
     image: ImageOpt,
     policy: Annotated[str | None, typer.Option("--policy", "-p", help="Policy of the privacy database (preset: faces).")] = None,
-    out: OutOpt = Path("out"),
+    out: OutOpt = Path("out/run"),
     preset: Annotated[str, typer.Option("--preset", help="Pipeline preset name or YAML path (see pipelines/).")] = "default",
     db: DbOpt = None,
     channel: Annotated[str | None, typer.Option("--channel", help="awgn | rayleigh (block fading) | rayleigh_fast.")] = None,
@@ -245,6 +251,7 @@ def run_cmd(
     bob_key: Annotated[Path | None, typer.Option("--bob-key", help="Simulate a Bob who holds this other key (he is refused).")] = None,
     eve_key: Annotated[Path | None, typer.Option("--eve-key", help="Simulate a key leaked to Eve.")] = None,
     demo_key: Annotated[bool, typer.Option("--demo-key", help="Run with the PUBLIC demo key (no secret: for trying the tool).")] = False,
+    eve_insider: Annotated[bool, typer.Option("--eve-insider", help="Eve also holds the transmitter's database (not the key).")] = False,
     seed: SeedOpt = 0,
 ) -> None:
     """The whole pipeline on one photo: guard, DeepJSCC over the channel, Bob, Eve, identity leakage."""
@@ -252,14 +259,22 @@ def run_cmd(
 
     from vlm_privsc.config import load_preset, override
     from vlm_privsc.io import load_image
+    from vlm_privsc.channel.base import check_snr_db
+    from vlm_privsc.io.outputs import check_output_folder, write_output_set
     from vlm_privsc.pipeline import Pipeline, scheme_from_config
-    from vlm_privsc.report import render_run_outputs, write_outputs
+    from vlm_privsc.report import RUN_OUTPUTS, render_run_outputs
 
+    for option, value in (("--snr", snr), ("--eve-snr", eve_snr)):
+        if value is not None:
+            check_snr_db(value, option)
+    inputs = [image, *(p for p in (db, key, bob_key, eve_key) if p), *([preset] if preset.endswith((".yaml", ".yml")) else [])]
+    check_output_folder(out, RUN_OUTPUTS, inputs)
     cfg = override(load_preset(preset), {
         "guard": {"policy": policy, "db": str(db) if db else None, "fill": fill},
         "channel": {"name": channel, "snr_db": snr, "eve_snr_db": eve_snr},
         "jscc": {"model": jscc_model, "max_side": max_side},
         "inpaint": {"bob": {"name": receiver}, "eve": {"name": receiver}} if receiver else {},
+        "eavesdropper": {"insider": True if eve_insider else None},
     })
     scheme_from_config(cfg.scheme, scheme)  # unknown, training-time or not ready: fail before loading models
     from vlm_privsc.keys import load_key
@@ -268,7 +283,8 @@ def run_cmd(
     keys = {"key": shared, "bob_key": load_key(bob_key) if bob_key else None, "eve_key": load_key(eve_key) if eve_key else None}
     torch_seed(seed)
     loaded = load_image(image)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True) as prog:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
+                  transient=True, disable=not err_console.is_terminal) as prog:
         task = prog.add_task("loading models...", total=None)
         pipe = Pipeline(cfg, **keys).load()
         prog.update(task, description="running: guard -> JSCC -> channel -> Bob / Eve -> identity...")
@@ -276,7 +292,7 @@ def run_cmd(
         prog.update(task, description="writing outputs...")
         files = render_run_outputs(result)
         files["report.json"]["timings"]["load_models"] = round(pipe.load_seconds, 4)
-        written = write_outputs(out, files)
+        written = write_output_set(out, files, inputs)
     _print_run_summary(result, pipe.load_seconds)
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
     for c in result.guard.uncovered:
@@ -307,9 +323,16 @@ def eval_cmd(
     only: Annotated[list[str] | None, typer.Option("--only", help="With --suite: run only this named run (repeatable).")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="With --suite: the data folder its {data} paths use.")] = None,
     key: Annotated[Path | None, typer.Option("--key", help="The shared key file (default $VLMSC_KEY, else a fresh random key per worker).")] = None,
+    eve_insider: Annotated[bool, typer.Option("--eve-insider", help="Eve also holds the transmitter's database (not the key).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first unreadable photo (default: skip it and list it in summary.json / report.md).")] = False,
     seed: SeedOpt = 0,
 ) -> None:
     """Batch leakage evaluation: rows.csv, summary.json, plots and report.md in --out (resumable)."""
+    from vlm_privsc.channel.base import check_snr_db
+
+    for option, values in (("--snr", snr), ("--eve-snr", eve_snr)):  # every option before anything loads
+        for v in values or ():
+            check_snr_db(v, option)
     if key is not None:
         from vlm_privsc.keys import load_key
 
@@ -326,7 +349,9 @@ def eval_cmd(
                        scheme=scheme or ["none"], snr=snr or [10.0], eve_snr=eve_snr, channel=channel,
                        preset=preset, db=str(db) if db else None, limit=limit, max_side=max_side,
                        jscc_model=jscc_model, seed=seed)
-        _eval_one(run, out or Path("out/eval"), jobs or 1, command, key=key)
+        if eve_insider:
+            run = run.model_copy(update={"overrides": {**run.overrides, "eavesdropper": {"insider": True}}})
+        _eval_one(run, out or Path("out/eval"), jobs or 1, command, key=key, strict=strict)
         return
     if faces is not None or labels is not None:
         raise fail("--suite names its own --faces and --labels; give one or the other")
@@ -339,7 +364,7 @@ def eval_cmd(
                 console.rule(f"suite run {name}")
             try:
                 _eval_one(r, (out or Path(s.out)) / name, jobs or s.jobs, f"vlmsc eval --suite {suite} --only {name}",
-                          check_only=check, key=key)
+                          check_only=check, key=key, strict=strict)
             except VlmscError as e:
                 raise fail(f"suite run {name!r}: {e}", e.exit_code) from None
 
@@ -365,7 +390,7 @@ def _key_env(key: Path | None) -> Iterator[None]:
             os.environ[KEY_ENV] = before
 
 
-def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: bool = False,
+def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: bool = False, strict: bool = False,
               key: Path | None = None) -> None:
     """One evaluation (``vlmsc eval`` with its options, or one run of a suite); with
     ``check_only`` just validate its inputs (a suite checks every run before the first starts)."""
@@ -376,11 +401,17 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
     from vlm_privsc.config import load_preset, override
     from vlm_privsc.db import load_db
     from vlm_privsc.evaluation import EvalGrid, load_faces, run_evaluation, summarise
+    from vlm_privsc.evaluation.dataset import readable_photos
     from vlm_privsc.evaluation.labels import boxes_for, load_labels
     from vlm_privsc.evaluation.plots import bob_quality_vs_snr, leakage_vs_eve_snr, markdown_report, privacy_utility
     from vlm_privsc.evaluation.runner import grid_to_json
-    from vlm_privsc.report import write_outputs
+    from vlm_privsc.report import check_eval_folder, write_files
 
+    check_eval_folder(out)
+    from vlm_privsc.channel.base import check_snr_db
+
+    for v in (*run.snr, *(run.eve_snr or ())):
+        check_snr_db(v, "snr")
     cfg = override(override(load_preset(run.preset), run.overrides), {
         "guard": {"db": run.db},
         "channel": {"name": run.channel},
@@ -394,7 +425,9 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
 
     for sname in run.scheme:
         scheme_from_config(cfg.scheme, sname)  # unknown, training-time or not ready -> one clear line
-    items = load_faces(run.faces, run.limit)
+    items, skipped = readable_photos(load_faces(run.faces, run.limit), strict=strict)
+    for sk in skipped:
+        err_console.print(f"vlmsc: warning: skipping {sk.key}: {sk.reason}", markup=False)
     ref = load_labels(run.labels) if run.labels else None
     if ref is not None and not any(boxes_for(ref, it.key) is not None for it in items):
         raise InputError(f"labels {run.labels!r} name none of the {len(items)} photos (match on file names)")
@@ -430,6 +463,7 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
         "new_rows": done["rows"], "images_per_s": done["rows"] / seconds if seconds > 0 else 0.0,
         "photos_per_s": done["photos"] / seconds if seconds > 0 else 0.0,
         "grid": grid_to_json(grid),
+        "skipped": [{"photo": sk.key, "reason": sk.reason} for sk in skipped],
     }
     prev = out / "summary.json"
     if done["rows"] == 0 and prev.is_file():  # nothing new: keep the timing of the run that made the rows
@@ -449,7 +483,7 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
         "bob_quality_vs_snr.png": bob_quality_vs_snr(summary["by_config"]),
         "privacy_utility.png": privacy_utility(summary["by_config"]),
     }
-    write_outputs(out, files)
+    write_files(out, files)
     t = Table(title=f"leakage evaluation: {len(items)} photos from {run.faces}")
     for col in ("policy", "scheme", "Bob SNR", "Eve SNR", "Eve match", "Eve Re-ID", "Bob PSNR", "Bob non-priv", "n"):
         t.add_column(col, justify="right")
@@ -497,7 +531,8 @@ def _print_run_summary(result: Any, load_s: float) -> None:
     t.add_row("SSIM", f(m["ssim_received"], "{:.3f}"), f(m["ssim_eavesdropper"], "{:.3f}"))
     t.add_row("identity similarity", f(m["identity_similarity_received"], "{:.3f}"), f(m["identity_similarity_eavesdropper"], "{:.3f}"))
     t.add_row(f"identity match (>= {m['identity_threshold']:.3f})", f(m["identity_leak_received"]), f(m["identity_leak"]))
-    t.add_row("category recovered", f(m["bob_category_ok"]), f(m["eve_category_ok"]))
+    t.add_row("category recovered (text channel)", f(m["bob_category_ok"]), f(m["eve_category_ok"]))
+    t.add_row("category guessed from mask shape", "", f(m.get("eve_category_from_shape_ok")))
     console.print(t)
     regions = ", ".join(f"{r.category} {list(r.box)}" for r in result.guard.regions) or "none"
     console.print(
@@ -522,20 +557,47 @@ _register_optional()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point. Unexpected errors print one line (set VLMSC_DEBUG=1 for the traceback)."""
+    """Console entry point. A usage error is one line and exit 2, Ctrl-C says so and exits
+    130, an unexpected error prints one line and exits 1 (VLMSC_DEBUG=1 for the traceback)."""
+    try:  # typer >= 0.24 vendors click; older typer uses the click package
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    except ImportError:  # pragma: no cover
+        from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
     try:
-        app(args=argv, prog_name="vlmsc", standalone_mode=True)
+        rv = app(args=argv, prog_name="vlmsc", standalone_mode=False)
+    except NoArgsIsHelpError as e:  # `vlmsc db`: the group's help
+        if e.ctx is not None:
+            typer.echo(e.ctx.get_help())
+        return 0
+    except ClickException as e:  # usage errors: typer would draw a box of many lines
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if isinstance(e, UsageError) and ctx is not None else ""
+        err_console.print(f"vlmsc: error: {' '.join(e.format_message().split())}{hint}", markup=False)
+        return e.exit_code
+    except typer.Abort:
+        err_console.print("vlmsc: interrupted", markup=False)
+        return 130
     except SystemExit as e:
         return int(e.code or 0) if not isinstance(e.code, str) else 1
     except KeyboardInterrupt:
-        err_console.print("vlmsc: interrupted")
+        err_console.print("vlmsc: interrupted", markup=False)
         return 130
+    except OSError as e:
+        if e.errno == errno.EPIPE:  # `vlmsc ... | head`: the reader left; not an error of ours
+            return 1
+        if os.environ.get("VLMSC_DEBUG"):
+            raise
+        err_console.print(f"vlmsc: error: {os_error_line(e)}", markup=False)
+        return 2
     except Exception as e:  # a bug, not a user error
         if os.environ.get("VLMSC_DEBUG"):
             raise
         err_console.print(f"vlmsc: internal error: {e.__class__.__name__}: {e} (set VLMSC_DEBUG=1 for the traceback)", markup=False)
         return 1
-    return 0
+    if rv == 130:  # typer turns Ctrl-C into Exit(130) and returns its code
+        err_console.print("vlmsc: interrupted", markup=False)
+    return int(rv) if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":

@@ -11,10 +11,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from vlm_privsc.errors import ConfigError, InputError, UnknownNameError
+from vlm_privsc.errors import ConfigError, UnknownNameError
 
 
 class _Strict(BaseModel):
@@ -56,6 +55,16 @@ class ChannelConfig(_Strict):
     snr_db: float = 10.0
     eve_snr_db: float = 10.0
 
+    @field_validator("snr_db", "eve_snr_db")
+    @classmethod
+    def _valid_snr(cls, v: float) -> float:
+        from vlm_privsc.channel.base import SNR_RANGE_DB
+
+        lo, hi = SNR_RANGE_DB
+        if not (lo <= v <= hi):  # also false for NaN
+            raise ValueError(f"SNR {v!r} dB is outside the valid range {lo:g} .. {hi:g} dB")
+        return v
+
 
 class SemanticConfig(_Strict):
     enabled: bool = True
@@ -90,6 +99,15 @@ class IdentityConfig(_Strict):
     matcher: Backend = Backend(name="sface")
 
 
+class EavesdropperConfig(_Strict):
+    """Who Eve is. By default the Kerckhoffs outsider: she has the code, the public default
+    database, the presets and shipped weights, her channel and the header's clear part.
+    ``insider``: she also holds the transmitter's own database (a colleague, a leaked or
+    guessed custom file), but still not the key."""
+
+    insider: bool = False
+
+
 class PipelineConfig(_Strict):
     name: str = "offline-default"
     description: str = ""
@@ -102,6 +120,7 @@ class PipelineConfig(_Strict):
     """Privacy scheme on the transmitted symbols (vlm_privsc.schemes: none, dp, shuffle, ...)."""
     inpaint: InpaintConfig = InpaintConfig()
     identity: IdentityConfig = IdentityConfig()
+    eavesdropper: EavesdropperConfig = EavesdropperConfig()
 
 
 def preset_names() -> list[str]:
@@ -114,27 +133,17 @@ def load_preset(name_or_path: str | Path = "default") -> PipelineConfig:
     s = str(name_or_path)
     if s.endswith((".yaml", ".yml")) or "/" in s:
         path = Path(s)
-        if not path.exists():
-            raise InputError(f"pipeline preset {s!r} not found")
     else:
         if s not in preset_names():
             raise UnknownNameError(f"unknown pipeline preset {s!r}; valid: {', '.join(preset_names())}")
         path = Path(str(resources.files("vlm_privsc.pipelines") / f"{s}.yaml"))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a pipeline preset must be a mapping")
+    from vlm_privsc.db.loader import format_validation_error, read_yaml
+
+    data, node = read_yaml(path, "pipeline preset", "a mapping of pipeline sections")
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ConfigError(f"{path}: {field}: {msg}") from None
+        raise ConfigError(format_validation_error(e, path, node)) from None
 
 
 def override(cfg: PipelineConfig, updates: dict[str, dict[str, Any]]) -> PipelineConfig:

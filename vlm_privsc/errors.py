@@ -28,3 +28,26 @@ class UnknownNameError(ConfigError):
 
 class MissingWeightsError(VlmscError):
     """Weights for a backend are not available locally; the message says how to provide them."""
+
+
+class OutputError(VlmscError):
+    """An output cannot be written (read-only or full disk, a path below a file, a folder
+    of someone else's files, an output that would replace an input); nothing was changed."""
+
+
+def os_error_line(e: OSError, with_path: bool = True) -> str:
+    """An ``OSError`` as one line a user can act on: where (unless ``with_path`` is off), what."""
+    import errno as _errno
+
+    what = {
+        _errno.ENOSPC: "no space left on the device",
+        _errno.EROFS: "the file system is read-only",
+        _errno.EACCES: "permission denied",
+        _errno.EPERM: "operation not permitted",
+        _errno.ENOTDIR: "a path above it is a file, not a folder",
+        _errno.EEXIST: "it already exists",
+        _errno.EISDIR: "it is a folder",
+        _errno.EDQUOT: "disk quota exceeded",
+    }.get(e.errno or -1, e.strerror or str(e))
+    where = e.filename if (with_path and e.filename is not None) else None
+    return f"{where}: {what}" if where else what

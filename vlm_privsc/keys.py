@@ -187,3 +187,9 @@ def open_sealed(key: SharedKey, nonce: bytes, sealed: bytes, associated: bytes) 
     except InvalidTag:
         raise KeyError_("header authentication failed: the receiver holds another key or another "
                         "database, or the header was altered") from None
+
+
+def optional_key(path: str | Path | None) -> SharedKey | None:
+    """A script's ``--key FILE``: the key in it, or None for a fresh random key known to no
+    one (the Kerckhoffs default of the benchmarks: Eve never holds it)."""
+    return load_key(path) if path else None

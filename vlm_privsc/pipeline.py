@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 import torch
 
+from vlm_privsc.channel.base import check_snr_db
 from vlm_privsc.config import PipelineConfig
 from vlm_privsc.db import PrivacyDB, load_db
 from vlm_privsc.guard import GuardResult, PrivacyGuard
@@ -38,6 +39,7 @@ from vlm_privsc.metrics import psnr, ssim
 from vlm_privsc.keys import SharedKey
 from vlm_privsc.semantics.attributes import describe
 from vlm_privsc.semantics.header import RegionInfo, SealedHeader, build_header, region_box
+from vlm_privsc.semantics.shape import shape_accuracy
 from vlm_privsc.semantics.transport import EavesdropperVocabulary, SemanticCodebook, SemanticDecision
 
 
@@ -97,6 +99,18 @@ def _resize_mask(m: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         return m
     f = cv2.resize(m[0, 0].numpy().astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
     return torch.from_numpy(f > 0)[None, None]
+
+
+CODEC_SNR_RANGE_DB: tuple[float, float] = (0.0, 20.0)
+"""The SNRs the shipped codecs were trained on (``vlmsc train jscc`` draws them uniformly
+from 0-20 dB). Their SNR-attention modules are conditioned on the channel SNR clamped to
+this range: outside it they extrapolate (at 60 dB Bob lost 1.6 dB, at 1e9 dB the image)."""
+
+
+def codec_snr(snr_db: float) -> float:
+    """The SNR the codec is told: the channel's, clamped to :data:`CODEC_SNR_RANGE_DB`."""
+    lo, hi = CODEC_SNR_RANGE_DB
+    return min(max(float(snr_db), lo), hi)
 
 
 def working_size(h: int, w: int, max_side: int) -> tuple[int, int]:
@@ -174,12 +188,15 @@ class Pipeline:
         self.bob_inpainter = INPAINTERS.build(cfg.inpaint.bob.name, **cfg.inpaint.bob.params)
         self.eve_inpainter = INPAINTERS.build(cfg.inpaint.eve.name, **cfg.inpaint.eve.params)
         self.matcher = MATCHERS.build(cfg.identity.matcher.name, **cfg.identity.matcher.params)
+        # Eve's database: the public default one, or, for an insider, the transmitter's own
+        self.eve_db = self.db if cfg.eavesdropper.insider else load_db(None)
         if cfg.semantic.enabled:
             emb = EMBEDDERS.build(cfg.semantic.embedder.name, **cfg.semantic.embedder.params)
             self.codebook = SemanticCodebook(self.db, emb, keyed=cfg.semantic.keyed)
             self.rx_codebook = self.codebook if self.rx_db is self.db else SemanticCodebook(self.rx_db, emb, keyed=cfg.semantic.keyed)
-            self.eve_codebook = SemanticCodebook(load_db(None), emb, keyed=cfg.semantic.keyed)  # the public default DB
-            self.eve_vocab = EavesdropperVocabulary(emb, sorted(self.db.categories))
+            self.eve_codebook = (self.codebook if self.eve_db is self.db
+                                 else SemanticCodebook(self.eve_db, emb, keyed=cfg.semantic.keyed))
+            self.eve_vocab = EavesdropperVocabulary(emb, sorted(self.eve_db.categories))
         self.load_seconds = time.perf_counter() - t0
         self._loaded = True
         return self
@@ -246,11 +263,11 @@ class Pipeline:
         mask = _resize_mask(g.mask, (h, w))
 
         # --- transmitter: image symbols + semantic symbols + digital header ---------
-        snr = float(cfg.channel.snr_db if snr_db is None else snr_db)
-        eve_snr = float(cfg.channel.eve_snr_db if eve_snr_db is None else eve_snr_db)
+        snr = check_snr_db(cfg.channel.snr_db if snr_db is None else snr_db, "snr_db")
+        eve_snr = check_snr_db(cfg.channel.eve_snr_db if eve_snr_db is None else eve_snr_db, "eve_snr_db")
         t = time.perf_counter()
         code_mask = mask if (cfg.jscc.mask_aware and bool(mask.any())) else None
-        z_full = self.jscc.encode(masked, snr, mask=code_mask)
+        z_full = self.jscc.encode(masked, codec_snr(snr), mask=code_mask)
         keep = self.jscc.symbol_keep(code_mask) if code_mask is not None else None
         z = z_full[keep][None] if keep is not None else z_full  # only the kept symbols travel
         timings["jscc_encode"] = time.perf_counter() - t
@@ -286,8 +303,8 @@ class Pipeline:
 
         # --- receivers -----------------------------------------------------------------
         t = time.perf_counter()
-        xb = self.jscc.decode(_unpack(zb, rx_keep), snr, size=(h, w), mask=rx_code_mask).clamp(0, 1)
-        xe = self.jscc.decode(_unpack(ze, rx_keep), eve_snr, size=(h, w), mask=rx_code_mask).clamp(0, 1)
+        xb = self.jscc.decode(_unpack(zb, rx_keep), codec_snr(snr), size=(h, w), mask=rx_code_mask).clamp(0, 1)
+        xe = self.jscc.decode(_unpack(ze, rx_keep), codec_snr(eve_snr), size=(h, w), mask=rx_code_mask).clamp(0, 1)
         timings["jscc_decode"] = time.perf_counter() - t
         # Bob opens the sealed header with his key and database (refused: one clear error)
         bob_regions = sealed.open(self.bob_key, self.rx_db.digest(), attr_names)
@@ -297,8 +314,7 @@ class Pipeline:
                    if cfg.semantic.enabled else ())
         # Eve: the clear part (mask, nonce, symbol counts), her channel, the public default
         # database and generators; the sealed part only with a leaked key
-        eve_regions = _try_open(sealed, self.eve_key, self.eve_codebook.db.digest() if cfg.semantic.enabled
-                                else self.db.digest(), attr_names)
+        eve_regions = _try_open(sealed, self.eve_key, self.eve_db.digest(), attr_names)
         if eve_regions is not None:
             eve_masks = [rx_mask & _box_mask(r.box, (h, w)) for r in eve_regions]
             eve_attrs: tuple[dict[str, str], ...] | None = tuple(r.attributes for r in eve_regions)
@@ -338,6 +354,9 @@ class Pipeline:
             "identity_leak_received": idb.same_identity if idb else None,
             "bob_category_ok": _share_ok(cats, bob_sem),
             "eve_category_ok": _share_ok(cats, eve_sem),
+            "eve_category_from_shape_ok": shape_accuracy(
+                cats, [m[0, 0].numpy() for m in region_masks], [m[0, 0].numpy() for m in _components(rx_mask)],
+                self.eve_db.categories),
         }
         k = int(sent.shape[-1])
         channel = {
@@ -354,6 +373,7 @@ class Pipeline:
             "key_fingerprint": self.key.fingerprint(),
             "demo_key": self.key.demo,
             "eve_holds_key": self.eve_key is not None,
+            "eve_insider": cfg.eavesdropper.insider,
             "header_symbols_qpsk": (header["total"] + 1) // 2,
             "total_symbols": k + int(sem.numel()) + (header["total"] + 1) // 2,
             "bandwidth_ratio_image": k / (3 * h * w),

@@ -7,10 +7,12 @@ by that string, so a preset can swap any backend without code changes.
 
 from __future__ import annotations
 
+import inspect
+import typing
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from vlm_privsc.errors import UnknownNameError
+from vlm_privsc.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T")
 
@@ -45,6 +47,40 @@ class Registry(Generic[T]):
         """Instantiate backend ``name`` with keyword parameters from a config."""
         return self.get(name)(**kwargs)
 
+    def check_params(self, name: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        """Check ``params`` against the keyword parameters of backend ``name``'s factory
+        before anything is built: an unknown name, or a value of the wrong type, is a
+        :class:`ConfigError` naming the parameter (the caller adds the file and line).
+        Returns the values as the factory's annotations coerce them."""
+        from pydantic import TypeAdapter, ValidationError
+
+        factory = self.get(name)
+        target = factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
+        sig = inspect.signature(target)
+        accepted = {n: p for n, p in sig.parameters.items()
+                    if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+            return dict(params or {})
+        try:
+            hints = typing.get_type_hints(target)
+        except Exception:  # noqa: BLE001 - unresolvable annotations: names are still checked
+            hints = {}
+        out: dict[str, Any] = {}
+        for key, value in (params or {}).items():
+            if key not in accepted:
+                valid = ", ".join(accepted) or "(none)"
+                raise ConfigError(f"{key}: unknown parameter of {self.kind} {name!r}; valid: {valid}")
+            hint = hints.get(key)
+            if hint is None:
+                out[key] = value
+                continue
+            try:
+                out[key] = TypeAdapter(hint).validate_python(value, strict=False)
+            except ValidationError as e:
+                first = e.errors()[0]
+                raise ConfigError(f"{key}: {first['msg']} (got {short_repr(value)})") from None
+        return out
+
     def names(self) -> list[str]:
         return sorted(self._items)
 
@@ -53,3 +89,9 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so an error line stays one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + " ...)"

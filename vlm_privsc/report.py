@@ -50,13 +50,13 @@ def draw_overlay(result: GuardResult, all_categories: list[str] | None = None) -
     return out
 
 
-def write_outputs(out_dir: str | Path, files: dict[str, bytes | dict[str, Any]]) -> list[Path]:
-    """Write each rendered file atomically into ``out_dir`` (created if needed)."""
+def write_files(out_dir: str | Path, files: dict[str, bytes | dict[str, Any]]) -> list[Path]:
+    """Write each rendered file atomically into the folder ``out_dir`` (created if needed),
+    beside what is there: the outputs of ``vlmsc eval``, whose folder also holds the
+    resumable ``rows.csv``. A single command's output set goes through
+    :func:`vlm_privsc.io.outputs.write_output_set` instead (all-or-nothing)."""
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        from vlm_privsc.errors import InputError
-
-        raise InputError(f"output {str(out)!r} exists and is not a directory")
+    check_eval_folder(out)
     written = []
     for name, content in files.items():
         if isinstance(content, (bytes, bytearray)):
@@ -64,6 +64,20 @@ def write_outputs(out_dir: str | Path, files: dict[str, bytes | dict[str, Any]])
         else:
             written.append(atomic_write_json(out / name, content))
     return written
+
+
+def check_eval_folder(out: Path) -> None:
+    """An evaluation folder must be a folder (or not exist yet), with no file above it."""
+    from vlm_privsc.errors import OutputError
+
+    for p in [out, *out.parents]:
+        if p.exists() and not p.is_dir():
+            where = "it is" if p == out else f"{str(p)!r} is"
+            raise OutputError(f"cannot write to {str(out)!r}: {where} a file, not a folder")
+
+
+GUARD_OUTPUTS = ("masked.png", "mask.png", "overlay.png", "regions.json")
+"""The files of ``vlmsc guard``'s output set (plus ``manifest.json``)."""
 
 
 def render_guard_outputs(result: GuardResult, meta: dict[str, Any], all_categories: list[str]) -> dict[str, bytes | dict[str, Any]]:
@@ -170,6 +184,10 @@ def render_panel(result: Any) -> bytes:
     fig.savefig(buf, format="png")
     plt.close(fig)
     return buf.getvalue()
+
+
+RUN_OUTPUTS = ("masked.png", "mask.png", "received.png", "eavesdropper.png", "panel.png", "report.json")
+"""The files of ``vlmsc run``'s output set (plus ``manifest.json``)."""
 
 
 def render_run_outputs(result: Any) -> dict[str, bytes | dict[str, Any]]:

@@ -111,10 +111,8 @@ def test_atomic_write_leaves_no_partial_file(tmp_path: Path):
     target = tmp_path / "out.bin"
     atomic_write_bytes(target, b"old")
 
-    class Boom(bytes):
-        pass
-
     import vlm_privsc.io.atomic as atomic
+    from vlm_privsc.errors import OutputError
 
     orig = atomic.os.replace
 
@@ -123,7 +121,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path: Path):
 
     atomic.os.replace = broken
     try:
-        with pytest.raises(OSError):
+        with pytest.raises(OutputError, match="out.bin': disk full"):  # one line naming the file
             atomic_write_bytes(target, b"new content")
     finally:
         atomic.os.replace = orig

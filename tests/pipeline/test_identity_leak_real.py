@@ -53,7 +53,7 @@ def test_report_and_files_are_complete(runs):
     for k in ("type", "snr_db", "eve_snr_db", "bandwidth_ratio_total", "image_symbols", "semantic_symbols"):
         assert k in rep["channel"]
     names = sorted(p.name for p in Path(rep["_dir"]).iterdir())
-    assert names == ["eavesdropper.png", "mask.png", "masked.png", "panel.png", "received.png", "report.json"]
+    assert names == ["eavesdropper.png", "manifest.json", "mask.png", "masked.png", "panel.png", "received.png", "report.json"]
     # the public part survives: Bob's PSNR outside the mask is far above the masked-face image
     assert rep["metrics"]["psnr_received_nonprivate"] > 20
 

@@ -179,3 +179,52 @@ def test_keys_never_reach_reports_or_logs(fast_preset: Path, tmp_path: Path):
     res = runner.invoke(app, ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--demo-key",
                               "--out", str(tmp_path / "o4")])
     assert res.exit_code == 0 and "PUBLIC demo key" in res.stderr
+
+
+def test_an_insider_eve_holds_the_database_but_not_the_key(fast_preset: Path):
+    """The insider Eve knows the transmitter's own database: without the key she is still in
+    the dark on the text channel; with it she reads exactly what Bob reads."""
+    from vlm_privsc.config import load_preset, override
+    from vlm_privsc.pipeline import Pipeline
+
+    key = SharedKey.generate()
+    cfg = override(load_preset(fast_preset), {"channel": {"snr_db": 30, "eve_snr_db": 30},
+                                              "semantic": {"attributes": ["tone"]},
+                                              "eavesdropper": {"insider": True}})
+    img = torch.rand(1, 3, 128, 160, generator=torch.Generator().manual_seed(0))
+    no_key = Pipeline(cfg, key=key).run(img, seed=2, identity=False)
+    assert no_key.channel["eve_insider"] is True and no_key.channel["eve_holds_key"] is False
+    assert max(d.similarity for d in no_key.eve.semantics) < 0.6 < min(d.similarity for d in no_key.bob.semantics)
+    leaked = Pipeline(cfg, key=key, eve_key=key).run(img, seed=2, identity=False)
+    assert [d.category for d in leaked.eve.semantics] == [d.category for d in leaked.bob.semantics]
+    assert leaked.eve.generators == leaked.bob.generators and leaked.metrics["eve_category_ok"] == 1.0
+
+
+def _ellipse(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    import cv2
+
+    m = np.zeros((h, w), np.uint8)
+    x0, y0, x1, y1 = box
+    cv2.ellipse(m, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, 1, -1)
+    return m.astype(bool)
+
+
+def test_eve_guesses_categories_from_the_clear_mask_shape():
+    """The mask is public, and the default database says how each category is drawn: Eve
+    tells an ellipse (face) from a wide box (plate), a wider one (text) and a segment (person)."""
+    from vlm_privsc.db import load_db
+    from vlm_privsc.semantics.shape import guess_category, shape_accuracy
+
+    cats = load_db().categories
+    face = _ellipse(200, 200, (50, 40, 130, 150))
+    plate = np.zeros((200, 300), bool)
+    plate[80:120, 50:190] = True  # 3.5 : 1
+    line = np.zeros((200, 400), bool)
+    line[80:100, 20:300] = True  # 14 : 1
+    person = _ellipse(300, 200, (70, 10, 130, 80)) | _ellipse(300, 200, (40, 70, 160, 290))
+    assert [guess_category(m, cats) for m in (face, plate, line, person)] == ["face", "license_plate", "text", "person"]
+    assert guess_category(np.zeros((5, 5), bool), cats) is None
+    both = face.copy()
+    assert shape_accuracy(("face",), [face], [both], cats) == 1.0
+    assert shape_accuracy(("text",), [face], [both], cats) == 0.0
+    assert shape_accuracy((), [], [], cats) is None

@@ -107,7 +107,7 @@ def test_cli_run_writes_every_output(fast_preset: Path, tmp_path: Path):
                               "--snr", "15", "--eve-snr", "3", "--seed", "7"])
     assert res.exit_code == 0, res.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["eavesdropper.png", "mask.png", "masked.png", "panel.png", "received.png", "report.json"]
+    assert names == ["eavesdropper.png", "manifest.json", "mask.png", "masked.png", "panel.png", "received.png", "report.json"]
     rep = json.loads((out / "report.json").read_text())
     assert rep["db_digest"] and rep["regions"][0]["category"] == "face"
     for k in ("type", "snr_db", "eve_snr_db", "image_symbols", "semantic_symbols", "total_symbols", "bandwidth_ratio_total"):

@@ -9,6 +9,8 @@ the bandwidth ratio ``k/n`` counts complex channel uses per source dimension
 
 from __future__ import annotations
 
+import math
+
 from fractions import Fraction
 
 import torch
@@ -50,6 +52,25 @@ def power_normalize(z: Tensor, power: float = 1.0, eps: float = 1e-12, active: T
 def average_power(z: Tensor) -> Tensor:
     """Mean power per complex symbol of each row of ``z`` -> ``[B]``."""
     return (z.real.square() + z.imag.square()).mean(dim=1)
+
+
+SNR_RANGE_DB: tuple[float, float] = (-30.0, 60.0)
+"""The SNRs a user may ask for. Below -30 dB the noise is a thousand times the signal (every
+image decodes to its mean); above 60 dB the noise is below the 8-bit quantisation of the
+photo (nothing changes any more), and its variance 1e-6 is still well inside float32."""
+
+
+def check_snr_db(value: float, name: str = "snr_db") -> float:
+    """``value`` as a float if it is a finite SNR inside :data:`SNR_RANGE_DB`; otherwise one
+    :class:`InputError` line naming ``name`` (the option or field it came from)."""
+    lo, hi = SNR_RANGE_DB
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: an SNR must be a number in dB (got {value!r})") from None
+    if not math.isfinite(v) or not lo <= v <= hi:
+        raise InputError(f"{name}: SNR {value!r} dB is outside the valid range {lo:g} .. {hi:g} dB")
+    return v
 
 
 def snr_to_noise_var(snr_db: SnrLike, batch: int | None = None, *, device: torch.device | None = None) -> Tensor:

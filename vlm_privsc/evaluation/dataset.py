@@ -6,7 +6,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from vlm_privsc.errors import InputError
+from vlm_privsc.errors import InputError, VlmscError
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".tif", ".tiff", ".webp"}
 _IMAGE_COLS = ("image", "file", "path", "filename")
@@ -40,11 +40,14 @@ def _from_csv(path: Path) -> list[FaceItem]:
             f"({'/'.join(_ID_COLS)}); found: {', '.join(rows[0])}"
         )
     items = []
-    for r in rows:
-        p = (path.parent / r[icol]).resolve()
-        if not p.exists():
-            raise InputError(f"face list {str(path)!r}: image {r[icol]!r} not found")
-        items.append(FaceItem(r[icol], p, str(r[pcol])))
+    for line, r in enumerate(rows, start=2):
+        image, identity = (r.get(icol) or "").strip(), (r.get(pcol) or "").strip()
+        if not image:
+            raise InputError(f"face list {str(path)!r} line {line}: the {icol} column is empty")
+        if not identity:
+            raise InputError(f"face list {str(path)!r} line {line}: the {pcol} of {image!r} is empty "
+                             "(every photo needs the identity of the person in it)")
+        items.append(FaceItem(image, (path.parent / image).resolve(), identity))
     return items
 
 
@@ -77,3 +80,32 @@ def load_faces(source: str | Path, limit: int | None = None) -> list[FaceItem]:
             if q:
                 ordered.append(q.pop(0))
     return ordered[:limit] if limit else ordered
+
+
+@dataclass(frozen=True)
+class SkippedPhoto:
+    """A photo of the data set that could not be evaluated, and why (one line)."""
+
+    key: str
+    reason: str
+
+
+def readable_photos(items: list[FaceItem], strict: bool = False) -> tuple[list[FaceItem], list[SkippedPhoto]]:
+    """The photos that load (decoded once here, so a batch never stops half-way at a bad
+    file) and the others with the reason. ``strict``: the first bad photo is an error."""
+    from vlm_privsc.io.images import load_rgb
+
+    good: list[FaceItem] = []
+    skipped: list[SkippedPhoto] = []
+    for it in items:
+        try:
+            load_rgb(it.path)
+        except VlmscError as e:
+            if strict:
+                raise InputError(f"photo {it.key!r}: {e} (without --strict, unreadable photos are skipped)") from None
+            skipped.append(SkippedPhoto(it.key, str(e)))
+            continue
+        good.append(it)
+    if not good:
+        raise InputError(f"none of the {len(items)} photos can be read (first: {skipped[0].reason})")
+    return good, skipped

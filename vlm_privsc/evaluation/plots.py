@@ -115,13 +115,17 @@ def markdown_report(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         "the private mask. Guard coverage: share of the faces the identity matcher finds in the original that are "
         "at least 90% masked; label recall: the same for the reference boxes of `--labels` (pooled).",
         "",
-        "| policy | scheme | Bob SNR | Eve SNR | Eve match | Eve Re-ID top-1 | Eve sim | Bob PSNR | Bob non-priv PSNR | Bob SSIM | Bob match | guard coverage | label recall | n |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "Eve category: share of removed regions whose category Eve recovers from the (keyed) text channel / "
+        "guesses from the shape of the mask, which travels in clear (`vlm_privsc.semantics.shape`).",
+        "",
+        "| policy | scheme | Bob SNR | Eve SNR | Eve match | Eve Re-ID top-1 | Eve sim | Eve category text / shape | Bob PSNR | Bob non-priv PSNR | Bob SSIM | Bob match | guard coverage | label recall | n |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in summary["by_config"]:
         lines.append(
             f"| {c['policy']} | {c['scheme']} | {c['bob_snr_db']:g} | {c['eve_snr_db']:g} | {_fmt(c['eve_match_rate'])} | "
-            f"{_fmt(c['eve_reid_top1'])} | {_fmt(c['eve_similarity_mean'])} | {_fmt(c['bob_psnr_db'], 2)} | "
+            f"{_fmt(c['eve_reid_top1'])} | {_fmt(c['eve_similarity_mean'])} | "
+            f"{_fmt(c.get('eve_category_ok'), 2)} / {_fmt(c.get('eve_category_from_shape_ok'), 2)} | {_fmt(c['bob_psnr_db'], 2)} | "
             f"{_fmt(c['bob_psnr_nonprivate_db'], 2)} | {_fmt(c['bob_ssim'])} | {_fmt(c['bob_match_rate'])} | "
             f"{_fmt(c['guard_face_coverage'])} | {_fmt(c.get('guard_label_recall'))} | {c['n']} |"
         )
@@ -136,5 +140,10 @@ def markdown_report(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         else:
             lines.append(f"| {k} | {_fmt(v['leakage_reduction'])} | {_fmt(v['match_rate'])} | "
                          f"{_fmt(v['match_rate_none'])} | {_fmt(v['bob_nonprivate_psnr_change_db'], 2)} |")
+    skipped = meta.get("skipped") or []
+    if skipped:
+        lines += ["", f"## Skipped photos ({len(skipped)})", "", "These could not be read and are in no row:", "",
+                  "| photo | reason |", "|---|---|"]
+        lines += [f"| {s['photo']} | {s['reason'].replace('|', '/')} |" for s in skipped]
     lines += ["", "Plots: `leakage_vs_eve_snr.png`, `bob_quality_vs_snr.png`, `privacy_utility.png`.", ""]
     return "\n".join(lines)

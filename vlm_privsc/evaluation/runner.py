@@ -32,7 +32,7 @@ ROW_FIELDS = [
     "eve_similarity", "eve_match", "eve_reid_top1", "eve_psnr_db", "eve_ssim",
     "bob_similarity", "bob_match", "bob_reid_top1", "bob_psnr_db", "bob_ssim", "bob_psnr_nonprivate_db",
     "bob_psnr_nonprivate_none_db",
-    "bob_category_ok", "eve_category_ok", "seconds",
+    "bob_category_ok", "eve_category_ok", "eve_category_from_shape_ok", "seconds",
 ]
 
 
@@ -221,6 +221,8 @@ class _Worker:
                 row["bob_psnr_nonprivate_none_db"] = "" if ref_bob is None else round(psnr(r.original, ref_bob, ~r.mask), 4)
                 row["bob_category_ok"] = "" if r.metrics["bob_category_ok"] is None else r.metrics["bob_category_ok"]
                 row["eve_category_ok"] = "" if r.metrics["eve_category_ok"] is None else r.metrics["eve_category_ok"]
+                shape_ok = r.metrics.get("eve_category_from_shape_ok")
+                row["eve_category_from_shape_ok"] = "" if shape_ok is None else shape_ok
                 row["seconds"] = round(time.perf_counter() - t0, 3)
                 rows.append(row)
         return rows

@@ -64,6 +64,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "bob_similarity_mean": _mean([_f(r["bob_similarity"]) for r in rs]),
             "bob_category_ok": _mean([_f(r["bob_category_ok"]) for r in rs]),
             "eve_category_ok": _mean([_f(r["eve_category_ok"]) for r in rs]),
+            "eve_category_from_shape_ok": _mean([_f(r.get("eve_category_from_shape_ok")) for r in rs]),
             "guard_face_coverage": _mean([_f(r["guard_face_coverage"]) for r in rs]),
             "guard_label_recall": _ratio([_f(r.get("labels_covered")) for r in rs], [_f(r.get("n_labels")) for r in rs]),
             "n": len(rs),

@@ -123,6 +123,17 @@ def cached_detector(spec: DetectorSpec) -> Detector:
     return _DETECTOR_CACHE[key]
 
 
+def detection_scale(h: int, w: int, max_side: int) -> float:
+    """The scale of the copy the detectors see: the longer side at most ``max_side``; small
+    photos enlarged until the shorter side is :data:`MIN_DETECT_SIDE`, but a thin strip
+    (8x5000) never beyond ``2 * max_side`` on its longer side, so its detection cost stays
+    that of an ordinary photo."""
+    scale = min(1.0, max_side / max(h, w))
+    if min(h, w) * scale < MIN_DETECT_SIDE:
+        scale = max(scale, min(MIN_DETECT_SIDE / min(h, w), 2 * max_side / max(h, w)))
+    return scale
+
+
 class PrivacyGuard:
     """Grounded detection + segmentation driven by the privacy database.
 
@@ -201,9 +212,7 @@ class PrivacyGuard:
         timings: dict[str, float] = {}
         h, w = image.shape[-2:]
         rgb = to_uint8(image)
-        scale = min(1.0, self.detect_max_side / max(h, w))
-        if min(h, w) * scale < MIN_DETECT_SIDE:  # tiny photos: detectors need a minimum size
-            scale = MIN_DETECT_SIDE / min(h, w)
+        scale = detection_scale(h, w, self.detect_max_side)
         small = rgb if scale == 1.0 else cv2.resize(
             rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
             interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC,

@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from vlm_privsc.errors import OutputError, os_error_line
+
 
 def _umask() -> int:
     """The process umask (read by setting and restoring it)."""
@@ -25,6 +27,16 @@ def atomic_write_bytes(path: str | Path, data: bytes, mode: int | None = None) -
     for a key), otherwise what ``open()`` would give it: 0o666 less the user's umask
     (``mkstemp`` alone would leave every output readable by its owner only)."""
     path = Path(path)
+    try:
+        return _write(path, data, mode)
+    except OSError as e:
+        raise OutputError(f"cannot write {str(path)!r}: {os_error_line(e, with_path=False)}") from None
+
+
+def _write(path: Path, data: bytes, mode: int | None) -> Path:
+    for p in path.parents:
+        if p.exists() and not p.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(p))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

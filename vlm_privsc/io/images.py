@@ -19,10 +19,16 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vlm_privsc.errors import InputError
 from vlm_privsc.io.atomic import atomic_write_bytes
+from vlm_privsc.io.files import read_input_bytes
 
 PACKAGED_PREFIX = "skimage:"
-# Pillow's decompression-bomb guard stays on, but at a level that real photos pass.
-Image.MAX_IMAGE_PIXELS = 400_000_000
+MAX_IMAGE_PIXELS = 64_000_000
+"""The largest photo accepted (64 Mpx, e.g. 8000x8000), checked from the file's header before
+it is decoded: a "pixel bomb" of a few kB that claims more is refused, and the largest accepted
+photo needs about 1 GB as the pipeline's float tensor."""
+MAX_IMAGE_BYTES = 256 * 2**20
+"""The largest image file read (256 MiB)."""
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # Pillow's own decompression-bomb guard, at the same level
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ def _to_rgb_uint8(im: Image.Image) -> tuple[np.ndarray, bool]:
         mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(im, dtype=np.float64)
+        _check_finite(arr)
         hi = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
         if mode == "F" and arr.max() <= 1.0:
             hi = 1.0
@@ -80,9 +87,20 @@ def _to_rgb_uint8(im: Image.Image) -> tuple[np.ndarray, bool]:
     return np.asarray(im, dtype=np.uint8).copy(), had_alpha
 
 
+class NonFiniteError(ValueError):
+    """A float image holds NaN or infinite values (the message is their count)."""
+
+
+def _check_finite(arr: np.ndarray) -> None:
+    bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+    if bad:
+        raise NonFiniteError(str(bad))
+
+
 def _array_to_rgb_uint8(arr: np.ndarray) -> np.ndarray:
     if arr.dtype != np.uint8:
         a = arr.astype(np.float64)
+        _check_finite(a)
         a = a / 65535.0 if arr.dtype == np.uint16 else (a if a.max() <= 1.0 else a / 255.0)
         arr = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
     if arr.ndim == 2:
@@ -115,20 +133,16 @@ def load_rgb(source: str | Path) -> tuple[np.ndarray, LoadedImage]:
         arr = _array_to_rgb_uint8(_load_packaged(src[len(PACKAGED_PREFIX):]))
         return arr, LoadedImage(to_tensor(arr), src, "RGB", False, False)
     path = Path(src)
-    if not path.exists():
-        raise InputError(f"image {src!r} not found")
-    if path.is_dir():
-        raise InputError(f"image {src!r} is a directory, not an image file")
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read image {src!r}: {e.strerror or e}") from None
+    data = read_input_bytes(path, "image", MAX_IMAGE_BYTES)
     if not data:
         raise InputError(f"image {src!r} is empty (0 bytes)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as im:
+                if im.width * im.height > MAX_IMAGE_PIXELS:
+                    raise InputError(f"image {src!r} is too large ({im.width}x{im.height} = "
+                                     f"{im.width * im.height / 1e6:.0f} Mpx; the limit is {MAX_IMAGE_PIXELS / 1e6:.0f} Mpx)")
                 im.load()
                 mode = im.mode
                 transposed = im.getexif().get(0x0112, 1) not in (1, None)
@@ -138,9 +152,12 @@ def load_rgb(source: str | Path) -> tuple[np.ndarray, LoadedImage]:
                     arr, had_alpha = arr16, mode == "RGBA"
                 else:
                     arr, had_alpha = _to_rgb_uint8(im2)
+    except NonFiniteError as e:
+        raise InputError(f"image {src!r} holds {e} non-finite pixel values (NaN or infinity); "
+                         "replace them (e.g. numpy.nan_to_num) before sending it") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise InputError(f"cannot read image {src!r}: not a supported image file ({e.__class__.__name__})") from None
-    except Image.DecompressionBombError as e:  # pragma: no cover - extreme sizes
+    except Image.DecompressionBombError as e:  # pragma: no cover - caught above from the header
         raise InputError(f"image {src!r} is too large: {e}") from None
     if arr.shape[0] < 8 or arr.shape[1] < 8:
         raise InputError(f"image {src!r} is too small ({arr.shape[1]}x{arr.shape[0]}); need at least 8x8 pixels")

@@ -124,14 +124,18 @@ def check_image(image: np.ndarray, detector: str) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def fit_max_side(image: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
-    """Downscale so the longer side is at most ``max_side``; returns (image, scale)."""
+def fit_max_side(image: np.ndarray, max_side: int | None, min_side: int = 48) -> tuple[np.ndarray, float]:
+    """Downscale so the longer side is at most ``max_side``, but never so far that the
+    shorter side falls below ``min_side`` (a 4000x64 strip would shrink to 10 px, where
+    no detector finds anything and some fail); returns (image, scale)."""
     import cv2
 
     h, w = image.shape[:2]
     if not max_side or max(h, w) <= max_side:
         return image, 1.0
-    s = max_side / max(h, w)
+    s = max(max_side / max(h, w), min(1.0, min_side / min(h, w)))
+    if s >= 1.0:
+        return image, 1.0
     out = cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
     return out, s
 

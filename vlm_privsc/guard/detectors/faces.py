@@ -120,6 +120,8 @@ class YuNetFaceDetector:
         if faces is None:
             return out
         for row in np.asarray(faces, dtype=np.float64):
+            if not np.isfinite(row[:15]).all():  # YuNet can emit NaN rows on degenerate inputs
+                continue
             x, y, bw, bh = row[:4] / s
             box = clip_box(x, y, x + bw, y + bh, w, h)
             if box is None:
@@ -194,6 +196,8 @@ class MTCNNFaceDetector:
 
         h, w = image.shape[:2]
         work, s = fit_max_side(image, self.max_side)
+        if min(work.shape[:2]) < self.min_face_size:  # no face of the minimum size fits (P-Net has no scale)
+            return []
         old = torch.get_num_threads()
         if self.num_threads:
             torch.set_num_threads(int(self.num_threads))

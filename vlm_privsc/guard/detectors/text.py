@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,60 @@ def _digest(image: np.ndarray) -> bytes:
     return hashlib.blake2b(image.tobytes(), digest_size=16).digest() + repr(image.shape).encode()
 
 
+MAX_TILE_ASPECT = 8
+"""PP-OCR shrinks the longer side to its limit; on a strip much longer than wide the shorter
+side would fall to a few pixels (rapidocr then fails), so such strips are cut in tiles."""
+MIN_TEXT_SIDE = 8
+"""An image (or strip) less than this many pixels across holds no readable line: PP-OCR is
+not run on it."""
+
+
+@dataclass(frozen=True)
+class _Mosaic:
+    """Overlapping tiles of a long strip stacked across it into one near-square image, so
+    PP-OCR sees them in one pass at a sane scale (each tile alone would be enlarged to
+    736 px across: a 32x256 tile to 736x5888)."""
+
+    image: np.ndarray
+    starts: tuple[int, ...]
+    pitch: int
+    """Distance between two tiles in the mosaic (tile width across the strip + a gap)."""
+    horizontal: bool
+    """The strip is wider than high (its tiles are stacked vertically)."""
+
+    def to_strip(self, quads: np.ndarray) -> np.ndarray:
+        """Quads ``[N,4,2]`` found in the mosaic -> the strip's coordinates."""
+        out = quads.copy()
+        axis = 1 if self.horizontal else 0  # the coordinate across the strip
+        centre = quads[:, :, axis].mean(axis=1)
+        k = np.clip((centre // self.pitch).astype(int), 0, len(self.starts) - 1)
+        out[:, :, axis] -= (k * self.pitch)[:, None]
+        out[:, :, 1 - axis] += np.asarray(self.starts, dtype=float)[k][:, None]
+        return out
+
+
+def _strip_mosaic(image: np.ndarray) -> _Mosaic | None:
+    """The mosaic of a strip longer than :data:`MAX_TILE_ASPECT` times its width (tiles of
+    that aspect, overlapping by a quarter so a line cut by one is whole in the next), or
+    ``None`` for an ordinary image."""
+    h, w = image.shape[:2]
+    short, long_ = min(h, w), max(h, w)
+    if long_ <= MAX_TILE_ASPECT * short:
+        return None
+    horizontal = w > h
+    strip = image if horizontal else image.transpose(1, 0, 2)  # make it wide: tiles along x
+    size, step = MAX_TILE_ASPECT * short, (MAX_TILE_ASPECT * short * 3) // 4
+    starts = tuple(range(0, long_ - size, step)) + (long_ - size,)
+    gap = max(4, short // 4)
+    pitch = short + gap
+    mosaic = np.zeros((pitch * len(starts), size, 3), dtype=image.dtype)
+    for k, a in enumerate(starts):
+        mosaic[k * pitch:k * pitch + short] = strip[:, a:a + size]
+    if not horizontal:
+        mosaic = mosaic.transpose(1, 0, 2)
+    return _Mosaic(np.ascontiguousarray(mosaic), starts, pitch, horizontal)
+
+
 def text_lines(engine: Any, image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Run PP-OCR detection only; returns (quads ``[N,4,2]``, scores ``[N]``) in image pixels.
 
@@ -57,15 +112,17 @@ def text_lines(engine: Any, image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if key is not None and key in _LAST and _LAST[key][0] == dig:
         quads, scores = _LAST[key][1]
         return quads.copy(), scores.copy()
-    bgr = np.ascontiguousarray(image_rgb[:, :, ::-1])
-    res = engine(bgr, use_det=True, use_cls=False, use_rec=False)
-    boxes = getattr(res, "boxes", None)
-    if boxes is None or len(boxes) == 0:
-        out = (np.zeros((0, 4, 2)), np.zeros((0,)))
-    else:
-        sc = getattr(res, "scores", None)
-        scores = np.asarray(sc if sc is not None else [1.0] * len(boxes), dtype=float)
-        out = (np.asarray(boxes, dtype=float), scores)
+    out = (np.zeros((0, 4, 2)), np.zeros((0,)))
+    if min(image_rgb.shape[:2]) >= MIN_TEXT_SIDE:
+        mosaic = _strip_mosaic(image_rgb)
+        src = image_rgb if mosaic is None else mosaic.image
+        res = engine(np.ascontiguousarray(src[:, :, ::-1]), use_det=True, use_cls=False, use_rec=False)
+        boxes = getattr(res, "boxes", None)
+        if boxes is not None and len(boxes) > 0:
+            sc = getattr(res, "scores", None)
+            quads = np.asarray(boxes, dtype=float)
+            out = (quads if mosaic is None else mosaic.to_strip(quads),
+                   np.asarray(sc if sc is not None else [1.0] * len(boxes), dtype=float))
     if key is not None:
         _LAST[key] = (dig, out)
     return out[0].copy(), out[1].copy()
