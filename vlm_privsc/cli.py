@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vlm_privsc import __version__
-from vlm_privsc.errors import InputError, VlmscError
+from vlm_privsc.errors import InputError, VlmscError, os_error_line
 
 if TYPE_CHECKING:
     from vlm_privsc.evaluation.suite import SuiteRun
@@ -588,7 +588,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         if os.environ.get("VLMSC_DEBUG"):
             raise
-        err_console.print(f"vlmsc: error: {os_error_line(e)}", markup=False)
+        if e.filename is None:  # no file to name: a bug, reported as one
+            err_console.print(f"vlmsc: internal error: {e.__class__.__name__}: {e} (set VLMSC_DEBUG=1 for the traceback)",
+                              markup=False)
+            return 1
+        err_console.print(f"vlmsc: error: {os_error_line(e)}", markup=False)  # the environment: a file we could not use
         return 2
     except Exception as e:  # a bug, not a user error
         if os.environ.get("VLMSC_DEBUG"):

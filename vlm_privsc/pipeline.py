@@ -172,8 +172,12 @@ class Pipeline:
                 or cfg.inpaint.bob.name not in INPAINTERS or cfg.inpaint.eve.name not in INPAINTERS:
             try:
                 import vlm_privsc.hub  # noqa: F401  (registers the hub backends)
-            except ImportError:
-                pass
+            except ImportError as e:  # the preset needs them: say why they are missing, never fall back
+                from vlm_privsc.errors import MissingWeightsError
+
+                raise MissingWeightsError(
+                    f"preset {cfg.name!r} names hub backends, but vlm_privsc.hub cannot be imported ({e}); "
+                    "install them with `pip install 'vlm-privsc[hub]'` (bash install.sh does)") from None
         self.guard = PrivacyGuard(
             self.db,
             cfg.guard.policy,

@@ -22,8 +22,12 @@ _PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 1
 
 
 def category_colour(category: str, categories: list[str]) -> tuple[int, int, int]:
+    """The category's colour: its place among the database's sorted categories, or for a name
+    outside them a stable digest of the name (``hash()`` changes between processes)."""
+    import zlib
+
     names = sorted(categories)
-    i = names.index(category) if category in names else abs(hash(category))
+    i = names.index(category) if category in names else zlib.crc32(category.encode("utf-8"))
     return _PALETTE[i % len(_PALETTE)]
 
 
