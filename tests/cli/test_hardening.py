@@ -388,3 +388,25 @@ def test_config_error_for_presets_keeps_a_line(tmp_path):
     f.write_text("name: x\nchannel:\n  snr_db: 500\n")
     with pytest.raises(ConfigError, match=r"p\.yaml:3: channel\.snr_db: .*outside the valid range"):
         load_preset(f)
+
+
+def test_ctrl_c_between_the_two_renames_puts_the_earlier_set_back(tmp_path, monkeypatch):
+    import vlm_privsc.io.outputs as outputs
+
+    out = tmp_path / "set"
+    outputs.write_output_set(out, {"a.png": b"old"})
+    before = _digest(out)
+    real = os.rename
+    calls = []
+
+    def rename(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 2:  # the new set moving into place
+            raise KeyboardInterrupt
+        return real(src, dst)
+
+    monkeypatch.setattr(outputs.os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        outputs.write_output_set(out, {"a.png": b"new"})
+    monkeypatch.setattr(outputs.os, "rename", real)
+    assert _digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["set"]

@@ -116,11 +116,14 @@ def write_output_set(out_dir: str | Path, files: Mapping[str, Content], inputs: 
         tmp = None
         _fsync_dir(parent)
     except OSError as e:
-        if old is not None and not out.exists():
-            os.rename(old, out)  # put the earlier set back
-            old = None
         raise OutputError(f"could not write the output set {str(out)!r} (left unchanged): {os_error_line(e)}") from None
-    finally:
+    finally:  # also on Ctrl-C between the two renames: the earlier set goes back
+        if old is not None and not out.exists():
+            try:
+                os.rename(old, out)
+                old = None
+            except OSError:
+                pass
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
         if old is not None:
