@@ -202,3 +202,43 @@ def test_train_cli_rejects_bad_budget_and_precision(photo_dir: Path, tmp_path: P
     assert run_command("train", [*base, "--hours", "-1"]) == 2
     assert run_command("train", [*base, "--precision", "fp8"]) == 2
     assert run_command("train", [*base, "--ratio", "1/7"]) == 2
+
+
+def test_simplified_gdn_is_bounded_and_its_parameters_stay_positive() -> None:
+    from vlm_privsc.jscc.models import SimplifiedGDN
+
+    g, ig = SimplifiedGDN(4), SimplifiedGDN(4, inverse=True)
+    x = torch.randn(2, 4, 5, 5) * 10
+    with torch.no_grad():
+        assert torch.allclose(g(x), x / (1 + 0.1 * x.abs()), atol=1e-5)  # beta = 1, gamma = 0.1 I at init
+        assert torch.allclose(ig(x), x * (1 + 0.1 * x.abs()), atol=1e-5)
+        assert g(x).abs().max() < 10  # |x| / gamma_ii
+        g.beta.fill_(-3.0)
+        g.gamma.fill_(-3.0)
+        assert torch.isfinite(g(x)).all() and g(x).abs().max() <= x.abs().max() * 1e6 + 1  # beta >= 1e-6
+    # below its bound a parameter gets the gradients that raise it (a smaller output raises beta), not the others
+    g(torch.ones(1, 4, 1, 1)).sum().backward()
+    assert (g.beta.grad < 0).all()
+    g.beta.grad = None
+    (-g(torch.ones(1, 4, 1, 1))).sum().backward()
+    assert (g.beta.grad == 0).all()
+
+
+def test_new_resjscc_options_roundtrip_and_old_files_keep_their_architecture(tmp_path: Path) -> None:
+    new = default_config("resjscc", 128, channels=TINY)
+    assert new.norm == "sgdn" and new.linear_skip
+    d = new.to_dict()
+    assert d["norm"] == "sgdn" and d["linear_skip"] is True and JSCCConfig.from_dict(d) == new
+    old = {k: v for k, v in d.items() if k not in ("norm", "dec_norm", "linear_skip")}
+    assert JSCCConfig.from_dict(old).norm == "gdn" and not JSCCConfig.from_dict(old).linear_skip
+    with pytest.raises(ConfigError):
+        JSCCConfig(arch="adjscc", linear_skip=True)
+    with pytest.raises(ConfigError):
+        default_config("resjscc", 128, norm="bn")
+    m = build_jscc("resjscc", latent_channels=128, channels=TINY).eval()
+    p = save_model(m, tmp_path / "jscc_s.safetensors", {}, dtype=torch.float32)
+    x = torch.rand(1, 3, 32, 48)
+    with torch.no_grad():
+        a = m.decode(m.encode(x, 3.0), 3.0, size=(32, 48))
+        b = load_model(p)
+        assert b.config == m.config and torch.equal(b.decode(b.encode(x, 3.0), 3.0, size=(32, 48)), a)

@@ -54,6 +54,9 @@ def train_jscc(
     precision: Annotated[str, typer.Option(help="fp32 or bf16 (autocast)")] = "fp32",
     clip_grad: Annotated[float, typer.Option(help="clip the gradient norm (0: off)")] = 0.0,
     export_dtype: Annotated[Optional[str], typer.Option(help="fp32 or fp16 weights file (default fp16 for resjscc)")] = None,
+    norm: Annotated[Optional[str], typer.Option(help="resjscc encoder normalisation: gdn, sgdn (simplified GDN) or prelu (default: the arch's)")] = None,
+    dec_norm: Annotated[Optional[str], typer.Option(help="resjscc decoder activation: prelu or isgdn (default: the arch's)")] = None,
+    linear_skip: Annotated[Optional[bool], typer.Option("--linear-skip/--no-linear-skip", help="resjscc: linear patch path beside the deep one (default: the arch's)")] = None,
 ) -> None:
     """Train a DeepJSCC / ADJSCC model (CIFAR-10 + photo crops) and export safetensors weights."""
     from vlm_privsc.jscc.train import TrainOptions, train
@@ -66,6 +69,7 @@ def train_jscc(
         export=str(export) if export else None, init=str(init) if init else None, stop_at=stop_at, threads=threads,
         progress=progress, hours=hours, data_mix=data_mix, batch_pixels=batch_pixels, cifar_fraction=cifar_fraction,
         precision=precision, clip_grad=clip_grad, export_dtype=export_dtype,
+        norm=norm, dec_norm=dec_norm, linear_skip=linear_skip,
     )
     res = train(opts, argv=_argv_after("jscc"))
     typer.echo(f"done: {res.steps} steps, {res.images_seen} images, {res.seconds:.0f} s, eval {res.eval_psnr_db}"

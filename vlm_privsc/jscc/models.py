@@ -68,6 +68,9 @@ RES_STRIDE = 16  # total down-sampling of the residual GDN encoder (arch "resjsc
 ARCHS = ("deepjscc", "adjscc", "resjscc")
 RES_DEFAULT_CHANNELS = (32, 64, 128, 160)
 RES_DEFAULT_BLOCKS = (1, 1)
+ENC_NORMS = ("gdn", "sgdn", "prelu")
+RES_DEFAULT_NORM = "sgdn"  # new resjscc models; files without the field are "gdn" (the first resjscc)
+DEC_NORMS = ("prelu", "isgdn")
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,9 @@ class JSCCConfig:
     text_dim: int = 0  # > 0: FiLM-conditioned decoder on a text embedding of this size
     snr_scale_db: float = 20.0  # the SNR fed to AF modules is snr_db / snr_scale_db
     res_blocks: tuple[int, ...] = ()  # resjscc: residual blocks at H/8 and H/16 (per side)
+    norm: str = "gdn"  # resjscc encoder: "gdn" (squared parameters), "sgdn" (simplified, reparametrised), "prelu"
+    dec_norm: str = "prelu"  # resjscc decoder: "prelu" or "isgdn" (inverse simplified GDN, reparametrised)
+    linear_skip: bool = False  # resjscc: a linear patch transform (stride x stride block -> latent) beside the deep path
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
@@ -99,6 +105,12 @@ class JSCCConfig:
             raise ConfigError(f"resjscc needs res_blocks = 2 counts >= 0 (H/8, H/16), got {self.res_blocks}")
         if self.arch != "resjscc" and self.res_blocks:
             raise ConfigError(f"res_blocks is only for arch 'resjscc', not {self.arch!r}")
+        if self.norm not in ENC_NORMS:
+            raise ConfigError(f"norm must be one of {', '.join(ENC_NORMS)}, got {self.norm!r}")
+        if self.dec_norm not in DEC_NORMS:
+            raise ConfigError(f"dec_norm must be one of {', '.join(DEC_NORMS)}, got {self.dec_norm!r}")
+        if self.arch != "resjscc" and ((self.norm, self.dec_norm) != ("gdn", "prelu") or self.linear_skip):
+            raise ConfigError(f"norm / dec_norm / linear_skip are only for arch 'resjscc', not {self.arch!r}")
 
     @property
     def stride(self) -> int:
@@ -120,7 +132,8 @@ class JSCCConfig:
         if self.arch == "resjscc":
             d["res_blocks"] = list(self.res_blocks)
         else:  # the format of the weights written before resjscc existed
-            d.pop("res_blocks")
+            for k in ("res_blocks", "norm", "dec_norm", "linear_skip"):
+                d.pop(k)
         return d
 
     @classmethod
@@ -138,6 +151,8 @@ def default_config(arch: str, latent_channels: int, **kw: Any) -> JSCCConfig:
     if arch == "resjscc":
         kw.setdefault("channels", RES_DEFAULT_CHANNELS)
         kw.setdefault("res_blocks", RES_DEFAULT_BLOCKS)
+        kw.setdefault("norm", RES_DEFAULT_NORM)
+        kw.setdefault("linear_skip", True)
     return JSCCConfig(arch=arch, latent_channels=latent_channels, **kw)
 
 
@@ -248,6 +263,58 @@ class GDN(nn.Module):
         return (x.float() * (norm.sqrt() if self.inverse else norm.rsqrt())).to(x.dtype)
 
 
+class _LowerBound(torch.autograd.Function):
+    """``max(x, bound)`` whose gradient still passes where it would raise ``x`` back above the
+    bound (Ballé's ``lower_bound``), so a parameter stuck at the bound can leave it."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, bound: float) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        ctx.bound = bound
+        return x.clamp_min(bound)
+
+    @staticmethod
+    def backward(ctx, g: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        return g * ((x >= ctx.bound) | (g < 0)).to(g.dtype), None
+
+
+class SimplifiedGDN(nn.Module):
+    """Simplified GDN (J. Johnston et al., "Computationally Efficient Neural Image Compression",
+    arXiv:1912.08771, 2019): ``y_i = x_i / (beta_i + sum_j gamma_ij |x_j|)``; the inverse
+    multiplies. ``beta``, ``gamma`` use the reparametrisation of Ballé's GDN (square of a
+    lower-bounded parameter minus a pedestal): ``beta >= 1e-6``, ``gamma >= 0``, and a gradient
+    step moves them by amounts of the same scale whatever their value. Initialised at
+    ``beta = 1``, ``gamma = 0.1 I``. Bounded by ``|x| / gamma_ii`` (GDN) and linear in ``|x|``
+    (IGDN), where the squared form of :class:`GDN` divides by ``sqrt(beta)`` as ``beta -> 0``.
+    """
+
+    PEDESTAL = 2.0 ** -36  # reparam offset 2**-18, squared
+    BETA_MIN = 1e-6
+
+    def __init__(self, channels: int, inverse: bool = False) -> None:
+        super().__init__()
+        self.inverse = inverse
+        self.beta = nn.Parameter(torch.sqrt(torch.ones(channels) + self.PEDESTAL))
+        self.gamma = nn.Parameter(torch.sqrt(0.1 * torch.eye(channels) + self.PEDESTAL))
+
+    def forward(self, x: Tensor) -> Tensor:
+        c = x.shape[1]
+        ped = self.PEDESTAL
+        beta = _LowerBound.apply(self.beta, math.sqrt(self.BETA_MIN + ped)) ** 2 - ped
+        gamma = (_LowerBound.apply(self.gamma, math.sqrt(ped)) ** 2 - ped).reshape(c, c, 1, 1)
+        norm = F.conv2d(x.abs(), gamma.to(x.dtype), beta.to(x.dtype))
+        return x * norm if self.inverse else x / norm
+
+
+def _enc_norm(kind: str, channels: int) -> nn.Module:
+    if kind == "gdn":
+        return GDN(channels)
+    if kind == "sgdn":
+        return SimplifiedGDN(channels)
+    return nn.PReLU(channels)
+
+
 class _ResBlock(nn.Module):
     """conv3x3 -> PReLU -> conv3x3, added to the input (the second conv starts at zero)."""
 
@@ -273,7 +340,8 @@ class _ResStage(nn.Module):
     diverge here (4,000 steps, lr 2e-4); GDN, bounded by ``|x| / sqrt(beta)``, stays stable.
     """
 
-    def __init__(self, cin: int, cout: int, k: int, n_res: int, decoder: bool, text_dim: int = 0) -> None:
+    def __init__(self, cin: int, cout: int, k: int, n_res: int, decoder: bool, text_dim: int = 0,
+                 norm: str = "gdn") -> None:
         super().__init__()
         self.decoder = decoder
         if decoder:
@@ -282,7 +350,10 @@ class _ResStage(nn.Module):
         else:
             self.conv = nn.Conv2d(cin, cout, k, 2, k // 2)
             self.res = nn.Sequential(*[_ResBlock(cout) for _ in range(n_res)])
-        self.gdn: nn.Module = nn.PReLU(cout) if decoder else GDN(cout)
+        if decoder:
+            self.gdn: nn.Module = SimplifiedGDN(cout, inverse=True) if norm == "isgdn" else nn.PReLU(cout)
+        else:
+            self.gdn = _enc_norm(norm, cout)
         self.af = AFModule(cout)
         self.film = FiLM(text_dim, cout) if text_dim > 0 else None
 
@@ -340,17 +411,22 @@ class DeepJSCC(nn.Module):
         c1, c2, c3, c4 = config.channels
         k, c, t = config.kernel_size, config.latent_channels, config.text_dim
         r8, r16 = config.res_blocks
+        en, dn = config.norm, config.dec_norm
         self.enc = nn.ModuleList([
-            _ResStage(3, c1, k, 0, False), _ResStage(c1, c2, k, 0, False),
-            _ResStage(c2, c3, k, r8, False), _ResStage(c3, c4, k, r16, False),
+            _ResStage(3, c1, k, 0, False, norm=en), _ResStage(c1, c2, k, 0, False, norm=en),
+            _ResStage(c2, c3, k, r8, False, norm=en), _ResStage(c3, c4, k, r16, False, norm=en),
         ])
         self.enc_out = nn.Conv2d(c4, c, 3, 1, 1)
         self.dec_in = _Block(c, c4, 3, 1, False, True, t)
         self.dec = nn.ModuleList([
-            _ResStage(c4, c3, k, r16, True, t), _ResStage(c3, c2, k, r8, True, t),
-            _ResStage(c2, c1, k, 0, True, t),
+            _ResStage(c4, c3, k, r16, True, t, dn), _ResStage(c3, c2, k, r8, True, t, dn),
+            _ResStage(c2, c1, k, 0, True, t, dn),
         ])
         self.dec_out = nn.Sequential(nn.Conv2d(c1, 12, 3, 1, 1), nn.PixelShuffle(2))
+        if config.linear_skip:
+            s = RES_STRIDE
+            self.enc_skip = nn.Sequential(nn.PixelUnshuffle(s), nn.Conv2d(3 * s * s, c, 1))
+            self.dec_skip = nn.Sequential(nn.Conv2d(c, 3 * s * s, 1), nn.PixelShuffle(s))
         # variance-preserving init (He et al. 2015, PReLU slope 0.25), zero biases, AF gates
         # starting near 1: with PyTorch's default init the image signal fades to ~1% of the
         # latent after four stages and the constant bias pattern takes the channel's power.
@@ -362,6 +438,8 @@ class DeepJSCC(nn.Module):
                 nn.init.constant_(mod.fc2.bias, 3.0)
         with torch.no_grad():
             self.dec_out[0].weight.mul_(0.05)
+        if config.linear_skip:  # the linear path starts off in the decoder (like the res blocks' last conv)
+            nn.init.zeros_(self.dec_skip[0].weight)
 
     # --- helpers ---------------------------------------------------------------
     @property
@@ -450,9 +528,12 @@ class DeepJSCC(nn.Module):
             x = F.pad(x, (0, wp - w, 0, hp - h), mode="replicate")
         snr = self._snr(snr_db, b, x)
         f = x - 0.5
+        x0 = f
         for blk in self.enc:
             f = blk(f, snr, private=private)
         f = self.enc_out(f)
+        if getattr(self, "enc_skip", None) is not None:
+            f = f + self.enc_skip(x0)
         if f.dtype != torch.float32:
             f = f.float()
         z = torch.view_as_complex(f.reshape(b, -1, 2).float().contiguous())
@@ -504,10 +585,13 @@ class DeepJSCC(nn.Module):
             f = pushpull(f, ~self._received_reals(private))
         snr = self._snr(snr_db, b, f)
         if self.config.arch == "resjscc":
+            f0 = f
             f = self.dec_in(f, snr, cond, private)
             for blk in self.dec:
                 f = blk(f, snr, cond, private)
             x = self.dec_out(f).float() + 0.5
+            if getattr(self, "dec_skip", None) is not None:
+                x = x + self.dec_skip(f0).float()
             # unclamped while training (MSE keeps its gradient), clamped to [0,1] otherwise
             x = x if self.training else x.clamp(0.0, 1.0)
         else:

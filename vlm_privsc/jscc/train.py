@@ -44,6 +44,9 @@ class TrainOptions:
     arch: str = "adjscc"
     channels: tuple[int, int, int, int] | None = None  # default: the arch's (adjscc 16,32,32,32)
     res_blocks: tuple[int, int] | None = None  # resjscc only (default 1, 1)
+    norm: str | None = None  # resjscc only: encoder normalisation (gdn, sgdn, prelu; default: the arch's)
+    dec_norm: str | None = None  # resjscc only: decoder activation (prelu, isgdn)
+    linear_skip: bool | None = None  # resjscc only: the linear patch path beside the deep one
     name: str | None = None  # default: f"{arch}-r{num}_{den}"
     data: str | None = None  # shared data folder (CIFAR tarball, photos)
     images: str | None = None  # or: a folder of images to crop from (tests, custom data)
@@ -270,6 +273,9 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
         extra["channels"] = tuple(opts.channels)
     if opts.res_blocks is not None:
         extra["res_blocks"] = tuple(opts.res_blocks)
+    for key in ("norm", "dec_norm", "linear_skip"):
+        if getattr(opts, key) is not None:
+            extra[key] = getattr(opts, key)
     config = default_config(opts.arch, latent_channels_for_ratio(opts.ratio, stride_of(opts.arch)), **extra)
     torch.manual_seed(opts.seed)
     model = DeepJSCC(config)
