@@ -156,17 +156,22 @@ class PhotoWorker:
         return replace(task.item, path=p)
 
     def run(self, task: PhotoTask) -> PhotoResult:
+        """Evaluate one photo; the result carries the task without the photo's bytes."""
         t0 = time.perf_counter()
         item = task.item
+        light = replace(task, data=None)
         try:
             item = self._materialise(task)
             rows = self.worker.evaluate(item, task.index, self.grid, set(task.todo))
-            return PhotoResult(task, tuple(rows), self.id, time.perf_counter() - t0)
+            return PhotoResult(light, tuple(rows), self.id, time.perf_counter() - t0)
         except Exception as e:  # noqa: BLE001 - one photo's failure is reported, the run goes on
             if not isinstance(e, VlmscError):
                 traceback.print_exc()  # a bug, not bad input: keep the trace in the worker's log
             err = _error_text(e).replace(str(item.path), task.item.key)
-            return PhotoResult(task, (), self.id, time.perf_counter() - t0, error=err)
+            return PhotoResult(light, (), self.id, time.perf_counter() - t0, error=err)
+        finally:
+            if item is not task.item:
+                item.path.unlink(missing_ok=True)  # the shipped copy: one photo on disk at a time
 
 
 class Engine(ABC):

@@ -5,6 +5,9 @@ policy the guard runs once; per channel setting the pipeline transmits and both
 receivers restore. Identity leakage is measured aligned on the original's faces (a
 reconstruction whose face no detector finds can still leak). Rows are appended to
 ``rows.csv`` as they finish, so an interrupted run resumes where it stopped.
+
+Where the photos are evaluated (this process, a local process pool, Ray actors) is an
+:class:`~vlm_privsc.evaluation.engines.Engine`; this module alone writes the rows.
 """
 
 from __future__ import annotations
