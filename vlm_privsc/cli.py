@@ -386,10 +386,9 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
     from vlm_privsc.db import load_db
     from vlm_privsc.evaluation import EvalGrid, load_faces, summarise
     from vlm_privsc.evaluation.engines import EngineOptions
-    from vlm_privsc.evaluation.runner import evaluate
     from vlm_privsc.evaluation.labels import boxes_for, load_labels
     from vlm_privsc.evaluation.plots import bob_quality_vs_snr, leakage_vs_eve_snr, markdown_report, privacy_utility
-    from vlm_privsc.evaluation.runner import grid_to_json
+    from vlm_privsc.evaluation.runner import evaluate, grid_to_json
     from vlm_privsc.report import write_outputs
 
     cfg = override(override(load_preset(run.preset), run.overrides), {
@@ -422,7 +421,7 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
 
         def tick(p) -> None:
             dt = _time.perf_counter() - p.started
-            done.update(photos=p.done, rows=p.rows)
+            done.update(photos=p.done - p.failed, rows=p.rows)
             prog.update(task, total=p.total, completed=p.done, description=f"evaluating photos ({eng.describe()})",
                         rate=f"{p.done / max(dt, 1e-9):.2f} photos/s, {p.rows / max(dt, 1e-9):.2f} cells/s"
                         + (f", {p.failed} failed" if p.failed else ""))

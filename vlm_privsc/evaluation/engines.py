@@ -413,7 +413,10 @@ class RayEngine(Engine):
 
     def _resources(self) -> str:
         res = self._ray.cluster_resources()
-        return ", ".join(f"{k}={v:g}" for k, v in sorted(res.items()) if k in ("CPU", "GPU", "memory"))
+        parts = [f"{k}={res[k]:g}" for k in ("CPU", "GPU") if k in res]
+        if "memory" in res:
+            parts.append(f"memory={res['memory'] / 2**30:.1f} GiB")
+        return ", ".join(parts) or "no resources"
 
     def _capacity(self) -> int:
         res = self._ray.cluster_resources()
