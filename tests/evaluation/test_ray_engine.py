@@ -53,10 +53,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_jscc: Path) -> dict[str
     assert runner.invoke(app, ["key", "new", "--out", str(key)]).exit_code == 0
     # the workers import this tree's package and tests (the fake backends), and read the same key
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR", configure_logging=False,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR", configure_logging=False,
              runtime_env={"env_vars": {"PYTHONPATH": path, "VLMSC_KEY": str(key), "OMP_NUM_THREADS": "1"}})
     argv = ["eval", "--faces", str(faces), "--preset", str(preset), "--key", str(key), "--policy", "faces",
-            "--eve-snr", "10", "--eve-snr", "0"]
+            "--snr", "10", "--eve-snr", "0"]
     local = tmp / "local"
     res = runner.invoke(app, [*argv, "--out", str(local)])
     assert res.exit_code == 0, res.output
@@ -108,7 +108,7 @@ def test_ray_worker_killed_mid_run(setup: dict[str, Any]):
             os.kill(int(p.last.worker.rsplit(":", 1)[1]), signal.SIGKILL)
 
     out = setup["tmp"] / "killed"
-    grid = EvalGrid(("none", "faces"), ("none",), (10.0,), (10.0, 0.0), "awgn", 0)
+    grid = EvalGrid(("none", "faces"), ("none",), (10.0,), (0.0,), "awgn", 0)
     os.environ["VLMSC_KEY"] = str(setup["key"])  # the driver's gallery needs none, but keep it like the CLI
     try:
         run = evaluate(load_faces(setup["faces"]), grid, load_preset(str(setup["preset"])), out,

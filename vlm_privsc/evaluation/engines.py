@@ -405,7 +405,7 @@ class RayEngine(Engine):
                 ray.init(address=self.address, **kw)
             else:
                 need = int(-(-self.workers * self.cpus // 1)) if self._asked else 0
-                ray.init(num_cpus=max(os.cpu_count() or 1, need), **kw)
+                ray.init(address="local", num_cpus=max(os.cpu_count() or 1, need), **kw)  # never a stale cluster
         except (ConnectionError, RuntimeError, ValueError) as e:
             where = f"the Ray cluster at {self.address!r}" if self.address else "a local Ray instance"
             raise EngineError(f"cannot start or join {where}: {_error_text(e)}") from None
