@@ -389,6 +389,7 @@ class RayEngine(Engine):
         self._idle: deque[Any] = deque()
         self._queue: deque[PhotoTask] = deque()
         self._inflight: dict[Any, tuple[Any, PhotoTask]] = {}  # run() ref -> (actor, task)
+        self._unsent: deque[PhotoResult] = deque()  # photos that could not be read for sending
 
     # -- start-up ---------------------------------------------------------------------------
     def _init_ray(self) -> None:
@@ -471,26 +472,33 @@ class RayEngine(Engine):
 
     # -- scheduling -------------------------------------------------------------------------
     def submit(self, task: PhotoTask) -> None:
-        if self.ship and task.data is None:
-            try:
-                task = replace(task, data=task.item.path.read_bytes())
-            except OSError as e:
-                raise InputError(f"cannot read image {str(task.item.path)!r}: {e.strerror or e}") from None
         self._queue.append(task)
         self._dispatch()
 
     def _dispatch(self) -> None:
+        """Send queued photos to idle actors; a photo's bytes are read only now, so the
+        queue of a 10^5-photo run holds names, not images."""
         while self._idle and self._queue:
-            a, t = self._idle.popleft(), self._queue.popleft()
+            t = self._queue.popleft()
+            if self.ship and t.data is None:
+                try:
+                    t = replace(t, data=t.item.path.read_bytes())
+                except OSError as e:
+                    self._unsent.append(PhotoResult(t, (), "", error=_error_text(InputError(
+                        f"cannot read image {str(t.item.path)!r}: {e.strerror or e}"))))
+                    continue
+            a = self._idle.popleft()
             self._inflight[a.run.remote(t)] = (a, t)
 
     def pending(self) -> int:
-        return len(self._queue) + len(self._inflight)
+        return len(self._queue) + len(self._inflight) + len(self._unsent)
 
     def next_result(self) -> PhotoResult:
         ray = self._ray
         while True:
             self._dispatch()
+            if self._unsent:
+                return self._unsent.popleft()
             if not self._inflight and not self._starting:
                 raise EngineError(f"no Ray worker left ({self.report.restarted} restarted, limit "
                                   f"{self.max_replacements}); {len(self._queue)} photos not evaluated; "
@@ -534,6 +542,7 @@ class RayEngine(Engine):
         self._idle.clear()
         self._inflight.clear()
         self._queue.clear()
+        self._unsent.clear()
         if self._owns:
             ray.shutdown()
             self._owns = False
