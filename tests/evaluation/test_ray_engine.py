@@ -21,6 +21,25 @@ from vlm_privsc.cli import app
 
 ray = pytest.importorskip("ray")
 
+from vlm_privsc.guard.detectors import DETECTORS  # noqa: E402
+
+
+class ExplodesOnPortrait:
+    """A detector that raises on portrait photos (the Grace Hopper ones): registered here,
+    shipped to the Ray workers by reference (:func:`vlm_privsc.registry.external_entries`)."""
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def detect(self, image, prompts=()):  # noqa: ANN001, ANN201
+        if image.shape[0] > image.shape[1]:
+            raise RuntimeError("detector exploded")
+        return []
+
+
+if "explodes_on_portrait" not in DETECTORS:
+    DETECTORS.register("explodes_on_portrait")(ExplodesOnPortrait)
+
 pytestmark = pytest.mark.slow
 runner = CliRunner()
 ROOT = Path(vlm_privsc.__file__).resolve().parents[1]
@@ -49,6 +68,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_jscc: Path) -> dict[str
         "jscc": {"model": str(tiny_jscc), "max_side": 96}, "channel": {"name": "awgn"},
         "semantic": {"embedder": {"name": "bow_test"}}, "identity": {"matcher": {"name": "sface"}},
     }))
+    bad_db = tmp / "bad_db.yaml"
+    bad_db.write_text(DB_YAML.replace("name: fixed_boxes", "name: explodes_on_portrait", 1))
+    bad = tmp / "bad_preset.yaml"
+    bad.write_text(preset.read_text().replace(str(tmp / "db.yaml"), str(bad_db)))
     key = tmp / "k.key"
     assert runner.invoke(app, ["key", "new", "--out", str(key)]).exit_code == 0
     # the workers import this tree's package and tests (the fake backends), and read the same key
@@ -60,7 +83,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_jscc: Path) -> dict[str
     local = tmp / "local"
     res = runner.invoke(app, [*argv, "--out", str(local)])
     assert res.exit_code == 0, res.output
-    yield {"tmp": tmp, "argv": argv, "reference": _cells(local), "key": key, "faces": faces, "preset": preset}
+    yield {"tmp": tmp, "argv": argv, "reference": _cells(local), "key": key, "faces": faces, "preset": preset,
+           "bad_preset": bad}
     ray.shutdown()
 
 
@@ -151,3 +175,19 @@ def test_ray_interrupted_run_resumes(setup: dict[str, Any], monkeypatch: pytest.
     assert res.exit_code == 0, res.output
     assert _cells(out) == setup["reference"]
     assert json.loads((out / "summary.json").read_text())["meta"]["new_rows"] == len(setup["reference"]) - len(partial)
+
+
+def test_ray_photo_failing_twice_is_reported_and_the_run_goes_on(setup: dict[str, Any]):
+    from vlm_privsc.config import load_preset
+    from vlm_privsc.evaluation import EvalGrid, load_faces
+    from vlm_privsc.evaluation.engines import RayEngine
+    from vlm_privsc.evaluation.runner import evaluate
+
+    out = setup["tmp"] / "failing"
+    grid = EvalGrid(("none", "faces"), ("none",), (10.0,), (0.0,), "awgn", 0)
+    run = evaluate(load_faces(setup["faces"]), grid, load_preset(str(setup["bad_preset"])), out, RayEngine(2))
+    failed = {f.image: f for f in run.report.failures}
+    assert set(failed) == {"grace/1.png", "grace/2.png"}
+    assert all(f.attempts == 2 and f.error == "RuntimeError: detector exploded" for f in failed.values())
+    assert {r["image"] for r in run.rows} == {"astro/1.png", "astro/2.png"} and len(run.rows) == 4
+    assert sum(run.report.per_worker.values()) == 2 and run.report.restarted == 0
