@@ -117,3 +117,23 @@ def test_engine_options_are_one_line(faces_dir: Path, fast_preset: Path, tmp_pat
     assert res.exit_code == 2 and res.stderr.count("\n") == 1
     assert "--engine ray needs Ray: pip install 'vlm-privsc[ray]'" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_local_pool_runs_plugin_backends_and_writes_the_same_rows(faces_dir: Path, fast_preset: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch):
+    """Two spawned processes get the test's fake backends (registered outside the package)
+    and write the rows that one in-process worker with as many torch threads writes."""
+    from vlm_privsc.config import load_preset
+    from vlm_privsc.evaluation import EvalGrid, LocalEngine, evaluate, load_faces
+
+    key = tmp_path / "k.key"
+    assert runner.invoke(app, ["key", "new", "--out", str(key)]).exit_code == 0
+    monkeypatch.setenv("VLMSC_KEY", str(key))
+    grid = EvalGrid(("none", "faces"), ("none",), (10.0,), (10.0,), "awgn", 0)
+    pool = LocalEngine(2)
+    cells = []
+    for name, engine in (("one", LocalEngine(1, threads=pool.threads)), ("pool", pool)):
+        run = evaluate(load_faces(faces_dir), grid, load_preset(str(fast_preset)), tmp_path / name, engine)
+        cells.append({(r["image"], r["policy"]): {k: v for k, v in r.items() if k != "seconds"} for r in run.rows})
+        assert sum(run.report.per_worker.values()) == 4 and len(run.report.per_worker) <= engine.workers
+    assert cells[0] == cells[1] and len(cells[0]) == 8

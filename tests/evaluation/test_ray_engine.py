@@ -3,11 +3,13 @@ same rows as the local engine, a worker killed mid-run, Ctrl-C and resume."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,9 @@ from typer.testing import CliRunner
 
 import vlm_privsc
 from vlm_privsc.cli import app
+from vlm_privsc.config import load_preset
+from vlm_privsc.evaluation import EvalGrid, LocalEngine, RayEngine, evaluate, load_faces
+from vlm_privsc.evaluation.runner import EvalProgress
 
 ray = pytest.importorskip("ray")
 
@@ -80,12 +85,28 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_jscc: Path) -> dict[str
              runtime_env={"env_vars": {"PYTHONPATH": path, "VLMSC_KEY": str(key), "OMP_NUM_THREADS": "1"}})
     argv = ["eval", "--faces", str(faces), "--preset", str(preset), "--key", str(key), "--policy", "faces",
             "--snr", "10", "--eve-snr", "0"]
+    # the reference: the local engine in this process, with one torch thread as each Ray actor has
+    # (float sums depend on the thread count, so identical rows need the same threads per worker)
     local = tmp / "local"
-    res = runner.invoke(app, [*argv, "--out", str(local)])
-    assert res.exit_code == 0, res.output
+    with _key(key):
+        evaluate(load_faces(faces), GRID, load_preset(str(preset)), local, LocalEngine(1, threads=1))
     yield {"tmp": tmp, "argv": argv, "reference": _cells(local), "key": key, "faces": faces, "preset": preset,
            "bad_preset": bad}
     ray.shutdown()
+
+
+GRID = EvalGrid(("none", "faces"), ("none",), (10.0,), (0.0,), "awgn", 0)
+"""The grid of ``setup["argv"]`` (the baseline, the faces policy, Bob at 10 dB, Eve at 0 dB)."""
+
+
+@contextlib.contextmanager
+def _key(path: Path) -> Iterator[None]:
+    """``$VLMSC_KEY`` for the workers of this process, as ``vlmsc eval --key`` sets it."""
+    os.environ["VLMSC_KEY"] = str(path)
+    try:
+        yield
+    finally:
+        os.environ.pop("VLMSC_KEY", None)
 
 
 def _cells(out: Path) -> dict[tuple[str, str, str], dict[str, str]]:
@@ -119,11 +140,6 @@ def test_ray_rows_equal_the_local_engines(setup: dict[str, Any]):
 
 
 def test_ray_worker_killed_mid_run(setup: dict[str, Any]):
-    from vlm_privsc.evaluation import EvalGrid, load_faces
-    from vlm_privsc.config import load_preset
-    from vlm_privsc.evaluation.engines import RayEngine
-    from vlm_privsc.evaluation.runner import EvalProgress, evaluate
-
     killed: list[str] = []
 
     def kill_first_worker(p: EvalProgress) -> None:
@@ -132,13 +148,8 @@ def test_ray_worker_killed_mid_run(setup: dict[str, Any]):
             os.kill(int(p.last.worker.rsplit(":", 1)[1]), signal.SIGKILL)
 
     out = setup["tmp"] / "killed"
-    grid = EvalGrid(("none", "faces"), ("none",), (10.0,), (0.0,), "awgn", 0)
-    os.environ["VLMSC_KEY"] = str(setup["key"])  # the driver's gallery needs none, but keep it like the CLI
-    try:
-        run = evaluate(load_faces(setup["faces"]), grid, load_preset(str(setup["preset"])), out,
-                       RayEngine(2), on_image=kill_first_worker)
-    finally:
-        os.environ.pop("VLMSC_KEY", None)
+    run = evaluate(load_faces(setup["faces"]), GRID, load_preset(str(setup["preset"])), out, RayEngine(2),
+                   on_image=kill_first_worker)
     assert killed and _cells(out) == setup["reference"]  # every row once, the same values
     rep = run.report
     assert rep.restarted >= 1 and rep.failures == [] and killed[0] in rep.per_worker
@@ -178,14 +189,8 @@ def test_ray_interrupted_run_resumes(setup: dict[str, Any], monkeypatch: pytest.
 
 
 def test_ray_photo_failing_twice_is_reported_and_the_run_goes_on(setup: dict[str, Any]):
-    from vlm_privsc.config import load_preset
-    from vlm_privsc.evaluation import EvalGrid, load_faces
-    from vlm_privsc.evaluation.engines import RayEngine
-    from vlm_privsc.evaluation.runner import evaluate
-
     out = setup["tmp"] / "failing"
-    grid = EvalGrid(("none", "faces"), ("none",), (10.0,), (0.0,), "awgn", 0)
-    run = evaluate(load_faces(setup["faces"]), grid, load_preset(str(setup["bad_preset"])), out, RayEngine(2))
+    run = evaluate(load_faces(setup["faces"]), GRID, load_preset(str(setup["bad_preset"])), out, RayEngine(2))
     failed = {f.image: f for f in run.report.failures}
     assert set(failed) == {"grace/1.png", "grace/2.png"}
     assert all(f.attempts == 2 and f.error == "RuntimeError: detector exploded" for f in failed.values())
