@@ -309,7 +309,7 @@ def eval_cmd(
     data: Annotated[Path | None, typer.Option("--data", help="With --suite: the data folder its {data} paths use.")] = None,
     key: Annotated[Path | None, typer.Option("--key", help="The shared key file (default $VLMSC_KEY, else a fresh random key per worker).")] = None,
     seed: SeedOpt = 0,
-    engine: Annotated[str, typer.Option("--engine", help="local (this machine) | ray (a Ray cluster; pip install 'vlm-privsc[ray]').")] = "local",
+    engine: Annotated[str, typer.Option("--engine", help="local (this machine) | ray (a Ray cluster; needs the ray extra: pip install 'ray>=2.40').")] = "local",
     address: Annotated[str | None, typer.Option("--address", help="With --engine ray: 'auto' or HOST:PORT of a running cluster (default: a local Ray started and stopped here).")] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Worker processes / Ray actors (default --jobs; Ray: as many as the cluster's CPUs hold).")] = None,
     gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0, help="With --engine ray: GPUs per actor (0.25 puts four on a GPU).")] = 0.0,

@@ -7,7 +7,8 @@ the photos, writes each result as it arrives, and decides what a failure means
 that fails twice is given up and reported). So resume, the configuration fingerprint,
 the torn-row repair and the summary are the same whichever engine ran the photos, and so
 are the rows: every worker runs the same :class:`~vlm_privsc.evaluation.runner._Worker`
-with the same per-photo seed.
+with the same per-photo seed (bit for bit given the same key and the same torch threads per
+worker: float sums depend on the thread count).
 
 ::
 
