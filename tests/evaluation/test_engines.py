@@ -137,3 +137,23 @@ def test_local_pool_runs_plugin_backends_and_writes_the_same_rows(faces_dir: Pat
         cells.append({(r["image"], r["policy"]): {k: v for k, v in r.items() if k != "seconds"} for r in run.rows})
         assert sum(run.report.per_worker.values()) == 4 and len(run.report.per_worker) <= engine.workers
     assert cells[0] == cells[1] and len(cells[0]) == 8
+
+
+def test_backends_registered_outside_the_package_are_shipped_to_workers():
+    from vlm_privsc.guard.detectors import DETECTORS
+    from vlm_privsc.registry import Registry, external_entries, restore_entries
+    from tests.guard.fakes import FixedBoxes
+
+    entries = external_entries()
+    assert ("detector", "fixed_boxes", FixedBoxes) in entries
+    assert all(not getattr(f, "__module__", "").startswith("vlm_privsc") for _, _, f in entries)
+    assert "mtcnn" in DETECTORS.names() and not any(n == "mtcnn" for _, n, _ in entries)
+    from vlm_privsc import registry
+
+    fresh = Registry("a test stage")
+    try:
+        restore_entries([("a test stage", "fake", FixedBoxes), ("no such stage", "x", FixedBoxes)])
+        assert fresh.get("fake") is FixedBoxes
+        restore_entries([("a test stage", "fake", FixedBoxes)])  # already there: left alone, no error
+    finally:
+        registry._ALL.remove(fresh)
