@@ -290,10 +290,17 @@ class LocalEngine(Engine):
             return self._inproc.run(self._queue.popleft())
         from concurrent.futures import FIRST_COMPLETED, wait
 
+        from concurrent.futures.process import BrokenProcessPool
+
         done, _ = wait(self._futures, return_when=FIRST_COMPLETED)
         fut = next(iter(done))
         self._futures.discard(fut)
-        return fut.result()
+        try:
+            return fut.result()
+        except BrokenProcessPool:
+            raise EngineError("a local worker process died (killed or out of memory); the rows written so far "
+                              "are kept: re-run the same command to resume (--engine ray replaces dead workers)"
+                              ) from None
 
     def close(self) -> None:
         if self._pool is not None:
