@@ -252,8 +252,9 @@ def stream_results(engine: Engine, tasks: Iterable[PhotoTask], attempts: int = M
 
 class LocalEngine(Engine):
     """This machine: in this process (one worker) or a pool of spawned processes, each
-    with ``cpu_count // workers`` torch threads. A process that dies breaks the pool
-    (use the Ray engine for that); an exception inside a photo is retried and reported."""
+    with ``cpu_count // workers`` torch threads (or ``threads``). An exception inside a photo
+    is retried and reported like on Ray; a pool process that dies ends the run with one line
+    (the rows so far kept), since the pool cannot replace it: the Ray engine can."""
 
     name = "local"
 
@@ -289,7 +290,6 @@ class LocalEngine(Engine):
             assert self._inproc is not None, "start() first"
             return self._inproc.run(self._queue.popleft())
         from concurrent.futures import FIRST_COMPLETED, wait
-
         from concurrent.futures.process import BrokenProcessPool
 
         done, _ = wait(self._futures, return_when=FIRST_COMPLETED)
