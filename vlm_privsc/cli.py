@@ -23,6 +23,7 @@ from vlm_privsc import __version__
 from vlm_privsc.errors import InputError, VlmscError, os_error_line
 
 if TYPE_CHECKING:
+    from vlm_privsc.evaluation.engines import EngineOptions
     from vlm_privsc.evaluation.suite import SuiteRun
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -326,8 +327,17 @@ def eval_cmd(
     eve_insider: Annotated[bool, typer.Option("--eve-insider", help="Eve also holds the transmitter's database (not the key).")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first unreadable photo (default: skip it and list it in summary.json / report.md).")] = False,
     seed: SeedOpt = 0,
+    engine: Annotated[str, typer.Option("--engine", help="local (this machine) | ray (a Ray cluster; needs the ray extra: pip install 'ray>=2.40').")] = "local",
+    address: Annotated[str | None, typer.Option("--address", help="With --engine ray: 'auto' or HOST:PORT of a running cluster (default: a local Ray started and stopped here).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Worker processes / Ray actors (default --jobs; Ray: as many as the cluster's CPUs hold).")] = None,
+    gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0, help="With --engine ray: GPUs per actor (0.25 puts four on a GPU).")] = 0.0,
 ) -> None:
     """Batch leakage evaluation: rows.csv, summary.json, plots and report.md in --out (resumable)."""
+    from vlm_privsc.evaluation.engines import EngineOptions
+
+    engine_opts = EngineOptions(engine, workers or (jobs if engine == "ray" else None), address, gpus_per_worker)
+    engine_opts.check()  # unknown engine, Ray missing, options of the other engine: one line before any work
+
     from vlm_privsc.channel.base import check_snr_db
 
     for option, values in (("--snr", snr), ("--eve-snr", eve_snr)):  # every option before anything loads
@@ -351,7 +361,7 @@ def eval_cmd(
                        jscc_model=jscc_model, seed=seed)
         if eve_insider:
             run = run.model_copy(update={"overrides": {**run.overrides, "eavesdropper": {"insider": True}}})
-        _eval_one(run, out or Path("out/eval"), jobs or 1, command, key=key, strict=strict)
+        _eval_one(run, out or Path("out/eval"), jobs or 1, command, key=key, strict=strict, engine=engine_opts)
         return
     if faces is not None or labels is not None:
         raise fail("--suite names its own --faces and --labels; give one or the other")
@@ -364,7 +374,7 @@ def eval_cmd(
                 console.rule(f"suite run {name}")
             try:
                 _eval_one(r, (out or Path(s.out)) / name, jobs or s.jobs, f"vlmsc eval --suite {suite} --only {name}",
-                          check_only=check, key=key, strict=strict)
+                          check_only=check, key=key, strict=strict, engine=engine_opts)
             except VlmscError as e:
                 raise fail(f"suite run {name!r}: {e}", e.exit_code) from None
 
@@ -391,7 +401,7 @@ def _key_env(key: Path | None) -> Iterator[None]:
 
 
 def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: bool = False, strict: bool = False,
-              key: Path | None = None) -> None:
+              key: Path | None = None, engine: EngineOptions | None = None) -> None:
     """One evaluation (``vlmsc eval`` with its options, or one run of a suite); with
     ``check_only`` just validate its inputs (a suite checks every run before the first starts)."""
     import time as _time
@@ -400,11 +410,12 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
 
     from vlm_privsc.config import load_preset, override
     from vlm_privsc.db import load_db
-    from vlm_privsc.evaluation import EvalGrid, load_faces, run_evaluation, summarise
+    from vlm_privsc.evaluation import EvalGrid, load_faces, summarise
     from vlm_privsc.evaluation.dataset import readable_photos
+    from vlm_privsc.evaluation.engines import EngineOptions
     from vlm_privsc.evaluation.labels import boxes_for, load_labels
     from vlm_privsc.evaluation.plots import bob_quality_vs_snr, leakage_vs_eve_snr, markdown_report, privacy_utility
-    from vlm_privsc.evaluation.runner import grid_to_json
+    from vlm_privsc.evaluation.runner import evaluate, grid_to_json
     from vlm_privsc.report import check_eval_folder, write_files
 
     check_eval_folder(out)
@@ -435,20 +446,28 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
     grid = EvalGrid(tuple(policies), tuple(run.scheme), snrs, tuple(run.eve_snr or snrs), cfg.channel.name, run.seed)
     if check_only:
         return
+    eng = (engine or EngineOptions()).build(jobs)
     t0 = _time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), TextColumn("{task.fields[rate]}"), console=err_console) as prog:
-        task = prog.add_task("evaluating photos", total=len(items), rate="")
+        task = prog.add_task(f"evaluating photos ({eng.describe()})", total=len(items), rate="")
         done = {"photos": 0, "rows": 0}
 
         def tick(p) -> None:
             dt = _time.perf_counter() - p.started
-            done.update(photos=p.done, rows=p.rows)
-            prog.update(task, total=p.total, completed=p.done,
-                        rate=f"{p.done / max(dt, 1e-9):.2f} photos/s, {p.rows / max(dt, 1e-9):.2f} cells/s")
+            done.update(photos=p.done - p.failed, rows=p.rows)
+            prog.update(task, total=p.total, completed=p.done, description=f"evaluating photos ({eng.describe()})",
+                        rate=f"{p.done / max(dt, 1e-9):.2f} photos/s, {p.rows / max(dt, 1e-9):.2f} cells/s"
+                        + (f", {p.failed} failed" if p.failed else ""))
 
-        with _key_env(key):
-            rows = run_evaluation(items, grid, cfg, out, jobs=jobs, on_image=tick, labels=ref)
+        try:
+            with _key_env(key):
+                result = evaluate(items, grid, cfg, out, eng, on_image=tick, labels=ref)
+        except KeyboardInterrupt:
+            prog.stop()
+            raise fail(f"interrupted: the {done['rows']} new rows are kept in {out / 'rows.csv'}; "
+                       "run the same command again to resume", 130) from None
+    rows, engine_report = result.rows, result.report
     seconds = _time.perf_counter() - t0
     summary = summarise(rows)
     from vlm_privsc.identity import matcher_threshold
@@ -464,6 +483,7 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
         "photos_per_s": done["photos"] / seconds if seconds > 0 else 0.0,
         "grid": grid_to_json(grid),
         "skipped": [{"photo": sk.key, "reason": sk.reason} for sk in skipped],
+        **engine_report.to_json(),
     }
     prev = out / "summary.json"
     if done["rows"] == 0 and prev.is_file():  # nothing new: keep the timing of the run that made the rows
@@ -473,7 +493,7 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
             old = _json.loads(prev.read_text()).get("meta", {})
         except (OSError, ValueError):
             old = {}
-        for k in ("seconds", "new_rows", "images_per_s", "photos_per_s"):
+        for k in ("seconds", "new_rows", "images_per_s", "photos_per_s", "engine", "workers", "per_worker", "restarted"):
             if k in old:
                 meta[k] = old[k]
     files = {
@@ -496,6 +516,13 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
         console.print(f"leakage reduction {k}: " + ("n/a (no baseline match)" if v is None else f"{v['leakage_reduction']:.3f}"))
     console.print(f"{done['rows']} new rows ({done['photos']} photos) in {seconds:.1f} s: "
                   f"{done['photos'] / max(seconds, 1e-9):.2f} photos/s, {done['rows'] / max(seconds, 1e-9):.2f} cells/s")
+    if engine_report.per_worker:
+        console.print(f"{engine_report.engine} engine: photos per worker: "
+                      + ", ".join(f"{w} {n}" for w, n in sorted(engine_report.per_worker.items()))
+                      + (f"; {engine_report.restarted} worker(s) restarted" if engine_report.restarted else ""))
+    for f_ in engine_report.failures:
+        err_console.print(f"vlmsc: warning: {f_.image} failed {f_.attempts} times ({f_.error}); its rows are missing "
+                          "(listed in summary.json; a re-run tries it again)", markup=False)
     console.print(f"{len(rows)} rows in all; wrote rows.csv, summary.json, report.md and 3 plots to {out}")
 
 

@@ -16,6 +16,12 @@ from vlm_privsc.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T")
 
+_ALL: list[Registry[Any]] = []
+"""Every registry made so far (one per stage), for :func:`external_entries`."""
+
+PluginEntry = tuple[str, str, Callable[..., Any]]
+"""``(registry kind, backend name, factory)`` of a backend registered from outside the package."""
+
 
 class Registry(Generic[T]):
     """A mapping from backend names to factories (classes or functions)."""
@@ -23,6 +29,7 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, Callable[..., T]] = {}
+        _ALL.append(self)
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
         """Decorator: register ``factory`` under ``name`` (names are unique)."""
@@ -95,3 +102,21 @@ def short_repr(value: Any, limit: int = 80) -> str:
     """``repr(value)`` cut to ``limit`` characters, so an error line stays one short line."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 5] + " ...)"
+
+
+def external_entries() -> list[PluginEntry]:
+    """Backends registered by code outside ``vlm_privsc`` (a user's plugin module, a test's
+    fake detector), so that worker processes (a process pool, Ray actors) can register the
+    same ones: the factories pickle by reference to their modules."""
+    return [(r.kind, name, f) for r in _ALL for name, f in r._items.items()
+            if not str(getattr(f, "__module__", "") or "").startswith("vlm_privsc")]
+
+
+def restore_entries(entries: list[PluginEntry]) -> None:
+    """Register in this process the ``entries`` of :func:`external_entries` that are missing
+    (call it after importing the pipeline, which makes every stage's registry)."""
+    by_kind = {r.kind: r for r in _ALL}
+    for kind, name, factory in entries:
+        reg = by_kind.get(kind)
+        if reg is not None and name not in reg:
+            reg.register(name)(factory)

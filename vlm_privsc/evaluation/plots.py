@@ -94,6 +94,19 @@ def _fmt(v: Any, nd: int = 3) -> str:
     return str(v)
 
 
+def _engine_lines(meta: dict[str, Any]) -> list[str]:
+    """Which engine ran the photos, per worker, and the photos given up (``vlmsc eval --engine``)."""
+    if "engine" not in meta:
+        return []
+    per = meta.get("per_worker") or {}
+    out = ["", f"Engine: {meta['engine']}, {meta.get('workers')} worker(s)"
+           + (f", {meta['restarted']} restarted" if meta.get("restarted") else "")
+           + ("; photos per worker: " + ", ".join(f"`{w}` {n}" for w, n in per.items()) if per else "") + "."]
+    for f in meta.get("failed") or []:
+        out.append(f"- failed after {f['attempts']} tries: `{f['image']}`: {f['error']}")
+    return out
+
+
 def markdown_report(summary: dict[str, Any], meta: dict[str, Any]) -> str:
     lines = [
         f"# Leakage evaluation: {meta.get('dataset', '')}",
@@ -108,6 +121,7 @@ def markdown_report(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         f"{meta.get('matcher')} (threshold {meta.get('threshold')}), JSCC model: {meta.get('jscc_model')}, "
         f"channel: {meta.get('channel')}, wall time {meta.get('seconds', 0):.0f} s "
         f"({meta.get('images_per_s', 0):.2f} photo-configurations/s, {meta.get('photos_per_s', 0):.2f} photos/s).",
+        *_engine_lines(meta),
         "",
         "Eve match rate: share of photos whose eavesdropper reconstruction matches the original identity "
         "(cosine >= threshold, aligned on the original's faces). Re-ID top-1: Eve's face embedding's nearest "

@@ -5,6 +5,9 @@ policy the guard runs once; per channel setting the pipeline transmits and both
 receivers restore. Identity leakage is measured aligned on the original's faces (a
 reconstruction whose face no detector finds can still leak). Rows are appended to
 ``rows.csv`` as they finish, so an interrupted run resumes where it stopped.
+
+Where the photos are evaluated (this process, a local process pool, Ray actors) is an
+:class:`~vlm_privsc.evaluation.engines.Engine`; this module alone writes the rows.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ import csv
 import io
 import os
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,16 @@ import numpy as np
 
 from vlm_privsc.config import PipelineConfig
 from vlm_privsc.evaluation.dataset import FaceItem
+from vlm_privsc.evaluation.engines import (
+    Engine,
+    EngineReport,
+    LocalEngine,
+    PhotoFailure,
+    PhotoResult,
+    PhotoTask,
+    WorkerSpec,
+    stream_results,
+)
 from vlm_privsc.evaluation.labels import Box, boxes_for, covered
 from vlm_privsc.io.atomic import atomic_write_text
 
@@ -237,20 +249,6 @@ class _Worker:
         return int(ids[sel[int(np.argmax(sims))]] == item.identity)
 
 
-_WORKER: _Worker | None = None
-
-
-def _init(config: dict[str, Any], gallery: dict[str, Any], threads: int,
-          labels: dict[str, list[Box]] | None) -> None:
-    global _WORKER
-    _WORKER = _Worker(config, gallery, threads, labels)
-
-
-def _task(item: FaceItem, index: int, grid: EvalGrid, todo: set[str]) -> list[dict[str, Any]]:
-    assert _WORKER is not None
-    return _WORKER.evaluate(item, index, grid, todo)
-
-
 def build_gallery(items: list[FaceItem], config: PipelineConfig) -> dict[str, Any]:
     """Embeddings of the largest face of every original (at the transmitted size)."""
     from vlm_privsc.identity import MATCHERS
@@ -273,10 +271,87 @@ def build_gallery(items: list[FaceItem], config: PipelineConfig) -> dict[str, An
 
 @dataclass
 class EvalProgress:
+    """Where a run stands, handed to ``on_image`` after every photo."""
+
     done: int = 0
+    """Photos finished (written, or given up after their tries)."""
     total: int = 0
     rows: int = 0
+    failed: int = 0
     started: float = field(default_factory=time.perf_counter)
+    last: PhotoResult | None = None
+    """The result just written (its ``worker`` says which process made it)."""
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """All rows of ``rows.csv`` after a run, and how the engine spread its photos."""
+
+    rows: list[dict[str, Any]]
+    report: EngineReport
+
+
+def evaluate(
+    items: list[FaceItem],
+    grid: EvalGrid,
+    config: PipelineConfig,
+    out: Path,
+    engine: Engine | None = None,
+    on_image: Callable[[EvalProgress], None] | None = None,
+    labels: dict[str, list[Box]] | None = None,
+) -> EvalRun:
+    """Evaluate every missing cell on ``engine`` (default: this process), appending each
+    photo's rows to ``out/rows.csv`` as they arrive; this process alone writes the file.
+    ``labels``: reference boxes per photo (:mod:`vlm_privsc.evaluation.labels`) for the
+    guard's coverage; photos missing from them get empty coverage columns. A photo that
+    fails twice is left out of the rows (a re-run tries it again) and listed in
+    ``report.failures``; Ctrl-C stops the workers and keeps every row written so far."""
+    from vlm_privsc.registry import external_entries
+
+    engine = engine or LocalEngine(1)
+    out.mkdir(parents=True, exist_ok=True)
+    rows_path = out / "rows.csv"
+    _drop_torn_line(rows_path)
+    existing = read_rows(rows_path)
+    _check_fingerprint(out, config_fingerprint(config), bool(existing))
+    _upgrade_header(rows_path, existing)
+    have = {row_key(r) for r in existing}
+    tasks: list[PhotoTask] = []
+    for i, it in enumerate(items):
+        keys = {cell_key(it.key, p, s, grid.channel, b, e, grid.seed + i) for (p, s, b, e) in grid.cells()}
+        if keys - have:
+            tasks.append(PhotoTask(i, it, frozenset(keys - have)))
+    prog = EvalProgress(total=len(tasks))
+    if not tasks:
+        return EvalRun(existing, engine.report)
+    spec = WorkerSpec(config.model_dump(mode="json"), grid, build_gallery(items, config), labels,
+                      tuple(external_entries()))
+    new_file = not rows_path.exists() or rows_path.stat().st_size == 0
+    with rows_path.open("a", newline="") as f, engine:
+        writer = csv.DictWriter(f, fieldnames=ROW_FIELDS)
+        if new_file:
+            writer.writeheader()
+            f.flush()
+
+        def failed(_: PhotoFailure) -> None:
+            prog.done += 1
+            prog.failed += 1
+            if on_image:
+                on_image(prog)
+
+        engine.start(spec)
+        for res in stream_results(engine, tasks, on_failure=failed):
+            for r in res.rows:
+                writer.writerow(r)
+                existing.append({k: str(v) for k, v in r.items()})
+                prog.rows += 1
+            f.flush()
+            os.fsync(f.fileno())
+            prog.done += 1
+            prog.last = res
+            if on_image:
+                on_image(prog)
+    return EvalRun(read_rows(rows_path), engine.report)
 
 
 def run_evaluation(
@@ -287,58 +362,10 @@ def run_evaluation(
     jobs: int = 1,
     on_image: Callable[[EvalProgress], None] | None = None,
     labels: dict[str, list[Box]] | None = None,
+    engine: Engine | None = None,
 ) -> list[dict[str, Any]]:
-    """Evaluate every missing cell, appending to ``out/rows.csv``; returns all rows.
-    ``labels``: reference boxes per photo (:mod:`vlm_privsc.evaluation.labels`) for the
-    guard's coverage; photos missing from them get empty coverage columns."""
-    out.mkdir(parents=True, exist_ok=True)
-    rows_path = out / "rows.csv"
-    _drop_torn_line(rows_path)
-    existing = read_rows(rows_path)
-    _check_fingerprint(out, config_fingerprint(config), bool(existing))
-    _upgrade_header(rows_path, existing)
-    have = {row_key(r) for r in existing}
-    per_image: list[tuple[int, FaceItem, set[str]]] = []
-    for i, it in enumerate(items):
-        keys = {cell_key(it.key, p, s, grid.channel, b, e, grid.seed + i) for (p, s, b, e) in grid.cells()}
-        if keys - have:
-            per_image.append((i, it, keys - have))
-    prog = EvalProgress(total=len(per_image))
-    if not per_image:
-        return existing
-    gallery = build_gallery(items, config)
-    cfg = config.model_dump(mode="json")
-    new_file = not rows_path.exists() or rows_path.stat().st_size == 0
-    with rows_path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=ROW_FIELDS)
-        if new_file:
-            writer.writeheader()
-
-        def emit(rows: Iterable[dict[str, Any]]) -> None:
-            for r in rows:
-                writer.writerow(r)
-                existing.append({k: str(v) for k, v in r.items()})
-                prog.rows += 1
-            f.flush()
-            os.fsync(f.fileno())
-            prog.done += 1
-            if on_image:
-                on_image(prog)
-
-        threads = max(1, (os.cpu_count() or 2) // max(1, jobs))
-        if jobs <= 1:
-            w = _Worker(cfg, gallery, threads, labels)
-            for i, it, todo in per_image:
-                emit(w.evaluate(it, i, grid, todo))
-        else:
-            import multiprocessing as mp
-
-            with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=_init,
-                                     initargs=(cfg, gallery, threads, labels)) as ex:
-                futs = [ex.submit(_task, it, i, grid, todo) for i, it, todo in per_image]
-                for fut in as_completed(futs):
-                    emit(fut.result())
-    return read_rows(rows_path)
+    """:func:`evaluate` on ``engine`` (default: ``jobs`` local processes); returns all rows."""
+    return evaluate(items, grid, config, out, engine or LocalEngine(jobs), on_image, labels).rows
 
 
 def grid_to_json(grid: EvalGrid) -> dict[str, Any]:

@@ -72,8 +72,9 @@ def train_jscc(
         norm=norm, dec_norm=dec_norm, linear_skip=linear_skip,
     )
     res = train(opts, argv=_argv_after("jscc"))
-    typer.echo(f"done: {res.steps} steps, {res.images_seen} images, {res.seconds:.0f} s, eval {res.eval_psnr_db}"
-               + (f", weights {res.weights}" if res.weights else ""))
+    if res.main_process:  # one line from `accelerate launch --num_processes N` too
+        typer.echo(f"done: {res.steps} steps, {res.images_seen} images, {res.seconds:.0f} s, eval {res.eval_psnr_db}"
+                   + (f", weights {res.weights}" if res.weights else ""))
 
 
 def _split_loose(values: list[str]) -> tuple[list[float], list[str], list[str]]:

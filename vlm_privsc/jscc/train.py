@@ -101,6 +101,8 @@ class TrainResult:
     seconds: float
     eval_psnr_db: dict[str, float] = field(default_factory=dict)
     weights: Path | None = None
+    main_process: bool = True
+    """False in the other processes of an ``accelerate launch`` (they export and report nothing)."""
 
 
 class _State:
@@ -282,6 +284,8 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
     warm = _warm_start(model, opts.init) if opts.init else []
     acc = Accelerator()
     dev = acc.device
+    multi = acc.num_processes > 1  # `accelerate launch --num_processes N`: data-parallel (DDP)
+    console.quiet = not acc.is_main_process
     sample, test, sources = _load_training_data(opts)
     state = _State(opts.seed, dev)
     budget_s = opts.hours * 3600 if opts.hours else None
@@ -307,6 +311,22 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
     def out_of_time() -> bool:
         return budget_s is not None and state.seconds >= budget_s
 
+    def batch_streams() -> tuple[np.random.Generator, torch.Generator]:
+        """The random streams of this process's next batch: the checkpointed ones on the main
+        process (one process: exactly as before); on the others, streams derived from (seed,
+        process, step, skipped), so every process trains on other crops and a resumed run
+        draws the same ones again."""
+        if acc.process_index == 0:
+            return state.rng, state.gen
+        r = np.random.default_rng((opts.seed, acc.process_index, state.step, state.skipped))
+        return r, torch.Generator(device=dev).manual_seed(int(r.integers(2**62)))
+
+    def agree(*values: float) -> list[float]:
+        """Sums over the processes (one process: the values), so all take the same decisions."""
+        if not multi:
+            return list(values)
+        return acc.reduce(torch.tensor(values, dtype=torch.float64, device=dev), reduction="sum").tolist()
+
     def do_eval(final: bool = False) -> dict[str, float]:
         if test is None:
             return {}
@@ -321,20 +341,21 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
     model.train()
     cols = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
-    with Progress(*cols, console=console, disable=not opts.progress) as bar:
+    with Progress(*cols, console=console, disable=not opts.progress or not acc.is_main_process) as bar:
         task = bar.add_task(f"train {name}", total=opts.steps, completed=state.step, info="")
         run_loss = 0.0
         end = min(opts.steps, opts.stop_at) if opts.stop_at else opts.steps
         t_start = time.perf_counter() - state.seconds
         while state.step < end and not out_of_time():
-            xb = to_tensor(sample(state.rng)).to(dev)
-            snr = opts.snr_min + (opts.snr_max - opts.snr_min) * torch.rand(len(xb), generator=state.gen,
-                                                                            device=dev)
-            use_ray = opts.rayleigh_fraction > 0 and state.rng.random() < opts.rayleigh_fraction
+            rng, gen = batch_streams()
+            xb = to_tensor(sample(rng)).to(dev)
+            snr = opts.snr_min + (opts.snr_max - opts.snr_min) * torch.rand(len(xb), generator=gen, device=dev)
+            use_ray = opts.rayleigh_fraction > 0 and rng.random() < opts.rayleigh_fraction
             with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=opts.precision == "bf16"):
-                y = model(xb, ray if use_ray else awgn, snr, state.gen)
+                y = model(xb, ray if use_ray else awgn, snr, gen)
             loss = torch.nn.functional.mse_loss(y.float(), xb)
-            if not torch.isfinite(loss):  # a rare overflow: drop the batch, keep the weights
+            bad, n_img, n_pix = agree(float(not torch.isfinite(loss)), len(xb), xb.shape[0] * xb.shape[2] * xb.shape[3])
+            if bad:  # a rare overflow (on any process): drop the batch everywhere, keep the weights
                 state.skipped += 1
                 continue
             optim.zero_grad(set_to_none=True)
@@ -344,12 +365,14 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
             optim.step()
             sched.step()
             state.step += 1
-            state.images += len(xb)
-            state.pixels += xb.shape[0] * xb.shape[2] * xb.shape[3]
+            state.images += int(n_img)  # over all processes
+            state.pixels += int(n_pix)
             run_loss = 0.98 * run_loss + 0.02 * loss.item() if state.step > 1 else loss.item()
             state.seconds = time.perf_counter() - t_start
+            if multi:  # the main process's clock decides the time budget for all
+                state.seconds = agree(state.seconds if acc.is_main_process else 0.0)[0]
             done = state.step == opts.steps or out_of_time()
-            if state.step % opts.eval_every == 0 or done:
+            if (state.step % opts.eval_every == 0 or done) and acc.is_main_process:
                 last_eval = do_eval(final=done)
                 state.history.append({"step": state.step, "seconds": round(state.seconds, 1),
                                       "train_psnr_db": round(-10 * math.log10(max(run_loss, 1e-10)), 3),
@@ -365,7 +388,7 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
     finished = state.step >= opts.steps or out_of_time()
     if out_of_time() and state.step < opts.steps:
         console.print(f"time budget of {opts.hours:g} h spent at step {state.step}/{opts.steps}")
-    if opts.export and finished:
+    if opts.export and finished and acc.is_main_process:
         path = weights_path(name, opts.export)
         meta = {
             "name": name,
@@ -391,8 +414,9 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
         }
         save_model(raw, path, meta, dtype=torch.float16 if export_dtype == "fp16" else torch.float32)
         console.print(f"wrote {path} (+ .json)")
+    acc.wait_for_everyone()
     return TrainResult(model=raw.eval(), steps=state.step, images_seen=state.images or state.step * opts.batch,
-                       seconds=seconds, eval_psnr_db=last_eval, weights=path)
+                       seconds=seconds, eval_psnr_db=last_eval, weights=path, main_process=acc.is_main_process)
 
 
 if __name__ == "__main__":  # pragma: no cover
