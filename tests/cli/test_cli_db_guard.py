@@ -9,7 +9,6 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import tests.guard.fakes  # noqa: F401  (registers the fake detector)
-from tests.guard.fakes import DB_YAML
 from vlm_privsc.cli import app, main
 
 runner = CliRunner()
@@ -21,20 +20,6 @@ def _one_error_line(res) -> str:
     assert lines[0].startswith("vlmsc: error: ")
     assert "Traceback" not in res.output
     return lines[0]
-
-
-@pytest.fixture
-def fake_db(tmp_path: Path) -> Path:
-    f = tmp_path / "db.yaml"
-    f.write_text(DB_YAML)
-    return f
-
-
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    p = tmp_path / "photo.png"
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (128, 160, 3), dtype=np.uint8)).save(p)
-    return p
 
 
 def test_db_list_and_show():

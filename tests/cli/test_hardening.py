@@ -15,7 +15,6 @@ import pytest
 from PIL import Image
 
 import tests.guard.fakes  # noqa: F401  (registers the fake detector)
-from tests.guard.fakes import DB_YAML
 from vlm_privsc.cli import main
 from vlm_privsc.errors import ConfigError, InputError, OutputError
 
@@ -35,20 +34,6 @@ def _one_line(err: str) -> str:
 
 def _digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-
-
-@pytest.fixture
-def fake_db(tmp_path: Path) -> Path:
-    f = tmp_path / "db.yaml"
-    f.write_text(DB_YAML)
-    return f
-
-
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    p = tmp_path / "photo.png"
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8)).save(p)
-    return p
 
 
 # --- 1. thin images ------------------------------------------------------------------
