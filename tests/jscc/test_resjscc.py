@@ -242,3 +242,26 @@ def test_new_resjscc_options_roundtrip_and_old_files_keep_their_architecture(tmp
         a = m.decode(m.encode(x, 3.0), 3.0, size=(32, 48))
         b = load_model(p)
         assert b.config == m.config and torch.equal(b.decode(b.encode(x, 3.0), 3.0, size=(32, 48)), a)
+
+
+def test_the_codec_flushes_subnormals_only_while_it_runs() -> None:
+    from vlm_privsc.jscc.models import _FlushDenormals
+
+    tiny = torch.tensor([1e-39])
+    assert (tiny * 1.0).item() != 0  # torch's default: subnormals kept
+    with _FlushDenormals():
+        assert (tiny * 1.0).item() == 0
+        with _FlushDenormals():
+            pass
+        assert (tiny * 1.0).item() == 0  # nested: still on
+    m = _tiny(128)
+    with torch.no_grad():
+        m.decode(m.encode(torch.rand(1, 3, 32, 32), 5.0), 5.0)
+    assert (tiny * 1.0).item() != 0  # back off after encode / decode
+
+
+def test_linear_path_gains_start_at_one() -> None:
+    m = _tiny(128)
+    snr = torch.tensor([[0.0], [1.0]])
+    assert torch.equal(m.enc_skip_gain(snr), torch.ones(2, 128, 1, 1))
+    assert torch.equal(m.dec_skip_gain(snr), torch.ones(2, 128, 1, 1))

@@ -252,10 +252,6 @@ def _load_patch_data(opts: TrainOptions) -> tuple[jdata.PatchSampler, np.ndarray
 
 def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
     """Run (or resume) one training run; export the weights if ``opts.export`` is set."""
-    from accelerate import Accelerator
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
     if opts.steps <= 0 or opts.batch <= 0:
         raise ConfigError("--steps and --batch must be positive")
     if not opts.snr_min <= opts.snr_max:
@@ -268,6 +264,18 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
     if export_dtype not in ("fp32", "fp16"):
         raise ConfigError(f"--export-dtype must be fp32 or fp16, got {export_dtype!r}")
     torch.set_num_threads(max(1, opts.threads))
+    torch.set_flush_denormal(True)  # the backward pass too (see models._FlushDenormals); off again at the end
+    try:
+        return _train(opts, argv, export_dtype)
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def _train(opts: TrainOptions, argv: list[str] | None, export_dtype: str) -> TrainResult:
+    from accelerate import Accelerator
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     console = Console(stderr=True)
     name = opts.model_name()
     extra: dict[str, Any] = {}
@@ -393,7 +401,8 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
         meta = {
             "name": name,
             "paper": "Bourtsoulatze, Kurka, Gunduz 2019 (DeepJSCC); Xu et al. 2022 (ADJSCC AF modules)"
-                     + ("; Balle et al. 2016 (GDN)" if opts.arch == "resjscc" else ""),
+                     + ("; Balle et al. 2016 (GDN)" if opts.arch == "resjscc" else "")
+                     + ("; Johnston et al. 2019 (simplified GDN)" if config.norm == "sgdn" else ""),
             "trained_with": command,
             "runs": state.runs,
             "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items()},
