@@ -36,10 +36,10 @@ TRAIN_COMMANDS: dict[str, str] = {
     "adjscc-r1_6": "vlmsc train jscc --ratio 1/6 --steps 60000 --photo-fraction 0.2 --export vlm_privsc/weights",
     "adjscc-r1_12": "vlmsc train jscc --ratio 1/12 --steps 30000 --photo-fraction 0.2 "
     "--init vlm_privsc/weights/jscc_adjscc-r1_6.safetensors --export vlm_privsc/weights",
-    "resjscc-r1_6": "vlmsc train jscc --arch resjscc --ratio 1/6 --steps 100000 --warmup 200 --lr 5e-4 "
-    "--clip-grad 1.0 --batch-pixels 65536 --threads 1 --hours 1.45 --export vlm_privsc/weights",
-    "resjscc-r1_12": "vlmsc train jscc --arch resjscc --ratio 1/12 --steps 100000 --warmup 200 --lr 5e-4 "
-    "--clip-grad 1.0 --batch-pixels 65536 --hours 1.45 "
+    "resjscc-r1_6": "vlmsc train jscc --arch resjscc --ratio 1/6 --steps 100000 --warmup 200 --lr 2e-4 "
+    "--clip-grad 1.0 --batch-pixels 65536 --threads 1 --hours 1.4 --export vlm_privsc/weights",
+    "resjscc-r1_12": "vlmsc train jscc --arch resjscc --ratio 1/12 --steps 100000 --warmup 200 --lr 2e-4 "
+    "--clip-grad 1.0 --batch-pixels 65536 --hours 1.4 "
     "--init vlm_privsc/weights/jscc_resjscc-r1_6.safetensors --export vlm_privsc/weights",
 }
 
