@@ -72,12 +72,9 @@ def write_files(out_dir: str | Path, files: dict[str, bytes | dict[str, Any]]) -
 
 def check_eval_folder(out: Path) -> None:
     """An evaluation folder must be a folder (or not exist yet), with no file above it."""
-    from vlm_privsc.errors import OutputError
+    from vlm_privsc.io.outputs import check_folder_path
 
-    for p in [out, *out.parents]:
-        if p.exists() and not p.is_dir():
-            where = "it is" if p == out else f"{str(p)!r} is"
-            raise OutputError(f"cannot write to {str(out)!r}: {where} a file, not a folder")
+    check_folder_path(out)
 
 
 GUARD_OUTPUTS = ("masked.png", "mask.png", "overlay.png", "regions.json")

@@ -66,32 +66,36 @@ def measure(images: Path, labels: dict[str, dict[str, str]], categories: list[st
     from vlm_privsc.io import load_image
 
     db = db or load_db()
+    guards = {cat: PrivacyGuard(db, CATEGORY_POLICY[cat], detect_max_side=detect_max_side).load() for cat in categories}
+    tally: dict[str, dict[str, list[str]]] = {c: {"negatives": [], "false": [], "positives": [], "found": []}
+                                              for c in categories}
+    fractions: dict[str, list[float]] = {c: [] for c in categories}
+    for name, lab in sorted(labels.items()):
+        wanted = [c for c in categories if lab.get(c, "?") in ("0", "1")]
+        if not wanted:
+            continue
+        image = load_image(images / name).tensor  # read once, run by every category's guard
+        for cat in wanted:
+            res = guards[cat].run(image, torch.Generator().manual_seed(0))
+            hit = any(r.category == cat for r in res.regions)
+            t = tally[cat]
+            if lab[cat] == "0":
+                t["negatives"].append(name)
+                fractions[cat].append(float(res.private_fraction))
+                if hit:
+                    t["false"].append(name)
+            else:
+                t["positives"].append(name)
+                if hit:
+                    t["found"].append(name)
     out = []
     for cat in categories:
-        policy = CATEGORY_POLICY[cat]
-        guard = PrivacyGuard(db, policy, detect_max_side=detect_max_side).load()
-        neg = pos = false_n = found = 0
-        fractions: list[float] = []
-        false_photos: list[str] = []
-        for name, lab in sorted(labels.items()):
-            v = lab.get(cat, "?")
-            if v not in ("0", "1"):
-                continue
-            res = guard.run(load_image(images / name).tensor, torch.Generator().manual_seed(0))
-            hit = any(r.category == cat for r in res.regions)
-            if v == "0":
-                neg += 1
-                fractions.append(float(res.private_fraction))
-                if hit:
-                    false_n += 1
-                    false_photos.append(name)
-            else:
-                pos += 1
-                found += int(hit)
+        t, fr = tally[cat], fractions[cat]
+        neg, pos = len(t["negatives"]), len(t["positives"])
         out.append(CategoryPrecision(
-            cat, policy, neg, false_n, round(false_n / neg, 4) if neg else None,
-            round(sum(fractions) / len(fractions), 5) if fractions else None,
-            pos, found, round(found / pos, 4) if pos else None, tuple(false_photos)))
+            cat, CATEGORY_POLICY[cat], neg, len(t["false"]), round(len(t["false"]) / neg, 4) if neg else None,
+            round(sum(fr) / len(fr), 5) if fr else None,
+            pos, len(t["found"]), round(len(t["found"]) / pos, 4) if pos else None, tuple(t["false"])))
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from vlm_privsc.errors import OutputError, os_error_line
 
 
-def _umask() -> int:
+def umask() -> int:
     """The process umask (read by setting and restoring it)."""
     mask = os.umask(0o022)
     os.umask(mask)
@@ -40,7 +40,7 @@ def _write(path: Path, data: bytes, mode: int | None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, (0o666 & ~_umask()) if mode is None else mode)
+        os.fchmod(fd, (0o666 & ~umask()) if mode is None else mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -59,5 +59,10 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def encode_json(obj: Any) -> bytes:
+    """The JSON bytes of every ``.json`` output (indented, UTF-8, a final newline)."""
+    return (json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+    return atomic_write_bytes(path, encode_json(obj))

@@ -23,22 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from vlm_privsc.errors import OutputError, os_error_line
+from vlm_privsc.io.atomic import encode_json, umask
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "vlmsc-output-set-1"
 
 Content = bytes | Mapping[str, Any]
-
-
-def encode_json(obj: Any) -> bytes:
-    """The JSON bytes of every ``.json`` output (indented, UTF-8, a final newline)."""
-    return (json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -49,16 +39,21 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def check_output_folder(out: Path, names: Iterable[str], inputs: Iterable[str | Path] = (),
-                        legacy_names: Iterable[str] = ()) -> None:
-    """Refuse, with one :class:`OutputError` line, an ``out`` that is a file, that lies
-    below a file, that holds an input of this command, or that holds files which are not
-    an earlier output set. Called before any model is loaded."""
+def check_folder_path(out: Path) -> None:
+    """``out`` must be a folder or not exist yet, with no file above it (one OutputError line)."""
     for p in out.parents:
         if p.exists() and not p.is_dir():
             raise OutputError(f"cannot write to {str(out)!r}: {str(p)!r} is a file, not a folder")
     if out.exists() and not out.is_dir():
         raise OutputError(f"cannot write to {str(out)!r}: it is a file, not a folder")
+
+
+def check_output_folder(out: Path, names: Iterable[str], inputs: Iterable[str | Path] = (),
+                        legacy_names: Iterable[str] = ()) -> None:
+    """Refuse, with one :class:`OutputError` line, an ``out`` that is a file, that lies
+    below a file, that holds an input of this command, or that holds files which are not
+    an earlier output set. Called before any model is loaded."""
+    check_folder_path(out)
     for src in inputs:
         s = str(src)
         if s and ":" not in s.split("/")[0] and _inside(Path(s), out):
@@ -98,7 +93,7 @@ def write_output_set(out_dir: str | Path, files: Mapping[str, Content], inputs: 
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~umask())
         entries: dict[str, dict[str, Any]] = {}
         for i, (name, content) in enumerate(files.items()):
             if _fail_after is not None and i >= _fail_after:
