@@ -37,8 +37,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 
 def _photos(root: Path, limit: int | None) -> list[tuple[Path, str]]:
@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     from vlm_privsc.config import load_preset
     from vlm_privsc.evaluation.generation import bootstrap_ci, box_centred_in, hog_faces, region_quality, seam_ratio
     from vlm_privsc.io.images import load_image, to_uint8
-    from vlm_privsc.metrics import psnr, ssim
     from vlm_privsc.keys import optional_key
+    from vlm_privsc.metrics import psnr, ssim
     from vlm_privsc.pipeline import Pipeline, _resize
 
     photos = _photos(a.faces, a.limit)

@@ -28,7 +28,9 @@ def main() -> None:
     ref = json.loads(Path(a.reference).read_text())
     if new["seed"] != ref["seed"]:
         raise SystemExit(f"seeds differ: {new['seed']} vs {ref['seed']}")
-    key = lambda r: (r["dataset"], r["channel"], r["snr_db"], r["ratio"])
+    def key(r: dict) -> tuple:
+        return (r["dataset"], r["channel"], r["snr_db"], r["ratio"])
+
     table = {key(r): r for r in ref["results"]}
     for r in new["results"]:
         s = table.get(key(r))

@@ -26,6 +26,7 @@ from vlm_privsc.jscc import data as jdata
 from vlm_privsc.jscc.evaluate import evaluate_per_image
 from vlm_privsc.jscc.text_gain import (
     FinetuneOptions,
+    PuncturedJSCC,
     finetune_decoder,
     relative_change,
     send_class_text,
@@ -56,6 +57,9 @@ def parse(argv: list[str] | None):
     p.add_argument("--channels", default="awgn,rayleigh", help="test channels: awgn, rayleigh (block, ZF)")
     p.add_argument("--template", default="a photo of a {}", help="class prompt")
     p.add_argument("--limit", type=int, default=None, help="at most N test images")
+    p.add_argument("--train-snr", default="0,20", help="fine-tuning SNR range MIN,MAX (dB), drawn per image")
+    p.add_argument("--keep", type=float, default=1.0,
+                   help="share of the base model's symbols sent (0.5 of adjscc-r1_12 = k/n 1/24)")
     return p.parse_args(argv)
 
 
@@ -110,14 +114,20 @@ def main(argv: list[str] | None = None) -> int:
     constant = constant / constant.norm()
     base = load_model(args.base) if args.base.endswith(".safetensors") else load_pretrained(args.base)
     base.eval()
+    try:
+        snr_lo, snr_hi = floats(args.train_snr)
+    except ValueError:
+        raise SystemExit(f"--train-snr needs MIN,MAX in dB, got {args.train_snr!r}") from None
     opts = FinetuneOptions(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
-                           warmup=min(100, max(1, args.steps // 10)))
+                           warmup=min(100, max(1, args.steps // 10)), snr_min=snr_lo, snr_max=snr_hi)
+    wrap = (lambda m: PuncturedJSCC(m, keep=args.keep)) if args.keep < 1.0 or snr_lo < 0.0 else (lambda m: m)
+    sent_base = wrap(base)
     train_ch = build_channel("awgn")
     models = {}
     timing = {}
     for arm, cond in (("no_text", constant.expand(len(y_tr), -1)), ("text", table[torch.as_tensor(y_tr)])):
         log(f"fine-tuning the decoder: {arm} ({opts.steps} steps of {opts.batch})")
-        m = text_decoder(base, table.shape[1])
+        m = wrap(text_decoder(base, table.shape[1]))
         t0 = log.elapsed
         finetune_decoder(m, x_tr, cond, train_ch, opts, log=log, log_every=max(1, min(500, opts.steps)))
         timing[arm] = log.elapsed - t0
@@ -134,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             seed = args.seed + int(snr * 10) + (1000 if ch_name == "rayleigh" else 0)
             rx = send_class_text(table, y_te, ch, snr, seed=seed + 7)
             per = {
-                "base": evaluate_per_image(base, x_te, ch, snr, seed=seed),
+                "base": evaluate_per_image(sent_base, x_te, ch, snr, seed=seed),
                 "no_text": evaluate_per_image(models["no_text"], x_te, ch, snr, seed=seed,
                                               text_emb=constant.expand(len(y_te), -1)),
                 "text": evaluate_per_image(models["text"], x_te, ch, snr, seed=seed, text_emb=rx.embeddings),
@@ -170,9 +180,18 @@ def main(argv: list[str] | None = None) -> int:
                                                   "options": vars(opts), "rows": rows, "gain": gains,
                                                   "finetune_seconds": timing}, indent=1, default=str))
     _plot(rows, out / "text_gain.png", args.quick)
-    _readme(out, cmd, args, note, opts, gains, rows, timing, log.elapsed)
+    from fractions import Fraction
+
+    ratio = Fraction(base.config.ratio * Fraction(args.keep).limit_denominator(64)).limit_denominator(512)
+    _readme(out, cmd, args, note, opts, gains, rows, timing, log.elapsed, ratio)
     log(f"done in {log.elapsed:.0f}s -> {out}")
     return 0
+
+
+def base_ratio(name: str) -> str:
+    """The bandwidth ratio written in a shipped model's name (``adjscc-r1_12`` -> 1/12)."""
+    tail = name.rsplit("-r", 1)[-1].removesuffix(".safetensors")
+    return tail.replace("_", "/") if "_" in tail else "?"
 
 
 def _plot(rows: list[dict], path: Path, quick: bool) -> None:
@@ -202,11 +221,19 @@ def _plot(rows: list[dict], path: Path, quick: bool) -> None:
 
 
 def _readme(out: Path, cmd: str, args, note: str, opts: FinetuneOptions, gains: list[dict], rows: list[dict],
-            timing: dict, total: float) -> None:
+            timing: dict, total: float, ratio) -> None:
     quick = "\n**QUICK RUN: tiny data and steps, the numbers below mean nothing.**\n" if args.quick else ""
-    low = [g for g in gains if g["snr_db"] in (0.0, 5.0)]
+    low = [g for g in gains if g["snr_db"] <= 5.0]
     best = max((max(g["psnr_rel_change"], g["ssim_rel_change"]) for g in low), default=float("nan"))
-    verdict = ("met" if best > 0.10 else "not met") if low else "not measured (no 0 or 5 dB row)"
+    verdict = ("met" if best >= 0.10 else "not met") if low else "not measured (no row at or below 5 dB)"
+    where = [f"{g['channel']} {g['snr_db']:g} dB" for g in gains
+             if max(g["psnr_rel_change"], g["ssim_rel_change"]) >= 0.10]
+    k_img = int(round(3 * 32 * 32 * float(ratio)))
+    sent = (f"Only the first {args.keep:g} of its symbols (whole latent channels) are sent, so k/n = {ratio}; the "
+            "decoder gets zeros for the rest and the kept symbols are rescaled to unit power. "
+            if args.keep < 1.0 else "")
+    clamp = ("The frozen encoder is told the SNR clamped to its trained 0-20 dB (as the pipeline does); the "
+             "fine-tuned decoders are told the true SNR. " if opts.snr_min < 0.0 or args.keep < 1.0 else "")
     fmt = {"psnr_no_text_db": ".2f", "psnr_text_db": ".2f", "gain_db": "+.3f", "gain_ci95_db": ".3f",
            "psnr_rel_change": "+.2%", "ssim_no_text": ".4f", "ssim_text": ".4f", "ssim_rel_change": "+.2%",
            "mse_reduction": "+.1%", "text_accuracy": ".3f", "snr_db": "g"}
@@ -222,10 +249,10 @@ Machine: {machine()}.
 
 ## Protocol
 - Data: {note}.
-- Model: the shipped `{args.base}` (k/n = 1/6). Its encoder is frozen, so what goes on the air is exactly
-  the shipped codec. Two copies of its decoder get FiLM text conditioning (zero-initialised, so both
+- Model: the shipped `{args.base}` (k/n = {base_ratio(args.base)}). {sent}{clamp}Its encoder is frozen, so what goes
+  on the air is exactly the shipped codec. Two copies of its decoder get FiLM text conditioning (zero-initialised, so both
   start as the shipped decoder) and are fine-tuned for {opts.steps} steps of {opts.batch} images (Adam, peak
-  lr {opts.lr:g}, cosine decay) over AWGN at an SNR drawn from {opts.snr_min:g}-{opts.snr_max:g} dB per image,
+  lr {opts.lr:g}, cosine decay) over AWGN at an SNR drawn from {opts.snr_min:g} to {opts.snr_max:g} dB per image,
   on identical batches, SNRs and noise draws.
   - `text`: FiLM on the MiniLM embedding of "{args.template}" with the image's class.
   - `no_text`: FiLM on one constant vector (the normalised mean of the 10 class embeddings): the same
@@ -245,8 +272,9 @@ Machine: {machine()}.
 
 {md_table(gains, cols, fmt)}
 
-The paper's claim is a gain of more than 10% at low SNR (0 and 5 dB). **Here it is {verdict}**: the
-largest relative change of PSNR or SSIM at 0 or 5 dB is {best:+.2%}.
+The paper's claim is a gain of more than 10% at low SNR. **Here it is {verdict}**: the largest
+relative change of PSNR or SSIM at or below 5 dB is {best:+.2%}; rows with a gain of 10% or more:
+{", ".join(where) or "none"}.
 
 ## Every arm (results.csv; plot text_gain.png)
 
@@ -256,8 +284,8 @@ largest relative change of PSNR or SSIM at 0 or 5 dB is {best:+.2%}.
 - Run with {args.threads} torch thread(s) while other jobs shared the 2 cores (load average above).
 - One seed and one fine-tuning budget. The class of a CIFAR-10 image is
   about 3.3 bits of information, so the most a decoder can gain from it is a class-specific prior.
-- Bandwidth: the analog class embedding costs 192 complex symbols per image, 37.5% on top of the 512 the
-  image uses at k/n = 1/6. Since the receiver snaps to one of 10 known prompts, a 4-bit index would carry
+- Bandwidth: the analog class embedding costs 192 complex symbols per image, {192 / k_img:.1%} on top of
+  the {k_img} the image uses at k/n = {ratio}. Since the receiver snaps to one of 10 known prompts, a 4-bit index would carry
   the same information; the comparison above does not charge `text` for the extra symbols.
 """
     (out / "README.md").write_text(text)

@@ -258,9 +258,9 @@ def run_cmd(
     """The whole pipeline on one photo: guard, DeepJSCC over the channel, Bob, Eve, identity leakage."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from vlm_privsc.channel.base import check_snr_db
     from vlm_privsc.config import load_preset, override
     from vlm_privsc.io import load_image
-    from vlm_privsc.channel.base import check_snr_db
     from vlm_privsc.io.outputs import check_output_folder, write_output_set
     from vlm_privsc.pipeline import Pipeline, scheme_from_config
     from vlm_privsc.report import RUN_OUTPUTS, render_run_outputs
@@ -406,7 +406,14 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
     ``check_only`` just validate its inputs (a suite checks every run before the first starts)."""
     import time as _time
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from vlm_privsc.config import load_preset, override
     from vlm_privsc.db import load_db

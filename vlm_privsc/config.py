@@ -103,9 +103,15 @@ class EavesdropperConfig(_Strict):
     """Who Eve is. By default the Kerckhoffs outsider: she has the code, the public default
     database, the presets and shipped weights, her channel and the header's clear part.
     ``insider``: she also holds the transmitter's own database (a colleague, a leaked or
-    guessed custom file), but still not the key."""
+    guessed custom file), but still not the key.
+    ``category_from``: how she picks each region's category, and so her generator, when she
+    cannot open the header: ``"shape"`` (default, the strongest Eve) reads it from the shape
+    of the clear mask's region (:mod:`vlm_privsc.semantics.shape`), falling back to her
+    text-channel guess; ``"text"`` uses only the text-channel guess (the weaker Eve of the
+    results made before session 6)."""
 
     insider: bool = False
+    category_from: Literal["shape", "text"] = "shape"
 
 
 class PipelineConfig(_Strict):

@@ -38,7 +38,7 @@ DEMO_KEY_HEX = "00" * KEY_BYTES
 """The public demo key (``--demo-key``): everyone has it, so it protects nothing."""
 
 
-class KeyError_(InputError):  # noqa: N801  (KeyError is a builtin)
+class KeyError_(InputError):
     """A key is missing, unreadable, or does not open what it is given."""
 
 

@@ -35,11 +35,11 @@ from vlm_privsc.db import PrivacyDB, load_db
 from vlm_privsc.guard import GuardResult, PrivacyGuard
 from vlm_privsc.inpaint import INPAINTERS, TextCondition, paste_back
 from vlm_privsc.io.images import to_tensor, to_uint8
-from vlm_privsc.metrics import psnr, ssim
 from vlm_privsc.keys import SharedKey
+from vlm_privsc.metrics import psnr, ssim
 from vlm_privsc.semantics.attributes import describe
 from vlm_privsc.semantics.header import RegionInfo, SealedHeader, build_header, region_box
-from vlm_privsc.semantics.shape import shape_accuracy
+from vlm_privsc.semantics.shape import shape_accuracy, shape_decisions
 from vlm_privsc.semantics.transport import EavesdropperVocabulary, SemanticCodebook, SemanticDecision
 
 
@@ -160,7 +160,7 @@ class Pipeline:
             return self
         cfg = self.config
         t0 = time.perf_counter()
-        import vlm_privsc.inpaint  # noqa: F401  (registers inpainters)
+        import vlm_privsc.inpaint
         from vlm_privsc.channel import build_channel
         from vlm_privsc.guard.detectors import build_detector
         from vlm_privsc.guard.segmenters import build_segmenter
@@ -331,6 +331,9 @@ class Pipeline:
             eve_sem = tuple(self.eve_codebook.receive(se, n_sem, self.eve_codebook.rotation(self.eve_key, nonce)))
         else:
             eve_sem = tuple(self.eve_vocab.receive(se, n_sem))
+        eve_text_sem = eve_sem  # what the text channel gave her, measured as eve_category_ok
+        if eve_regions is None and cfg.eavesdropper.category_from == "shape":
+            eve_sem = shape_decisions([m[0, 0].numpy() for m in eve_masks], eve_text_sem, self.eve_db.categories)
 
         t = time.perf_counter()
         bob, bob_gens = self.restore(xb, rx_mask, bob_masks, bob_sem, self.bob_inpainter, gens["bob_inp"],
@@ -357,7 +360,7 @@ class Pipeline:
             "identity_leak": ide.same_identity if ide else None,
             "identity_leak_received": idb.same_identity if idb else None,
             "bob_category_ok": _share_ok(cats, bob_sem),
-            "eve_category_ok": _share_ok(cats, eve_sem),
+            "eve_category_ok": _share_ok(cats, eve_text_sem),
             "eve_category_from_shape_ok": shape_accuracy(
                 cats, [m[0, 0].numpy() for m in region_masks], [m[0, 0].numpy() for m in _components(rx_mask)],
                 self.eve_db.categories),

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from vlm_privsc.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 _ALL: list[Registry[Any]] = []
 """Every registry made so far (one per stage), for :func:`external_entries`."""
@@ -31,10 +32,12 @@ class Registry(Generic[T]):
         self._items: dict[str, Callable[..., T]] = {}
         _ALL.append(self)
 
-    def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        """Decorator: register ``factory`` under ``name`` (names are unique)."""
+    def register(self, name: str) -> Callable[[F], F]:
+        """Decorator: register ``factory`` under ``name`` (names are unique). Factories are
+        typed loosely (a backend class need not subclass its stage's Protocol); ``build``
+        returns the stage type."""
 
-        def deco(factory: Callable[..., T]) -> Callable[..., T]:
+        def deco(factory: F) -> F:
             if name in self._items:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             self._items[name] = factory
@@ -70,7 +73,7 @@ class Registry(Generic[T]):
             return dict(params or {})
         try:
             hints = typing.get_type_hints(target)
-        except Exception:  # noqa: BLE001 - unresolvable annotations: names are still checked
+        except Exception:
             hints = {}
         out: dict[str, Any] = {}
         for key, value in (params or {}).items():

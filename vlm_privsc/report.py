@@ -6,6 +6,7 @@ leaves no half-written output behind.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,8 @@ def run_report(result: Any) -> dict[str, Any]:
             "attributes_sent": r.attributes[i] if i < len(r.attributes) else {},
             "bob": None if b is None else {"category": b.category, "prompt": b.prompt, "similarity": _num(b.similarity),
                                            "generator": bg},
-            "eve": None if e is None else {"category": e.category, "similarity": _num(e.similarity), "generator": eg},
+            "eve": None if e is None else {"category": e.category, "from": e.source, "similarity": _num(e.similarity),
+                                           "generator": eg},
         })
     return {
         "image": r.source,
@@ -160,8 +162,10 @@ def render_panel(result: Any) -> bytes:
 
     def restored_by(rx: Any) -> str:
         """What this receiver recovered and drew, e.g. ``face -> face_gan``."""
-        pairs = [f"{d.category or '?'} -> {g}" for d, g in zip(rx.semantics, rx.generators)]
-        return "; ".join(dict.fromkeys(pairs)) or "nothing to restore"
+        pairs = [f"{d.category or '?'}{' (mask shape)' if d.source == 'shape' else ''} -> {g}"
+                 for d, g in zip(rx.semantics, rx.generators)]
+        text = "; ".join(dict.fromkeys(pairs)) or "nothing to restore"
+        return "\n".join(textwrap.wrap(text, 44, subsequent_indent="  ")) or text
 
     titles = [
         "original",

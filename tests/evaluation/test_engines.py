@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.evaluation.test_eval import faces_dir  # noqa: F401  (the same four photos)
 from vlm_privsc.cli import app
 from vlm_privsc.evaluation.dataset import FaceItem
 from vlm_privsc.evaluation.engines import Engine, PhotoResult, PhotoTask, WorkerSpec, stream_results
@@ -81,7 +80,7 @@ def test_local_engine_reports_a_failing_photo_and_goes_on(faces_dir: Path, fast_
 
     real = rmod._Worker.evaluate
 
-    def flaky(self, item, index, grid, todo):  # noqa: ANN001
+    def flaky(self, item, index, grid, todo):
         if item.key == "grace/1.png":
             raise RuntimeError("decoder exploded")
         return real(self, item, index, grid, todo)
@@ -140,9 +139,9 @@ def test_local_pool_runs_plugin_backends_and_writes_the_same_rows(faces_dir: Pat
 
 
 def test_backends_registered_outside_the_package_are_shipped_to_workers():
+    from tests.guard.fakes import FixedBoxes
     from vlm_privsc.guard.detectors import DETECTORS
     from vlm_privsc.registry import Registry, external_entries, restore_entries
-    from tests.guard.fakes import FixedBoxes
 
     entries = external_entries()
     assert ("detector", "fixed_boxes", FixedBoxes) in entries

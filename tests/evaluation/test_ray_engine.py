@@ -36,7 +36,7 @@ class ExplodesOnPortrait:
     def __init__(self, **_: object) -> None:
         pass
 
-    def detect(self, image, prompts=()):  # noqa: ANN001, ANN201
+    def detect(self, image, prompts=()):
         if image.shape[0] > image.shape[1]:
             raise RuntimeError("detector exploded")
         return []

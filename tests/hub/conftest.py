@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tests.hub import tiny  # noqa: E402
+from tests.hub import tiny
 
 
 @pytest.fixture(autouse=True)

@@ -84,6 +84,25 @@ def test_attributes_change_the_face_colour(photo):
     assert mean_lab(res["light"], mask)[0] > mean_lab(res["dark"], mask)[0] + 10
 
 
+@needs_gan
+def test_shading_attributes_light_the_face_from_the_side_asked(photo):
+    """``shade_x`` tells the generator which half of the removed face is brighter."""
+    import cv2
+
+    from vlm_privsc.semantics.attributes import shading
+
+    image, mask = photo
+    inp = INPAINTERS.build("face_gan")
+    m = mask[0, 0].numpy()
+    got = {}
+    for side in ("left", "right"):
+        cond = TextCondition(prompt="a face", category="face", attributes={"tone": "medium", "shade_x": side})
+        out = inp.inpaint(image, mask, cond, torch.Generator().manual_seed(1))
+        lab = cv2.cvtColor(np.ascontiguousarray(out[0].permute(1, 2, 0).numpy()), cv2.COLOR_RGB2Lab)
+        got[side] = shading(lab, m, "shade_x")
+    assert got["right"] > got["left"] + 8
+
+
 def test_router_picks_the_generator_of_the_recovered_category(photo):
     image, mask = photo
     r = GenerativeInpainter()

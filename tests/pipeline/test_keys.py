@@ -228,3 +228,31 @@ def test_eve_guesses_categories_from_the_clear_mask_shape():
     assert shape_accuracy(("face",), [face], [both], cats) == 1.0
     assert shape_accuracy(("text",), [face], [both], cats) == 0.0
     assert shape_accuracy((), [], [], cats) is None
+
+
+def test_eve_picks_her_generators_from_the_mask_shape(fast_preset: Path):
+    """The strongest Kerckhoffs Eve (the default) reads each region's category from the
+    clear mask's shape and draws with that category's generator; the text channel, still
+    at chance for her, is measured on its own. ``category_from: text`` is the weaker Eve."""
+    from vlm_privsc.config import load_preset, override
+    from vlm_privsc.db import load_db
+    from vlm_privsc.pipeline import Pipeline, _components
+    from vlm_privsc.semantics.shape import guess_category
+
+    key = SharedKey.generate()
+    cfg = override(load_preset(fast_preset), {"channel": {"snr_db": 30, "eve_snr_db": 30}})
+    img = torch.rand(1, 3, 128, 160, generator=torch.Generator().manual_seed(0))
+    strong = Pipeline(cfg, key=key).run(img, seed=2, identity=False)
+    weak = Pipeline(override(cfg, {"eavesdropper": {"category_from": "text"}}), key=key).run(img, seed=2, identity=False)
+    regions = [m[0, 0].numpy() for m in _components(strong.mask)]
+    assert regions and len(strong.eve.semantics) == len(regions)
+    cats = load_db().categories
+    assert [d.category for d in strong.eve.semantics] == [guess_category(r, cats) for r in regions]
+    assert {d.source for d in strong.eve.semantics} == {"shape"} and {d.source for d in weak.eve.semantics} == {"text"}
+    route = Pipeline(cfg, key=key).load().eve_inpainter.backend_for
+    assert strong.eve.generators == tuple(route(d.category) for d in strong.eve.semantics)
+    # her text-channel score is the same measurement for both Eves; only her choice differs
+    assert strong.metrics["eve_category_ok"] == weak.metrics["eve_category_ok"]
+    assert strong.metrics["eve_category_from_shape_ok"] == weak.metrics["eve_category_from_shape_ok"]
+    # deterministic for a seed
+    assert torch.equal(strong.eve.restored, Pipeline(cfg, key=key).run(img, seed=2, identity=False).eve.restored)

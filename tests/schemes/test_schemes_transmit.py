@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vlm_privsc.channel import AWGNChannel, IdentityChannel, QAM, power_normalize
+from vlm_privsc.channel import QAM, AWGNChannel, IdentityChannel, power_normalize
 from vlm_privsc.errors import ConfigError, InputError, UnknownNameError
 from vlm_privsc.schemes import (
     LBVQ,

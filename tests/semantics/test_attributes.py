@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vlm_privsc.semantics.attributes import ATTRIBUTES, describe, render, target_lab
+from vlm_privsc.semantics.attributes import ATTRIBUTES, describe, render, target_lab, target_shading
 
 
 def test_bins_quantise_and_centres_fall_in_their_bins():
@@ -24,6 +24,19 @@ def test_describe_reads_the_region_colour():
     assert describe(img, torch.zeros_like(top), ("tone",)) == {}
     assert target_lab({"tone": "light", "unknown": "x"}) == {0: ATTRIBUTES["tone"].centre("light")}
     assert render({"tone": "light", "warmth": "warm"}) == "light tone, warm warmth"
+
+
+def test_shading_says_which_half_of_the_region_is_lighter():
+    img = torch.full((1, 3, 20, 20), 0.3)
+    img[..., 10:] = 0.8  # the right half is lighter
+    region = torch.zeros(1, 1, 20, 20, dtype=torch.bool)
+    region[..., 4:16, 4:16] = True
+    got = describe(img, region, ("tone", "shade_x", "shade_y"))
+    assert got["shade_x"] == "right" and got["shade_y"] == "even"
+    img2 = img.transpose(2, 3).contiguous()  # lighter lower half
+    assert describe(img2, region, ("shade_y",)) == {"shade_y": "below"}
+    assert target_shading(got) == {"shade_x": ATTRIBUTES["shade_x"].centre("right"), "shade_y": 0.0}
+    assert 0 not in target_lab({"shade_x": "right"})  # a shading is not a mean lightness
 
 
 def test_preset_rejects_unknown_attributes():

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from vlm_privsc.db import load_db
+from vlm_privsc.keys import SharedKey
 from vlm_privsc.semantics.transport import (
     EavesdropperVocabulary,
     SemanticCodebook,
@@ -14,7 +15,6 @@ from vlm_privsc.semantics.transport import (
     message_rotation,
     to_symbols,
 )
-from vlm_privsc.keys import SharedKey
 
 
 class BagOfWords:

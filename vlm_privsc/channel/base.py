@@ -10,7 +10,6 @@ the bandwidth ratio ``k/n`` counts complex channel uses per source dimension
 from __future__ import annotations
 
 import math
-
 from fractions import Fraction
 
 import torch
@@ -125,7 +124,7 @@ class Channel(nn.Module):
 
     name: str = "channel"
 
-    def forward(self, z: Tensor, snr_db: SnrLike, generator: torch.Generator | None = None) -> Tensor:  # noqa: D102
+    def forward(self, z: Tensor, snr_db: SnrLike, generator: torch.Generator | None = None) -> Tensor:
         raise NotImplementedError
 
     def _noise(self, z: Tensor, snr_db: SnrLike, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:

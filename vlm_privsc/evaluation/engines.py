@@ -135,10 +135,9 @@ class PhotoWorker:
     turning any exception into a failed :class:`PhotoResult` (the run goes on)."""
 
     def __init__(self, spec: WorkerSpec, threads: int) -> None:
+        import vlm_privsc.pipeline  # noqa: F401  (every stage's registry, before the plugins)
         from vlm_privsc.evaluation.runner import _Worker
         from vlm_privsc.registry import restore_entries
-
-        import vlm_privsc.pipeline  # noqa: F401  (every stage's registry, before the plugins)
 
         restore_entries(list(spec.plugins))
         self.grid = spec.grid
@@ -165,7 +164,7 @@ class PhotoWorker:
             item = self._materialise(task)
             rows = self.worker.evaluate(item, task.index, self.grid, set(task.todo))
             return PhotoResult(light, tuple(rows), self.id, time.perf_counter() - t0)
-        except Exception as e:  # noqa: BLE001 - one photo's failure is reported, the run goes on
+        except Exception as e:
             if not isinstance(e, VlmscError):
                 traceback.print_exc()  # a bug, not bad input: keep the trace in the worker's log
             err = _error_text(e).replace(str(item.path), task.item.key)
@@ -200,7 +199,7 @@ class Engine(ABC):
     def pending(self) -> int:
         """Tasks queued or running."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional hook: engines without workers have nothing to stop)
         """Stop the workers (also after Ctrl-C); idempotent."""
 
     def describe(self) -> str:
@@ -341,7 +340,7 @@ class _RayWorker:
         self.id = worker_id()
         try:
             self.w: PhotoWorker | None = PhotoWorker(spec, threads)
-        except Exception as e:  # noqa: BLE001 - reported by ready()
+        except Exception as e:
             self.w = None
             self.error = ("user" if isinstance(e, VlmscError) else "bug", _error_text(e) if not isinstance(e, VlmscError)
                           else str(e))
@@ -543,7 +542,7 @@ class RayEngine(Engine):
         for a in [*self._actors, *self._starting.values()]:
             try:
                 ray.kill(a)
-            except Exception:  # noqa: BLE001 - already gone
+            except Exception:
                 pass
         self._actors.clear()
         self._starting.clear()

@@ -40,7 +40,7 @@ __all__ = [
     "to_rgb_uint8",
 ]
 
-MATCHERS: Registry["IdentityMatcher"] = Registry("identity matcher")
+MATCHERS: Registry[IdentityMatcher] = Registry("identity matcher")
 
 #: IoU above which a face detected in the candidate counts as "the same face" as one in the original.
 CANDIDATE_FACE_IOU = 0.3

@@ -9,7 +9,7 @@ recovered category              generator (default routes; a preset may change t
 ``face``                        ``face_gan``: a new face fitted to the surroundings
 ``text``, ``license_plate``     ``patchmatch``: exemplar texture from the public pixels
 ``person``                      ``patchmatch``: background texture where the person stood
-``screen``                      ``flat``: a category prior, a dark blank screen         
+``screen``                      ``flat``: a category prior, a dark blank screen
 anything else, or nothing       ``pushpull``: the smooth extension of the surroundings
 ==============================  ==========================================================
 

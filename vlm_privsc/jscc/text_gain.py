@@ -135,3 +135,45 @@ def send_class_text(table: Tensor, labels: Sequence[int] | Tensor, channel: Chan
 def relative_change(new: float, old: float) -> float:
     """``(new - old) / |old|`` (nan when ``old`` is 0)."""
     return (new - old) / abs(old) if old else float("nan")
+
+
+class PuncturedJSCC(torch.nn.Module):
+    """A DeepJSCC model sent at a lower bandwidth ratio and at SNRs below its trained range.
+
+    ``keep``: the share of the model's symbols that go on the air (the first ones: whole
+    latent channels, since symbols are laid out channel by channel); the decoder receives
+    zeros for the rest, so ``adjscc-r1_12`` with ``keep=0.5`` sends k/n = 1/24. The kept
+    symbols are rescaled to unit average power. ``encoder_snr``: the range the frozen
+    encoder's SNR input is clamped to (the range it was trained on, as the pipeline does);
+    the decoder, which is fine-tuned, is told the true SNR.
+    """
+
+    def __init__(self, model: DeepJSCC, keep: float = 1.0, encoder_snr: tuple[float, float] = (0.0, 20.0)) -> None:
+        super().__init__()
+        if not 0.0 < keep <= 1.0:
+            raise ValueError(f"keep must be in (0, 1], got {keep}")
+        self.model, self.keep, self.encoder_snr = model, float(keep), encoder_snr
+
+    @property
+    def config(self):  # the wrapped model's (text_dim, ratio, ...)
+        return self.model.config
+
+    def kept(self, k: int) -> int:
+        return max(1, int(round(k * self.keep)))
+
+    def encode(self, x: Tensor, snr_db) -> Tensor:
+        snr = torch.as_tensor(snr_db, dtype=torch.float32).clamp(*self.encoder_snr)
+        z = self.model.encode(x, snr)
+        zk = z[:, : self.kept(z.shape[1])]
+        return zk / zk.abs().pow(2).mean(dim=1, keepdim=True).sqrt().clamp_min(1e-12)
+
+    def decode(self, y: Tensor, snr_db, size: tuple[int, int], text_emb: Tensor | None = None) -> Tensor:
+        k = self.model.channel_uses(*size)
+        full = torch.zeros(y.shape[0], k, dtype=y.dtype, device=y.device)
+        full[:, : y.shape[1]] = y
+        return self.model.decode(full, snr_db, size=size, text_emb=text_emb)
+
+    def forward(self, x: Tensor, channel: Channel, snr_db, generator: torch.Generator | None = None,
+                text_emb: Tensor | None = None) -> Tensor:
+        y = channel(self.encode(x, snr_db), snr_db, generator)
+        return self.decode(y, snr_db, size=(x.shape[2], x.shape[3]), text_emb=text_emb)

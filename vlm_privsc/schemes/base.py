@@ -1,4 +1,4 @@
-"""The common interface of the privacy schemes and their registry.
+r"""The common interface of the privacy schemes and their registry.
 
 A scheme sits between the JSCC encoder and the channel::
 

@@ -16,12 +16,14 @@ text lines wider, people tall).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from vlm_privsc.db.schema import Category
+from vlm_privsc.semantics.transport import SemanticDecision
 
 ELLIPSE_FILL = math.pi / 4
 
@@ -91,3 +93,24 @@ def shape_accuracy(truth: tuple[str, ...], true_masks: list[np.ndarray], eve_reg
         if overlaps and max(overlaps) > 0 and guesses[int(np.argmax(overlaps))] == cat:
             ok += 1
     return ok / len(truth)
+
+
+def shape_decisions(eve_regions: list[np.ndarray], text_guesses: Sequence[SemanticDecision],
+                    categories: Mapping[str, Category]) -> tuple[SemanticDecision, ...]:
+    """Eve's decision for each of her regions (the clear mask's connected parts) when she
+    cannot open the header: the category her shape guess gives, else her text-channel
+    guess for that index. She keeps her received vector (noise to her without the key) and
+    gets no prompt: the database's prompt is Bob's, sent under the key."""
+    out = []
+    for i, region in enumerate(eve_regions):
+        text = text_guesses[i] if i < len(text_guesses) else None
+        cat = guess_category(region, categories)
+        if cat is None:
+            if text is not None:
+                out.append(text)
+                continue
+            out.append(SemanticDecision(None, None, 0.0, torch.zeros(0), source="none"))
+            continue
+        out.append(SemanticDecision(cat, None, text.similarity if text is not None else 0.0,
+                                    text.embedding if text is not None else torch.zeros(0), source="shape"))
+    return tuple(out)

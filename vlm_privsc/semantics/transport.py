@@ -58,6 +58,9 @@ class SemanticDecision:
     prompt: str | None
     similarity: float
     embedding: torch.Tensor
+    source: str = "text"
+    """Where the category came from: ``"text"`` (the received vector) or ``"shape"`` (the
+    eavesdropper's guess from the clear mask, :mod:`vlm_privsc.semantics.shape`)."""
 
 
 def _snap(
