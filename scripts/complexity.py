@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                            scheme if isinstance(scheme, LBVQ) else None)
         g = torch.Generator().manual_seed(0)
 
-        def infer(x: torch.Tensor, model=model, scheme=scheme) -> torch.Tensor:
+        def infer(x: torch.Tensor, model=model, scheme=scheme, g=g) -> torch.Tensor:
             with torch.no_grad():
                 y = scheme.roundtrip(model.encode(x, g), ch, snr, g)
                 out = model.classify(y)

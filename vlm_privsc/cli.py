@@ -209,7 +209,7 @@ def guard_cmd(
     from vlm_privsc.io.outputs import check_output_folder, write_output_set
     from vlm_privsc.report import GUARD_OUTPUTS, render_guard_outputs
 
-    inputs = [image, *([db] if db else [])]
+    inputs: list[str | Path] = [image, *([db] if db else [])]
     check_output_folder(out, GUARD_OUTPUTS, inputs)
     pdb = load_db(db)
     guard = PrivacyGuard(pdb, policy, fill=fill, detect_max_side=detect_max_side)
@@ -268,7 +268,8 @@ def run_cmd(
     for option, value in (("--snr", snr), ("--eve-snr", eve_snr)):
         if value is not None:
             check_snr_db(value, option)
-    inputs = [image, *(p for p in (db, key, bob_key, eve_key) if p), *([preset] if preset.endswith((".yaml", ".yml")) else [])]
+    inputs: list[str | Path] = [image, *(p for p in (db, key, bob_key, eve_key) if p),
+                                *([preset] if preset.endswith((".yaml", ".yml")) else [])]
     check_output_folder(out, RUN_OUTPUTS, inputs)
     cfg = override(load_preset(preset), {
         "guard": {"policy": policy, "db": str(db) if db else None, "fill": fill},
@@ -281,18 +282,20 @@ def run_cmd(
     from vlm_privsc.keys import load_key
 
     shared = load_key(key, demo=demo_key)
-    keys = {"key": shared, "bob_key": load_key(bob_key) if bob_key else None, "eve_key": load_key(eve_key) if eve_key else None}
+    bob_k, eve_k = (load_key(bob_key) if bob_key else None), (load_key(eve_key) if eve_key else None)
     torch_seed(seed)
     loaded = load_image(image)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
                   transient=True, disable=not err_console.is_terminal) as prog:
         task = prog.add_task("loading models...", total=None)
-        pipe = Pipeline(cfg, **keys).load()
+        pipe = Pipeline(cfg, key=shared, bob_key=bob_k, eve_key=eve_k).load()
         prog.update(task, description="running: guard -> JSCC -> channel -> Bob / Eve -> identity...")
         result = pipe.run(loaded.tensor, loaded.source, seed=seed, scheme=scheme)
         prog.update(task, description="writing outputs...")
         files = render_run_outputs(result)
-        files["report.json"]["timings"]["load_models"] = round(pipe.load_seconds, 4)
+        report = files["report.json"]
+        assert isinstance(report, dict)
+        report["timings"]["load_models"] = round(pipe.load_seconds, 4)
         written = write_output_set(out, files, inputs)
     _print_run_summary(result, pipe.load_seconds)
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
@@ -503,7 +506,7 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
         for k in ("seconds", "new_rows", "images_per_s", "photos_per_s", "engine", "workers", "per_worker", "restarted"):
             if k in old:
                 meta[k] = old[k]
-    files = {
+    files: dict[str, bytes | dict[str, Any]] = {
         "summary.json": {**summary, "meta": meta},
         "report.md": markdown_report(summary, meta).encode(),
         "leakage_vs_eve_snr.png": leakage_vs_eve_snr(summary["by_config"]),
@@ -596,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # typer >= 0.24 vendors click; older typer uses the click package
         from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
     except ImportError:  # pragma: no cover
-        from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+        from click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
     try:
         rv = app(args=argv, prog_name="vlmsc", standalone_mode=False)

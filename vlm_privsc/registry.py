@@ -65,7 +65,7 @@ class Registry(Generic[T]):
         from pydantic import TypeAdapter, ValidationError
 
         factory = self.get(name)
-        target = factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
+        target = factory.__init__ if inspect.isclass(factory) else factory
         sig = inspect.signature(target)
         accepted = {n: p for n, p in sig.parameters.items()
                     if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}

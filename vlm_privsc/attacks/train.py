@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from vlm_privsc.attacks.losses import inversion_loss, psnr_per_image, ssim_map
 
-View = Callable[[Tensor, torch.Generator], Tensor]
+View = Callable[[Tensor, torch.Generator | None], Tensor]
 Images = Callable[[np.ndarray], Tensor]
 
 

@@ -437,6 +437,7 @@ class RayEngine(Engine):
         return max(1, by_cpu)
 
     def _spawn(self) -> None:
+        assert self._args is not None, "start() first"
         a = self._cls.remote(*self._args)
         self._starting[a.ready.remote()] = a
 

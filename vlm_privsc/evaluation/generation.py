@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import cv2
 import numpy as np
@@ -68,7 +69,7 @@ def region_quality(original: torch.Tensor, restored: torch.Tensor, mask: torch.T
 
 
 @lru_cache(maxsize=1)
-def _hog_detector():  # type: ignore[no-untyped-def]
+def _hog_detector() -> Any:
     import dlib
 
     return dlib.get_frontal_face_detector()

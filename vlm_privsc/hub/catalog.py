@@ -97,19 +97,19 @@ def preset_params(cfg: Any) -> dict[tuple[str, str], dict[str, Any]]:
     return out
 
 
-def _jscc_rows(used: Iterable[str]) -> list[BackendStatus]:
+def _jscc_rows(used: Iterable[str | None]) -> list[BackendStatus]:
     try:
         from vlm_privsc.jscc import weights as jw
     except ImportError as exc:
         return [BackendStatus("jscc", "*", "vlm_privsc.jscc", False, f"cannot import: {exc}")]
-    used = set(used)
+    used_set = set(used)
     rows = []
     for n in sorted(set(jw.list_pretrained()) | {jw.DEFAULT_MODEL}):
         p = jw.weights_path(n)
         how = getattr(jw, "TRAIN_COMMANDS", {}).get(n)
         detail = str(p) if p.is_file() else f"missing {p}" + (f"; train it with: {how}" if how else "")
         rows.append(BackendStatus("jscc", n, f"file {p.name} (shipped in the package)", p.is_file(), detail,
-                                  n in used or (n == jw.DEFAULT_MODEL and None in used)))
+                                  n in used_set or (n == jw.DEFAULT_MODEL and None in used_set)))
     return rows
 
 

@@ -37,7 +37,8 @@ def list_models(
     try:
         if weights_dir:
             set_weights_dir(weights_dir)
-        params, jscc = {}, ""
+        params: dict = {}
+        jscc: str | None = ""
         if preset:
             from vlm_privsc.config import load_preset
 

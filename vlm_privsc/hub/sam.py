@@ -325,7 +325,7 @@ class SamHFSegmenter(HubBackend):
                 model = SamModel.from_pretrained(str(self.source), **dtype_kwarg("transformers", self.dtype))
             except (OSError, ValueError, RuntimeError, KeyError) as exc:
                 raise load_error(self.name, self.source, exc) from None
-            return model.to(self.device).eval(), proc
+            return model.to(self.device).eval(), proc  # type: ignore[arg-type]  # transformers' stub of .to
 
         return cached((self.name, str(self.source), str(self.device), str(self.dtype)), _load)
 

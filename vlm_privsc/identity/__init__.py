@@ -61,7 +61,8 @@ def get_matcher(name: str | None = None, **kwargs: Any) -> IdentityMatcher:
 def matcher_threshold(name: str | None = None, **kwargs: Any) -> float:
     """The decision threshold a matcher built with these arguments would use, without
     loading its models (the class holds the default, ``threshold=`` overrides it)."""
-    return float(kwargs.get("threshold", MATCHERS.get(name or DEFAULT_MATCHER).threshold))  # type: ignore[attr-defined]
+    factory: Any = MATCHERS.get(name or DEFAULT_MATCHER)
+    return float(kwargs.get("threshold", factory.threshold))
 
 
 def available_matchers() -> dict[str, str]:

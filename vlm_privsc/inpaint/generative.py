@@ -137,8 +137,8 @@ class GenerativeInpainter:
 
     @classmethod
     def availability(cls, **_: object) -> tuple[bool, str]:
-        missing = [n for n in sorted(set(DEFAULT_ROUTES.values()))
-                   if hasattr(INPAINTERS.get(n), "availability") and not INPAINTERS.get(n).availability()[0]]
+        factories: dict[str, Any] = {n: INPAINTERS.get(n) for n in sorted(set(DEFAULT_ROUTES.values()))}
+        missing = [n for n, f in factories.items() if hasattr(f, "availability") and not f.availability()[0]]
         return (not missing, "all category generators ready" if not missing else f"missing: {', '.join(missing)}")
 
     def __init__(self, routes: Mapping[str, Any] | None = None, fallback: str = "pushpull") -> None:

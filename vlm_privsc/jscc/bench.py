@@ -271,10 +271,10 @@ def print_table(report: dict[str, Any]) -> None:
                   f"{r['ssim']:.3f}", _fmt(r.get("sep_psnr_db")), _fmt(r.get("sep_fit_fraction")),
                   _fmt(r.get("gain_db")), _fmt(r.get("best_sep_psnr_db")), _fmt(r.get("best_sep_fit_fraction")),
                   _fmt(r.get("best_gain_db")))
-    c = Console()
-    c.print(t)
+    con = Console()
+    con.print(t)
     for tp in report.get("throughput", []):
-        c.print(f"throughput {tp['model']} {tp['size']}x{tp['size']} batch {tp['batch']}: "
+        con.print(f"throughput {tp['model']} {tp['size']}x{tp['size']} batch {tp['batch']}: "
                 f"{tp['images_per_s']:.1f} images/s (CPU, {tp['threads']} threads)")
 
 

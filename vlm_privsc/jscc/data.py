@@ -19,6 +19,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -58,8 +59,8 @@ def resolve_data_dir(data: str | os.PathLike[str] | None) -> Path:
 def load_rgb(path: str | os.PathLike[str]) -> np.ndarray:
     """An image file -> uint8 ``[H, W, 3]`` (EXIF orientation applied; grey/alpha -> RGB)."""
     try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
+        with Image.open(path) as f:
+            im = ImageOps.exif_transpose(f)
             return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read image {path}: {exc}") from None
@@ -130,6 +131,14 @@ def load_cifar_jpeg_labels(data_dir: Path, split: str = "train") -> np.ndarray:
     return np.asarray(labels, dtype=np.int64)
 
 
+@overload
+def load_cifar_lossless(data_dir: Path, split: str = ..., labels: Literal[False] = ...) -> np.ndarray: ...
+@overload
+def load_cifar_lossless(data_dir: Path, split: str, labels: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def load_cifar_lossless(data_dir: Path, split: str = ..., *, labels: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 def load_cifar_lossless(data_dir: Path, split: str = "test", labels: bool = False
                         ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Lossless CIFAR-10 subset (``x_train`` / ``x_test`` of cifar10_partial.npz), uint8 NHWC;
@@ -170,7 +179,7 @@ def load_photos(data_dir: Path, folders: Iterable[str] = PHOTO_FOLDERS, min_side
             hs, ws = int(round(h * s)), int(round(w * s))
             if min(hs, ws) < min_side:
                 continue
-            im = img if s == 1.0 else np.asarray(Image.fromarray(img).resize((ws, hs), Image.BICUBIC))
+            im = img if s == 1.0 else np.asarray(Image.fromarray(img).resize((ws, hs), Image.Resampling.BICUBIC))
             out.append(im)
     return out
 
@@ -227,12 +236,12 @@ def load_real_photos(data_dir: Path, folders: Iterable[str] = REAL_PHOTO_FOLDERS
         pil = Image.fromarray(img)
         if max(img.shape[:2]) > max_side:
             s0 = max_side / max(img.shape[:2])
-            pil = pil.resize((round(img.shape[1] * s0), round(img.shape[0] * s0)), Image.LANCZOS)
+            pil = pil.resize((round(img.shape[1] * s0), round(img.shape[0] * s0)), Image.Resampling.LANCZOS)
         for s in scales:
             w, h = round(pil.width * s), round(pil.height * s)
             if min(w, h) < min_side:
                 continue
-            out.append(np.asarray(pil if s == 1.0 else pil.resize((w, h), Image.LANCZOS)))
+            out.append(np.asarray(pil if s == 1.0 else pil.resize((w, h), Image.Resampling.LANCZOS)))
     return out
 
 

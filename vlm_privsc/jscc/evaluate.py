@@ -35,7 +35,9 @@ def ssim_per_image(x: Tensor, y: Tensor) -> Tensor:
     """SSIM (Gaussian window 11, sigma 1.5; Wang et al. 2004) of each image -> ``[B]``."""
     from torchmetrics.functional.image import structural_similarity_index_measure as ssim
 
-    return ssim(y, x, data_range=1.0, reduction="none").reshape(-1)
+    out = ssim(y, x, data_range=1.0, reduction="none")
+    assert isinstance(out, Tensor)  # a tuple only with return_full_image / return_contrast_sensitivity
+    return out.reshape(-1)
 
 
 @dataclass(frozen=True)

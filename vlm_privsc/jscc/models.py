@@ -62,7 +62,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -297,13 +297,13 @@ class _LowerBound(torch.autograd.Function):
     bound (Ballé's ``lower_bound``), so a parameter stuck at the bound can leave it."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, bound: float) -> Tensor:  # type: ignore[override]
+    def forward(ctx, x: Tensor, bound: float) -> Tensor:
         ctx.save_for_backward(x)
         ctx.bound = bound
         return x.clamp_min(bound)
 
     @staticmethod
-    def backward(ctx, g: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx, g: Tensor) -> tuple[Tensor, None]:
         (x,) = ctx.saved_tensors
         return g * ((x >= ctx.bound) | (g < 0)).to(g.dtype), None
 
@@ -370,7 +370,7 @@ class _ResBlock(nn.Module):
         self.act = nn.PReLU(channels)
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1)
         nn.init.zeros_(self.conv2.weight)
-        nn.init.zeros_(self.conv2.bias)
+        nn.init.zeros_(self.conv2.bias)  # type: ignore[arg-type]  # Conv2d has a bias here
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.conv2(self.act(self.conv1(x)))
@@ -392,7 +392,7 @@ class _ResStage(nn.Module):
         self.decoder = decoder
         if decoder:
             self.res = nn.Sequential(*[_ResBlock(cin) for _ in range(n_res)])
-            self.conv = nn.Sequential(nn.Conv2d(cin, 4 * cout, 3, 1, 1), nn.PixelShuffle(2))
+            self.conv: nn.Module = nn.Sequential(nn.Conv2d(cin, 4 * cout, 3, 1, 1), nn.PixelShuffle(2))
         else:
             self.conv = nn.Conv2d(cin, cout, k, 2, k // 2)
             self.res = nn.Sequential(*[_ResBlock(cout) for _ in range(n_res)])
@@ -450,7 +450,7 @@ class DeepJSCC(nn.Module):
             _Block(c3, c2, k, 1, True, a, t),
             _Block(c2, c1, k, 2, True, a, t),
         ])
-        self.dec_out = nn.ConvTranspose2d(c1, 3, k, 2, k // 2, output_padding=1)
+        self.dec_out: nn.Module = nn.ConvTranspose2d(c1, 3, k, 2, k // 2, output_padding=1)
 
     def _build_res(self, config: JSCCConfig) -> None:
         """The residual GDN codec (arch ``resjscc``, see :func:`build_jscc`)."""
@@ -481,13 +481,13 @@ class DeepJSCC(nn.Module):
         for mod in self.modules():
             if isinstance(mod, nn.Conv2d) and not (mod.weight.abs().sum() == 0):
                 nn.init.kaiming_normal_(mod.weight, a=0.25, nonlinearity="leaky_relu")
-                nn.init.zeros_(mod.bias)
+                nn.init.zeros_(mod.bias)  # type: ignore[arg-type]  # every conv here has a bias
             elif isinstance(mod, AFModule):
                 nn.init.constant_(mod.fc2.bias, 3.0)
         with torch.no_grad():
-            self.dec_out[0].weight.mul_(0.05)
+            cast(nn.Conv2d, cast(nn.Sequential, self.dec_out)[0]).weight.mul_(0.05)
         if config.linear_skip:  # the linear path starts off in the decoder (like the res blocks' last conv)
-            nn.init.zeros_(self.dec_skip[0].weight)
+            nn.init.zeros_(self.dec_skip[0].weight)  # type: ignore[arg-type]
 
     # --- helpers ---------------------------------------------------------------
     @property

@@ -125,7 +125,7 @@ class CodecPoint:
     quality: int
     bits: int
     psnr_db: float
-    ssim: float
+    ssim: float | None  # None in a disk cache written before SSIM was recorded
 
 
 class CodecLadder:
@@ -162,9 +162,9 @@ class CodecLadder:
             self._cache[key] = (8 * len(data), data)
             if self._disk:
                 self._disk.put(key, 8 * len(data))
-        data = self._cache[key][1]
-        assert data is not None
-        return data
+        cached = self._cache[key][1]
+        assert cached is not None
+        return cached
 
     def size_bits(self, codec: str, quality: int) -> int:
         key = (codec, quality)

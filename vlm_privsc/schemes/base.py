@@ -69,7 +69,7 @@ class Scheme(nn.Module):
     keyed: ClassVar[bool] = False
     """True when Bob holds a secret that Eve lacks (``eavesdrop`` is then not ``invert``)."""
 
-    def apply(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    def apply(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:  # type: ignore[override]
         """Transmitter: symbols ``[B, k]`` -> symbols to send (unit average power)."""
         check_symbols(z, self.name)
         return z

@@ -71,7 +71,7 @@ class LaplaceDP(Scheme):
         """Laplace scale ``b = sensitivity / epsilon`` (noise variance ``2 b^2`` per coordinate)."""
         return self.sensitivity / self.epsilon
 
-    def apply(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    def apply(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:  # type: ignore[override]
         check_symbols(z, self.name)
         r = torch.view_as_real(z.to(torch.complex64)).clamp(-self.clip, self.clip)
         r = r + laplace_noise(tuple(r.shape), self.scale, generator, device=r.device)

@@ -44,6 +44,7 @@ class LBVQ(Scheme):
     """Learned codebook of ``num_codewords`` vectors of ``dim`` reals; indices sent as M-QAM."""
 
     name = "lbvq"
+    constellation: Tensor  # a buffer (register_buffer below)
     stage = "transmit"
 
     def __init__(self, num_codewords: int = 16, dim: int = 2, commitment: float = 0.25,
@@ -100,7 +101,7 @@ class LBVQ(Scheme):
         return (bits.long() * w).sum(-1)
 
     # --- scheme interface -----------------------------------------------------------------
-    def apply(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    def apply(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:  # type: ignore[override]
         return self.modulate(self.quantize(z))
 
     def invert(self, y: Tensor, generator: torch.Generator | None = None) -> Tensor:

@@ -112,14 +112,14 @@ class CooperativePerturbation(Scheme):
                 zp = z + delta
                 ze = self.eve_channel(zp, self.eve_snr_db, generator) if self.eve_channel is not None else zp
                 loss = F.cross_entropy(s(ze), s0, reduction="sum")
-                if leg is not None and self.legit_weight:
+                if leg is not None and l0 is not None and self.legit_weight:
                     loss = loss - self.legit_weight * F.cross_entropy(leg(zp), l0, reduction="sum")
                 (g,) = torch.autograd.grad(loss, delta)
                 step = g / (_row_norm(g) + 1e-12)
                 delta = self._project(delta.detach() + alpha * step, radius)
         return delta.detach()
 
-    def apply(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    def apply(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:  # type: ignore[override]
         check_symbols(z, self.name)
         out = z.to(torch.complex64) + self.perturbation(z, generator)
         return power_normalize(out) if self.renormalize else out

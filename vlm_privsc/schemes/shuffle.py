@@ -115,7 +115,7 @@ class KeyedShuffle(Scheme):
         idx = torch.stack([self._perm(n, s)[1 if inverse else 0] for s in self.nonces(f.shape[0], generator)])
         return self._unflat(torch.gather(f, 1, idx.to(f.device)))
 
-    def apply(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    def apply(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:  # type: ignore[override]
         check_symbols(z, self.name)
         return self._permute(z, generator, inverse=False)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -49,8 +50,8 @@ class MiniLMEmbedder:
     def __init__(self, path: str | None = None, device: str = "cpu") -> None:
         self.path = Path(path) if path else None
         self.device = device
-        self._model = None
-        self._tok = None
+        self._model: Any = None
+        self._tok: Any = None
 
     def _load(self) -> None:
         if self._model is not None:
