@@ -24,6 +24,8 @@ def test_describe_reads_the_region_colour():
     assert describe(img, torch.zeros_like(top), ("tone",)) == {}
     assert target_lab({"tone": "light", "unknown": "x"}) == {0: ATTRIBUTES["tone"].centre("light")}
     assert render({"tone": "light", "warmth": "warm"}) == "light tone, warm warmth"
+    assert render({"shade_x": "slightly-left", "shade_y": "above"}) == "lit slightly from the left, lit from above"
+    assert render({"shade_y": "even"}) == "evenly lit"
 
 
 def test_shading_says_which_half_of_the_region_is_lighter():

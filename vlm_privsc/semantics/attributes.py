@@ -133,5 +133,15 @@ def target_shading(attributes: Mapping[str, str]) -> dict[str, float]:
 
 
 def render(attributes: Mapping[str, str]) -> str:
-    """The attributes as prompt text, e.g. ``"medium tone, warm warmth"`` (for text-to-image backends)."""
-    return ", ".join(f"{v} {k}" for k, v in attributes.items())
+    """The attributes as prompt text, e.g. ``"medium tone, warm warmth, lit from the left"``
+    (for text-to-image backends)."""
+    words = []
+    for k, v in attributes.items():
+        spec = ATTRIBUTES.get(k)
+        if spec is not None and spec.kind != "mean":
+            side = v.removeprefix("slightly-")
+            where = f"from the {side}" if spec.kind == "shade_x" else f"from {side}"
+            words.append("evenly lit" if v == "even" else f"lit {'slightly ' if side != v else ''}{where}")
+        else:
+            words.append(f"{v} {k}")
+    return ", ".join(words)
