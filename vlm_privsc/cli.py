@@ -439,7 +439,9 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
         "jscc": {"max_side": run.max_side, "model": run.jscc_model},
     })
     pdb = load_db(cfg.guard.db)
-    policies = ["none"] + [p for p in run.policy if p != "none"]
+    from vlm_privsc.db import BASELINE_POLICY
+
+    policies = [BASELINE_POLICY] + [p for p in run.policy if p != BASELINE_POLICY]
     for p in policies:
         pdb.policy_categories(p)  # unknown policy -> one clear line
     from vlm_privsc.pipeline import scheme_from_config

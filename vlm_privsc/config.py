@@ -39,7 +39,7 @@ class GuardConfig(_Strict):
     """Refines boxes into masks (sam, sam_hf)."""
 
 
-class JSCCConfig(_Strict):
+class CodecStageConfig(_Strict):
     model: str | None = None
     """A shipped model name (``vlmsc models list``) or a checkpoint path; None: the default."""
     max_side: int = Field(default=512, ge=32)
@@ -119,7 +119,7 @@ class PipelineConfig(_Strict):
     description: str = ""
     device: str = "cpu"
     guard: GuardConfig = GuardConfig()
-    jscc: JSCCConfig = JSCCConfig()
+    jscc: CodecStageConfig = CodecStageConfig()
     channel: ChannelConfig = ChannelConfig()
     semantic: SemanticConfig = SemanticConfig()
     scheme: Backend = Backend(name="none")

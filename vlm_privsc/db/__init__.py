@@ -3,4 +3,7 @@
 from vlm_privsc.db.loader import default_db_path, load_db
 from vlm_privsc.db.schema import Category, DetectorSpec, MaskSpec, Policy, PrivacyDB
 
-__all__ = ["Category", "DetectorSpec", "MaskSpec", "Policy", "PrivacyDB", "default_db_path", "load_db"]
+BASELINE_POLICY = "none"
+"""The policy that masks nothing (the default database's): the unguarded reference of every leakage number."""
+
+__all__ = ["BASELINE_POLICY", "Category", "DetectorSpec", "MaskSpec", "Policy", "PrivacyDB", "default_db_path", "load_db"]

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from vlm_privsc.config import PipelineConfig
+from vlm_privsc.db import BASELINE_POLICY
 from vlm_privsc.evaluation.dataset import FaceItem
 from vlm_privsc.evaluation.engines import (
     Engine,
@@ -52,7 +53,7 @@ ROW_FIELDS = [
 class EvalGrid:
     """The configurations to evaluate (the cartesian product)."""
 
-    policies: tuple[str, ...] = ("none", "faces")
+    policies: tuple[str, ...] = (BASELINE_POLICY, "faces")
     schemes: tuple[str, ...] = ("none",)
     snrs: tuple[float, ...] = (10.0,)
     eve_snrs: tuple[float, ...] = (10.0,)
@@ -187,7 +188,7 @@ class _Worker:
 
         def unguarded_bob(scheme: str, b: float, e: float) -> Any:
             if (scheme, b, e) not in unguarded:  # not evaluated in this call (e.g. a resumed run): recompute
-                unguarded[(scheme, b, e)] = pipe.run(img, item.key, seed, policy="none", snr_db=b, eve_snr_db=e,
+                unguarded[(scheme, b, e)] = pipe.run(img, item.key, seed, policy=BASELINE_POLICY, snr_db=b, eve_snr_db=e,
                                                      identity=False, scheme=scheme).bob.restored
             return unguarded[(scheme, b, e)]
 
@@ -227,9 +228,9 @@ class _Worker:
                 row["bob_psnr_db"] = round(psnr(r.original, t_rec), 4)
                 row["bob_ssim"] = round(ssim(r.original, t_rec), 5)
                 row["bob_psnr_nonprivate_db"] = round(psnr(r.original, t_rec, ~r.mask), 4)
-                if policy == "none":
+                if policy == BASELINE_POLICY:
                     unguarded[(scheme, bob_snr, eve_snr)] = t_rec
-                ref_bob = unguarded_bob(scheme, bob_snr, eve_snr) if "none" in grid.policies else None
+                ref_bob = unguarded_bob(scheme, bob_snr, eve_snr) if BASELINE_POLICY in grid.policies else None
                 row["bob_psnr_nonprivate_none_db"] = "" if ref_bob is None else round(psnr(r.original, ref_bob, ~r.mask), 4)
                 row["bob_category_ok"] = "" if r.metrics["bob_category_ok"] is None else r.metrics["bob_category_ok"]
                 row["eve_category_ok"] = "" if r.metrics["eve_category_ok"] is None else r.metrics["eve_category_ok"]

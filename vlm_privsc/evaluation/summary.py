@@ -6,6 +6,8 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from vlm_privsc.db import BASELINE_POLICY
+
 
 def _f(v: Any) -> float | None:
     if v in (None, ""):
@@ -70,10 +72,10 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "n": len(rs),
             "n_with_face": sum(1 for r in rs if _f(r["eve_match"]) is not None),
         })
-    base = {(c["scheme"], c["channel"], c["bob_snr_db"], c["eve_snr_db"]): c for c in by_config if c["policy"] == "none"}
+    base = {(c["scheme"], c["channel"], c["bob_snr_db"], c["eve_snr_db"]): c for c in by_config if c["policy"] == BASELINE_POLICY}
     reduction: dict[str, Any] = {}
     for c in by_config:
-        if c["policy"] == "none":
+        if c["policy"] == BASELINE_POLICY:
             continue
         b = base.get((c["scheme"], c["channel"], c["bob_snr_db"], c["eve_snr_db"]))
         key = f"{c['policy']}|{c['scheme']}|{c['channel']}|bob{c['bob_snr_db']:g}|eve{c['eve_snr_db']:g}"
