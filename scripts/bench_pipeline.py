@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--jscc-model", default=None)
     ap.add_argument("--json", type=Path, default=None)
-    a = ap.parse_args(argv)
     ap.add_argument("--key", type=Path, default=None,
                     help="shared key file (vlmsc key new); default: a fresh random key known to no one")
+    a = ap.parse_args(argv)
 
     t_import = time.perf_counter()
     import torch
