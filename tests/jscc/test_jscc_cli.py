@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -138,9 +137,9 @@ def test_separation_helpers() -> None:
 
 
 def test_strong_separation_reference_beats_or_ties_jpeg_webp(tmp_path: Path) -> None:
-    from vlm_privsc.jscc import separation as sep
-
     from skimage import data
+
+    from vlm_privsc.jscc import separation as sep
 
     img = np.asarray(Image.fromarray(data.astronaut()).resize((48, 40)))
     lad = sep.CodecLadder(img, tuple(c for c in sep.STRONG_CODECS if sep.codec_available(c)))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from vlm_privsc.channel import AWGNChannel, average_power
+from vlm_privsc.channel import average_power
 from vlm_privsc.errors import ConfigError
 from vlm_privsc.jscc import (
     JSCCConfig,

@@ -274,7 +274,14 @@ def train(opts: TrainOptions, argv: list[str] | None = None) -> TrainResult:
 def _train(opts: TrainOptions, argv: list[str] | None, export_dtype: str) -> TrainResult:
     from accelerate import Accelerator
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(stderr=True)
     name = opts.model_name()
