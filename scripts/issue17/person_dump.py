@@ -1,6 +1,7 @@
 """Issue 17, person gate sweep, step 1: cache the person and face detectors' detections on the labelled
 BSDS500 test photos (run from the repository root; writes /tmp/explore/person.pkl)."""
-import sys, pickle, csv, torch
+import os, sys, pickle, csv, torch
+os.makedirs("/tmp/explore", exist_ok=True)
 from pathlib import Path
 import numpy as np, cv2
 from vlm_privsc.guard.detectors import build_detector
