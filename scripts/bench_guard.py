@@ -85,6 +85,8 @@ class Config:
     detectors: list[Spec]
     mask: dict[str, Any] | None = None
     quick: bool = False
+    confirm: dict[str, Any] | None = None
+    """The category's ``confirm`` gates for this row (None: no gate, as before issue 17)."""
 
 
 MTCNN_640 = {"max_side": 640}
@@ -119,6 +121,12 @@ PLATE_CONFIGS = [
     Config("plate_text(limit 1024)@0.4", [("plate_text", PT1024, 0.4)]),
     Config("plate_text(limit 1024)@0.5", [("plate_text", PT1024, 0.5)]),
     Config("plate_text(limit 1024)@0.4 + plate_cascade@0.8", [("plate_text", PT1024, 0.4), ("plate_cascade", {}, 0.8)]),
+    Config("plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.5, 4-10 chars, 1 digit)", [("plate_text", PT960, 0.4)],
+           quick=True, confirm={"shape": {"min_aspect": 1.2, "max_aspect": 7.0},
+                                "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1}}),
+    Config("plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.7, 4-10 chars, 1 digit)", [("plate_text", PT960, 0.4)],
+           confirm={"shape": {"min_aspect": 1.2, "max_aspect": 7.0},
+                    "read": {"min_score": 0.7, "min_chars": 4, "max_chars": 10, "min_digits": 1}}),
 ]
 
 TEXT_CONFIGS = [
@@ -129,6 +137,12 @@ TEXT_CONFIGS = [
     Config("ppocr_text(limit 960)@0.4", [("ppocr_text", PT960, 0.4)]),
     Config("ppocr_text(limit 960)@0.5", [("ppocr_text", PT960, 0.5)]),
     Config("ppocr_text(limit max 1280)@0.5", [("ppocr_text", {"limit_side_len": 1280, "limit_type": "max"}, 0.5)]),
+    Config("ppocr_text(limit 960)@0.4 + read(0.6, 2 chars)", [("ppocr_text", PT960, 0.4)],
+           confirm={"read": {"min_score": 0.6, "min_chars": 2}}),
+    Config("ppocr_text(limit 960)@0.4 + read(0.7, 2 chars)", [("ppocr_text", PT960, 0.4)], quick=True,
+           confirm={"read": {"min_score": 0.7, "min_chars": 2}}),
+    Config("ppocr_text(limit 960)@0.4 + read(0.8, 2 chars)", [("ppocr_text", PT960, 0.4)],
+           confirm={"read": {"min_score": 0.8, "min_chars": 2}}),
 ]
 
 PEOPLE_CONFIGS = [
@@ -153,16 +167,20 @@ RECOMMENDED: dict[str, dict[str, Any]] = {
         "detectors": [{"name": "plate_text", "params": {"limit_side_len": 960}, "threshold": 0.4}],
         "threshold": 0.4,
         "mask": {"shape": "box", "dilate": 0.15, "dilate_px": 2},
+        "confirm": {"shape": {"min_aspect": 1.2, "max_aspect": 7.0},
+                    "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1}},
     },
     "text": {
         "detectors": [{"name": "ppocr_text", "params": {"limit_side_len": 960}, "threshold": 0.4}],
         "threshold": 0.4,
         "mask": {"shape": "polygon", "dilate": 0.08, "dilate_px": 3},
+        "confirm": {"read": {"min_score": 0.7, "min_chars": 2}},
     },
     "person": {
         "detectors": [{"name": "selfie_segmentation", "threshold": 0.5}, {"name": "hog_people", "threshold": 0.9}],
         "threshold": 0.5,
         "mask": {"shape": "segment", "dilate": 0.05, "dilate_px": 6},
+        "confirm": {"by_categories": ["face"], "by": [{"name": "hog_people", "threshold": 0.9}], "min_overlap": 0.5},
     },
 }
 
@@ -224,6 +242,7 @@ def bench_guard(category: str, cfg: Config, base: PrivacyDB) -> tuple[PrivacyGua
     cat["threshold"] = 0.0
     if cfg.mask:
         cat["mask"] = {**cat["mask"], **cfg.mask}
+    cat["confirm"] = cfg.confirm
     data["policies"]["bench_only"] = {"description": "bench", "categories": [category]}
     db = PrivacyDB.model_validate(data)
     dets = [MemoDetector(n, p, t) for n, p, t in cfg.detectors]

@@ -24,7 +24,15 @@ MAX_YAML_VALUES = 100_000
 
 
 def default_db_path() -> Path:
-    """The packaged default database (``privacy_db/default.yaml``)."""
+    """The packaged default database (``privacy_db/default.yaml``).
+
+    Run from a source checkout (``vlm_privsc/`` beside ``privacy_db/`` and ``setup.py``), the
+    checkout's own file is used: an editable install made from another checkout would
+    otherwise map ``vlm_privsc.privacy_db`` to that checkout's database."""
+    root = Path(__file__).resolve().parents[2]
+    local = root / "privacy_db" / DEFAULT_DB_NAME
+    if local.is_file() and (root / "setup.py").is_file():
+        return local
     return Path(str(resources.files("vlm_privsc.privacy_db") / DEFAULT_DB_NAME))
 
 
@@ -158,9 +166,12 @@ def _check_detectors(db: PrivacyDB, path: Path, node: yaml.Node | None) -> None:
     from vlm_privsc.guard.detectors import DETECTORS
 
     for cname, cat in db.categories.items():
-        for i, spec in enumerate(cat.detectors):
+        specs = [(("categories", cname, "detectors", i), spec) for i, spec in enumerate(cat.detectors)]
+        if cat.confirm is not None:
+            specs += [(("categories", cname, "confirm", "by", i), spec) for i, spec in enumerate(cat.confirm.by)]
+        for at, spec in specs:
             if spec.name not in DETECTORS:
-                loc: tuple[Any, ...] = ("categories", cname, "detectors", i, "name")
+                loc: tuple[Any, ...] = (*at, "name")
                 line = line_of(node, loc)
                 where = f"{path}:{line}" if line else str(path)
                 raise ConfigError(
@@ -171,7 +182,7 @@ def _check_detectors(db: PrivacyDB, path: Path, node: yaml.Node | None) -> None:
                 DETECTORS.check_params(spec.name, spec.params)
             except ConfigError as e:
                 key = str(e).split(":", 1)[0]
-                loc = ("categories", cname, "detectors", i, "params", key)
+                loc = (*at, "params", key)
                 line = line_of(node, loc) or line_of(node, loc[:-1])
                 where = f"{path}:{line}" if line else str(path)
                 raise ConfigError(f"{where}: {'.'.join(map(str, loc[:-1]))}.{e}") from None

@@ -47,6 +47,70 @@ class MaskSpec(_Strict):
     """``grabcut`` refines the box into the object's outline (OpenCV GrabCut)."""
 
 
+class ReadGate(_Strict):
+    """Keep a candidate only if PP-OCR's recogniser reads characters in it with confidence
+    (the text line under its polygon, else its box, read on the detection copy)."""
+
+    min_score: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Smallest mean character confidence of the read."""
+    min_chars: int = Field(default=1, ge=0, le=64)
+    """Fewest letters or digits read (punctuation and spaces do not count)."""
+    max_chars: int | None = Field(default=None, ge=1, le=1024)
+    """Most letters or digits read (a plate holds a handful; a sign's line more)."""
+    min_digits: int = Field(default=0, ge=0, le=64)
+    """Fewest digits read."""
+
+    @model_validator(mode="after")
+    def _range(self) -> ReadGate:
+        if self.max_chars is not None and self.max_chars < max(self.min_chars, self.min_digits):
+            raise ValueError("max_chars must be >= min_chars and min_digits")
+        return self
+
+
+class ShapeGate(_Strict):
+    """Keep a candidate only if its line (polygon, else box) has this width/height ratio."""
+
+    min_aspect: float = Field(default=0.0, ge=0.0, le=100.0)
+    max_aspect: float | None = Field(default=None, gt=0.0, le=100.0)
+
+    @model_validator(mode="after")
+    def _range(self) -> ShapeGate:
+        if self.max_aspect is not None and self.max_aspect < self.min_aspect:
+            raise ValueError("max_aspect must be >= min_aspect")
+        return self
+
+
+class ConfirmSpec(_Strict):
+    """Gates a detection must pass before it becomes a region (all that are set).
+
+    ``shape`` and ``read`` look at the candidate itself; ``by`` / ``by_categories`` need an
+    independent detection overlapping it: from the detectors of ``by`` (with their own
+    thresholds, else the category's) or from the detectors of the categories named in
+    ``by_categories`` (with those categories' thresholds, their own gates not applied).
+    A candidate never confirms itself (the same detector's same box)."""
+
+    shape: ShapeGate | None = None
+    read: ReadGate | None = None
+    by: tuple[DetectorSpec, ...] = ()
+    by_categories: tuple[str, ...] = ()
+    min_overlap: float = Field(default=0.5, gt=0.0, le=1.0)
+    """Overlap a confirmation needs: pixels of the confirming box inside the candidate's mask
+    (else its box), over the smaller of the two areas."""
+
+
+class MergeSpec(_Strict):
+    """One region per object when a policy holds several categories (see the README).
+
+    Regions of different categories that overlap are settled by ``precedence`` (first
+    wins): a lower region that lies for at least ``absorb`` of its pixels inside a higher
+    one is merged into it (a text line that a plate region holds is the plate); otherwise
+    it keeps only its pixels outside the higher regions (a person keeps the body, its face
+    stays a face). Categories not listed come after the listed ones, in policy order."""
+
+    precedence: tuple[str, ...] = ()
+    absorb: float = Field(default=0.5, gt=0.0, le=1.0)
+
+
 class Category(_Strict):
     """A kind of private content."""
 
@@ -64,6 +128,8 @@ class Category(_Strict):
     min_size: int = Field(default=0, ge=0)
     """Ignore detections whose shorter side is below this many pixels (full-size image)."""
     mask: MaskSpec = Field(default_factory=MaskSpec)
+    confirm: ConfirmSpec | None = None
+    """Gates that keep a detection only when it is confirmed (read, shape, another detector)."""
     identity: bool = False
     """Whether the category carries a person's identity (evaluated by the identity matcher)."""
     inpaint_prompt: str = Field(min_length=1)
@@ -91,6 +157,7 @@ class PrivacyDB(_Strict):
     name: str = "default"
     categories: dict[str, Category]
     policies: dict[str, Policy]
+    merge: MergeSpec = Field(default_factory=MergeSpec)
 
     @model_validator(mode="after")
     def _check_names(self) -> PrivacyDB:
@@ -100,6 +167,18 @@ class PrivacyDB(_Strict):
             if not re.match(NAME_PATTERN, key):
                 raise ValueError(f"name {key!r} must match {NAME_PATTERN}")
         valid = sorted(self.categories)
+        for cname, cat in self.categories.items():
+            for other in cat.confirm.by_categories if cat.confirm else ():
+                if other not in self.categories:
+                    raise ValueError(f"categories.{cname}.confirm.by_categories names unknown category "
+                                     f"{other!r}; valid: {', '.join(valid)}")
+                if other == cname:
+                    raise ValueError(f"categories.{cname}.confirm.by_categories: a category cannot confirm itself")
+        for c in self.merge.precedence:
+            if c not in self.categories:
+                raise ValueError(f"merge.precedence names unknown category {c!r}; valid: {', '.join(valid)}")
+        if len(set(self.merge.precedence)) != len(self.merge.precedence):
+            raise ValueError("merge.precedence names a category twice")
         for pname, pol in self.policies.items():
             if pol.categories == "*":
                 continue

@@ -3,8 +3,11 @@
 ::
 
     photo --(downscale for detection)--> detectors per category (privacy database)
-          --> threshold, min size, rescale to full size --> per-category NMS merge
+          --> threshold --> gates of the category (``confirm``: line shape, read by PP-OCR's
+              recogniser, an independent detector overlapping) --> min size, rescale to
+              full size --> per-category NMS merge
           --> region masks (box / ellipse / polygon / segment, dilation, GrabCut)
+          --> across categories: one region per object (the database's ``merge`` precedence)
           --> union mask --> fill private pixels (from public pixels only) --> masked photo
 
 Nothing of the private pixels survives in ``GuardResult.masked``; that image is what the
@@ -22,7 +25,7 @@ import cv2
 import numpy as np
 import torch
 
-from vlm_privsc.db.schema import Category, DetectorSpec, PrivacyDB
+from vlm_privsc.db.schema import Category, ConfirmSpec, DetectorSpec, PrivacyDB
 from vlm_privsc.guard.detectors import Detection, Detector, build_detector
 from vlm_privsc.guard.fill import FILLS, apply_fill
 from vlm_privsc.guard.masks import region_mask
@@ -79,6 +82,8 @@ class GuardResult:
     detect_size: tuple[int, int]
     """(height, width) of the copy the detectors saw."""
     timings: dict[str, float] = field(default_factory=dict)
+    gated: dict[str, int] = field(default_factory=dict)
+    """Per category: candidates above threshold that its ``confirm`` gates dropped."""
 
     @property
     def private_fraction(self) -> float:
@@ -179,6 +184,19 @@ class PrivacyGuard:
         return self
 
     # --- detection ---------------------------------------------------------------
+    @staticmethod
+    def _run_spec(spec: DetectorSpec, cat: Category, small: np.ndarray,
+                  cache: dict[str, list[Detection]], timings: dict[str, float]) -> list[Detection]:
+        """One detector's detections above its threshold (each detector runs once per photo)."""
+        key = _spec_key(spec)
+        if key not in cache:
+            det = cached_detector(spec)
+            t0 = time.perf_counter()
+            cache[key] = det.detect(small, cat.prompts)
+            timings[f"detect.{spec.name}"] = timings.get(f"detect.{spec.name}", 0.0) + time.perf_counter() - t0
+        thr = spec.threshold if spec.threshold is not None else cat.threshold
+        return [d for d in cache[key] if d.score >= thr]
+
     def _detect_category(
         self,
         cat: Category,
@@ -188,14 +206,7 @@ class PrivacyGuard:
     ) -> list[Detection]:
         out: list[Detection] = []
         for spec in cat.detectors:
-            key = _spec_key(spec)
-            if key not in cache:
-                det = cached_detector(spec)
-                t0 = time.perf_counter()
-                cache[key] = det.detect(small, cat.prompts)
-                timings[f"detect.{spec.name}"] = timings.get(f"detect.{spec.name}", 0.0) + time.perf_counter() - t0
-            thr = spec.threshold if spec.threshold is not None else cat.threshold
-            out.extend(d for d in cache[key] if d.score >= thr)
+            out.extend(self._run_spec(spec, cat, small, cache, timings))
         for det in self.extra_detectors:
             t0 = time.perf_counter()
             found = det.detect(small, cat.prompts)
@@ -222,13 +233,19 @@ class PrivacyGuard:
         cache: dict[str, list[Detection]] = {}
         regions: list[Region] = []
         uncovered: list[str] = []
-        union = np.zeros((h, w), dtype=bool)
+        gated: dict[str, int] = {}
         for cname in self.categories:
             cat = self.db.categories[cname]
             if not cat.detectors and not self.extra_detectors:
                 uncovered.append(cname)
                 continue
             dets = self._detect_category(cat, small, cache, timings)
+            if cat.confirm is not None and dets:
+                t0 = time.perf_counter()
+                kept = self._confirm(cat.confirm, cat, dets, small, cache, timings)
+                timings["confirm"] = timings.get("confirm", 0.0) + time.perf_counter() - t0
+                gated[cname] = len(dets) - len(kept)
+                dets = kept
             if self.segmenter is not None and dets:
                 t0 = time.perf_counter()
                 dets = self._segment(small, dets)
@@ -236,9 +253,14 @@ class PrivacyGuard:
             t0 = time.perf_counter()
             cat_regions = self._regions(cname, cat, dets, (sx, sy), (h, w), rgb)
             timings["masks"] = timings.get("masks", 0.0) + time.perf_counter() - t0
-            for r in cat_regions:
-                union |= r.mask.numpy()
             regions.extend(cat_regions)
+        if len({r.category for r in regions}) > 1:
+            t0 = time.perf_counter()
+            regions = merge_across_categories(regions, self._precedence(), self.db.merge.absorb)
+            timings["merge"] = time.perf_counter() - t0
+        union = np.zeros((h, w), dtype=bool)
+        for r in regions:
+            union |= r.mask.numpy()
 
         mask = torch.from_numpy(union)[None, None]
         t0 = time.perf_counter()
@@ -256,7 +278,50 @@ class PrivacyGuard:
             fill=self.fill,
             detect_size=(int(small.shape[0]), int(small.shape[1])),
             timings=timings,
+            gated=gated,
         )
+
+    def _precedence(self) -> list[str]:
+        """The policy's categories, first wins: the database's ``merge.precedence``, then the rest."""
+        listed = [c for c in self.db.merge.precedence if c in self.categories]
+        return listed + [c for c in self.categories if c not in listed]
+
+    # --- gates ---------------------------------------------------------------------
+    def _confirm(self, spec: ConfirmSpec, cat: Category, dets: list[Detection], small: np.ndarray,
+                 cache: dict[str, list[Detection]], timings: dict[str, float]) -> list[Detection]:
+        """The detections of ``dets`` that pass every gate of ``spec`` (see :class:`ConfirmSpec`)."""
+        from vlm_privsc.guard.detectors.text import box_quad, count_chars, read_quads
+
+        quads = [d.polygon if d.polygon is not None and np.asarray(d.polygon).shape == (4, 2)
+                 else box_quad(d.box) for d in dets]
+        keep = [True] * len(dets)
+        if spec.shape is not None:
+            for i, q in enumerate(quads):
+                a = quad_aspect(q)
+                if a < spec.shape.min_aspect or (spec.shape.max_aspect is not None and a > spec.shape.max_aspect):
+                    keep[i] = False
+        if spec.read is not None:
+            todo = [i for i in range(len(dets)) if keep[i]]
+            t0 = time.perf_counter()
+            reads = read_quads(small, [quads[i] for i in todo]) if todo else []
+            timings["read"] = timings.get("read", 0.0) + time.perf_counter() - t0
+            g = spec.read
+            for i, (txt, score) in zip(todo, reads):
+                n, digits = count_chars(txt)
+                if (score < g.min_score or n < g.min_chars or digits < g.min_digits
+                        or (g.max_chars is not None and n > g.max_chars)):
+                    keep[i] = False
+        if spec.by or spec.by_categories:
+            confirmers: list[Detection] = []
+            for s in spec.by:
+                confirmers.extend(self._run_spec(s, cat, small, cache, timings))
+            for other in spec.by_categories:
+                confirmers.extend(self._detect_category(self.db.categories[other], small, cache, timings))
+            for i, d in enumerate(dets):
+                if keep[i]:
+                    keep[i] = any(not (c.detector == d.detector and c.box == d.box)
+                                  and overlap(d, c) >= spec.min_overlap for c in confirmers)
+        return [d for d, k in zip(dets, keep) if k]
 
     def _segment(self, small: np.ndarray, dets: list[Detection]) -> list[Detection]:
         """Give every box-only detection the segmenter's pixel mask (one batched call)."""
@@ -331,3 +396,68 @@ class PrivacyGuard:
                 )
             )
         return out
+
+
+def quad_aspect(quad: np.ndarray) -> float:
+    """Width / height of a line quadrilateral ``[4,2]`` (clockwise from top-left): the mean
+    length of its top and bottom edges over that of its left and right edges."""
+    q = np.asarray(quad, dtype=float).reshape(4, 2)
+    w = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2
+    h = (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2
+    return float(w / max(h, 1e-6))
+
+
+def overlap(candidate: Detection, confirmer: Detection) -> float:
+    """Pixels of ``confirmer``'s box inside ``candidate``'s mask (else its box), over the
+    smaller of the two areas (1 when one holds the other)."""
+    cx0, cy0, cx1, cy1 = confirmer.box
+    c_area = max(0.0, cx1 - cx0) * max(0.0, cy1 - cy0)
+    if candidate.mask is not None:
+        m = candidate.mask
+        h, w = m.shape
+        x0, y0 = int(np.clip(np.floor(cx0), 0, w)), int(np.clip(np.floor(cy0), 0, h))
+        x1, y1 = int(np.clip(np.ceil(cx1), 0, w)), int(np.clip(np.ceil(cy1), 0, h))
+        inter = float(m[y0:y1, x0:x1].sum())
+        d_area = float(m.sum())
+    else:
+        x0, y0, x1, y1 = candidate.box
+        inter = max(0.0, min(x1, cx1) - max(x0, cx0)) * max(0.0, min(y1, cy1) - max(y0, cy0))
+        d_area = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    return inter / max(min(c_area, d_area), 1e-9)
+
+
+def merge_across_categories(regions: list[Region], precedence: list[str], absorb: float | None = None) -> list[Region]:
+    """One region per object: regions settled in ``precedence`` order (first wins). A
+    region lying for at least ``absorb`` of its mask inside the regions already kept (of
+    other categories) is merged into the one it overlaps most (that region's mask grows
+    by it, its ``merged`` count by its count); otherwise it keeps only its pixels outside
+    them (dropped if none are left). The union of the masks never changes."""
+    from dataclasses import replace
+
+    if absorb is None:
+        absorb = 0.5
+    rank = {c: i for i, c in enumerate(precedence)}
+    order = sorted(range(len(regions)), key=lambda i: (rank.get(regions[i].category, len(rank)), i))
+    kept: list[Region] = []
+    for i in order:
+        r = regions[i]
+        m = r.mask
+        area = int(m.sum())
+        others = [k for k, o in enumerate(kept) if o.category != r.category]
+        if not others or area == 0:
+            kept.append(r)
+            continue
+        inter = [int((m & kept[k].mask).sum()) for k in others]
+        covered = torch.zeros_like(m)
+        for k in others:
+            covered |= kept[k].mask
+        inside = int((m & covered).sum())
+        if inside == 0:
+            kept.append(r)
+        elif inside >= absorb * area:
+            k = others[int(np.argmax(inter))]
+            o = kept[k]
+            kept[k] = replace(o, mask=o.mask | m, merged=o.merged + r.merged)
+        else:
+            kept.append(replace(r, mask=m & ~covered))
+    return kept
