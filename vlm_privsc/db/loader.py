@@ -166,7 +166,8 @@ def _check_detectors(db: PrivacyDB, path: Path, node: yaml.Node | None) -> None:
     from vlm_privsc.guard.detectors import DETECTORS
 
     for cname, cat in db.categories.items():
-        specs = [(("categories", cname, "detectors", i), spec) for i, spec in enumerate(cat.detectors)]
+        specs: list[tuple[tuple[Any, ...], Any]] = [
+            (("categories", cname, "detectors", i), spec) for i, spec in enumerate(cat.detectors)]
         if cat.confirm is not None:
             specs += [(("categories", cname, "confirm", "by", i), spec) for i, spec in enumerate(cat.confirm.by)]
         for at, spec in specs:

@@ -26,12 +26,12 @@ import numpy as np
 import torch
 
 from vlm_privsc.db.schema import Category, ConfirmSpec, DetectorSpec, PrivacyDB
+from vlm_privsc.errors import UnknownNameError
 from vlm_privsc.guard.detectors import Detection, Detector, build_detector
 from vlm_privsc.guard.fill import FILLS, apply_fill
 from vlm_privsc.guard.masks import region_mask
 from vlm_privsc.guard.segmenters import Segmenter
 from vlm_privsc.io.images import to_uint8
-from vlm_privsc.errors import UnknownNameError
 
 Box = tuple[float, float, float, float]
 MIN_DETECT_SIDE = 32
@@ -360,7 +360,7 @@ class PrivacyGuard:
             if d.mask is not None:
                 pix = d.mask.astype(np.uint8)
                 if pix.shape != (h, w):
-                    pix = cv2.resize(pix, (w, h), interpolation=cv2.INTER_NEAREST)
+                    pix = np.asarray(cv2.resize(pix, (w, h), interpolation=cv2.INTER_NEAREST), dtype=np.uint8)
             spec = cat.mask
             if pix is not None and self.segmenter is not None and spec.shape != "segment":
                 spec = spec.model_copy(update={"shape": "segment", "refine": "none"})
@@ -420,9 +420,9 @@ def overlap(candidate: Detection, confirmer: Detection) -> float:
         inter = float(m[y0:y1, x0:x1].sum())
         d_area = float(m.sum())
     else:
-        x0, y0, x1, y1 = candidate.box
-        inter = max(0.0, min(x1, cx1) - max(x0, cx0)) * max(0.0, min(y1, cy1) - max(y0, cy0))
-        d_area = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+        bx0, by0, bx1, by1 = candidate.box
+        inter = max(0.0, min(bx1, cx1) - max(bx0, cx0)) * max(0.0, min(by1, cy1) - max(by0, cy0))
+        d_area = max(0.0, bx1 - bx0) * max(0.0, by1 - by0)
     return inter / max(min(c_area, d_area), 1e-9)
 
 

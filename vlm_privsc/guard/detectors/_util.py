@@ -15,7 +15,7 @@ import importlib
 import importlib.metadata
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -50,7 +50,7 @@ def package_file(dist: str, pattern: str, pip_name: str, detector: str) -> Path:
         ) from None
     hits = sorted(str(f) for f in files if fnmatch.fnmatch(str(f).replace(os.sep, "/"), pattern))
     for hit in hits:
-        path = Path(importlib.metadata.distribution(dist).locate_file(hit))
+        path = Path(str(importlib.metadata.distribution(dist).locate_file(hit)))
         if path.is_file():
             return path
     raise MissingWeightsError(
@@ -61,7 +61,7 @@ def package_file(dist: str, pattern: str, pip_name: str, detector: str) -> Path:
 
 
 def offline_availability(detector: str, modules: list[tuple[str, str]],
-                         files: list[tuple[str, str, str]] = (), model_path: str | None = None
+                         files: Sequence[tuple[str, str, str]] = (), model_path: str | None = None
                          ) -> tuple[bool, str]:
     """Cheap check for ``vlmsc models list``: every ``(module, pip name)`` is importable
     (found, not imported) and every ``(dist, pattern, pip name)`` weights file is in its
@@ -141,7 +141,7 @@ def fit_max_side(image: np.ndarray, max_side: int | None, min_side: int = 48) ->
 
 
 def clip_box(
-    x0: float, y0: float, x1: float, y1: float, width: int, height: int
+    x0: float, y0: float, x1: float, y1: float, width: int, height: int,
 ) -> tuple[float, float, float, float] | None:
     """Clip a box to the image; ``None`` if nothing of it is left."""
     x0, x1 = max(0.0, float(x0)), min(float(width), float(x1))

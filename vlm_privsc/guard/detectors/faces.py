@@ -214,7 +214,7 @@ class MTCNNFaceDetector:
         probs = np.asarray(probs).astype(float).reshape(-1)
         points = np.asarray(points).astype(float) / s
         for b, p, lm in zip(boxes, probs, points):
-            box = clip_box(*b, w, h)
+            box = clip_box(float(b[0]), float(b[1]), float(b[2]), float(b[3]), w, h)
             if box is not None:
                 out.append(Detection(box, float(np.clip(p, 0, 1)), self.name, landmarks=lm.reshape(5, 2)))
         out.sort(key=lambda d: -d.score)
@@ -297,7 +297,8 @@ class MediaPipeFaceDetector:
         keep = nms(np.stack([f[0] for f in found]), np.array([f[1] for f in found]), self.nms_iou)
         out: list[Detection] = []
         for k in keep:
-            box = clip_box(*found[k][0], w, h)
+            fx0, fy0, fx1, fy1 = (float(v) for v in found[k][0])
+            box = clip_box(fx0, fy0, fx1, fy1, w, h)
             if box is not None:
                 out.append(Detection(box, float(np.clip(found[k][1], 0, 1)), self.name,
                                      landmarks=found[k][2]))

@@ -83,7 +83,8 @@ class SelfieSegmentationDetector:
         if prob.shape != image.shape[:2]:
             import cv2
 
-            prob = cv2.resize(prob, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+            prob = np.asarray(cv2.resize(prob, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR),
+                              dtype=np.float32)
         return prob
 
     def detect(self, image: np.ndarray, prompts: tuple[str, ...] = ()) -> list[Detection]:
@@ -167,7 +168,8 @@ class HOGPeopleDetector:
         boxes = np.column_stack([rects[:, 0], rects[:, 1], rects[:, 0] + rects[:, 2], rects[:, 1] + rects[:, 3]])
         out: list[Detection] = []
         for k in nms(boxes, margins, self.nms_iou):
-            box = clip_box(*(boxes[k] / s), w, h)
+            x0, y0, x1, y1 = (float(v) for v in boxes[k] / s)
+            box = clip_box(x0, y0, x1, y1, w, h)
             if box is not None:
                 out.append(Detection(box, float(1.0 / (1.0 + np.exp(-2.0 * margins[k]))), self.name))
         return out

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from vlm_privsc.errors import MissingWeightsError
 from vlm_privsc.guard.detectors._util import check_image, clip_box, nms, offline_availability, require
 from vlm_privsc.guard.detectors.base import DETECTORS, Detection
 from vlm_privsc.guard.detectors.text import ppocr_det_params, rapidocr_engine, text_lines
-from vlm_privsc.errors import MissingWeightsError
 
 CASCADE_FILE = "haarcascade_russian_plate_number.xml"
 

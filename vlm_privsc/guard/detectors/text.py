@@ -24,7 +24,6 @@ import numpy as np
 from vlm_privsc.guard.detectors._util import check_image, clip_box, offline_availability, require
 from vlm_privsc.guard.detectors.base import DETECTORS, Detection
 
-
 _ENGINES: dict[tuple[tuple[str, Any], ...], Any] = {}
 _LAST: dict[tuple[tuple[str, Any], ...], tuple[bytes, tuple[np.ndarray, np.ndarray]]] = {}
 

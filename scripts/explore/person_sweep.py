@@ -1,8 +1,10 @@
 """Issue 17, person gate sweep, step 2: re-threshold the cached detections (person_dump.py) for
 confirmer variants: (false-masked negatives, negatives, found positives, positives). An offline
 approximation of the guard (no min_size, no NMS), so it finds 54/68 where the guard finds 51/68."""
-import pickle, numpy as np
+import pickle
+
 from vlm_privsc.guard.guard import overlap
+
 D = pickle.load(open('/tmp/explore/person.pkl', 'rb'))
 def run(face_y=0.5, face_m=0.9, hog_thr=0.9, hogk='hog', hog_cand=0.9, mo=0.5):
     fp = tp = 0; npos = nneg = 0

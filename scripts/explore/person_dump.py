@@ -1,11 +1,17 @@
 """Issue 17, person gate sweep, step 1: cache the person and face detectors' detections on the labelled
 BSDS500 test photos (run from the repository root; writes /tmp/explore/person.pkl)."""
-import os, sys, pickle, csv, torch
+import csv
+import os
+import pickle
+
+import torch
+
 os.makedirs("/tmp/explore", exist_ok=True)
-from pathlib import Path
-import numpy as np, cv2
+import cv2
+
 from vlm_privsc.guard.detectors import build_detector
 from vlm_privsc.io.images import load_rgb
+
 torch.set_num_threads(1)
 lab = {r['file']: r['person'] for r in csv.DictReader(l for l in open('eval/annotations/bsds500_test_categories.csv') if not l.startswith('#'))}
 dets = {'selfie': build_detector('selfie_segmentation'), 'hog': build_detector('hog_people', {'hit_threshold': -1.0}),
