@@ -38,7 +38,7 @@ DEMO_KEY_HEX = "00" * KEY_BYTES
 """The public demo key (``--demo-key``): everyone has it, so it protects nothing."""
 
 
-class KeyError_(InputError):
+class KeyError_(InputError):  # KeyError is a builtin
     """A key is missing, unreadable, or does not open what it is given."""
 
 

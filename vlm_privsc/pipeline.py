@@ -160,7 +160,7 @@ class Pipeline:
             return self
         cfg = self.config
         t0 = time.perf_counter()
-        import vlm_privsc.inpaint
+        import vlm_privsc.inpaint  # registers the inpainters (an import for its side effect)
         from vlm_privsc.channel import build_channel
         from vlm_privsc.guard.detectors import build_detector
         from vlm_privsc.guard.segmenters import build_segmenter

@@ -73,7 +73,7 @@ class Registry(Generic[T]):
             return dict(params or {})
         try:
             hints = typing.get_type_hints(target)
-        except Exception:
+        except Exception:  # unresolvable annotations: names are still checked
             hints = {}
         out: dict[str, Any] = {}
         for key, value in (params or {}).items():

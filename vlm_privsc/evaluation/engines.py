@@ -164,7 +164,7 @@ class PhotoWorker:
             item = self._materialise(task)
             rows = self.worker.evaluate(item, task.index, self.grid, set(task.todo))
             return PhotoResult(light, tuple(rows), self.id, time.perf_counter() - t0)
-        except Exception as e:
+        except Exception as e:  # one photo's failure is reported, the run goes on
             if not isinstance(e, VlmscError):
                 traceback.print_exc()  # a bug, not bad input: keep the trace in the worker's log
             err = _error_text(e).replace(str(item.path), task.item.key)
@@ -340,7 +340,7 @@ class _RayWorker:
         self.id = worker_id()
         try:
             self.w: PhotoWorker | None = PhotoWorker(spec, threads)
-        except Exception as e:
+        except Exception as e:  # reported by ready()
             self.w = None
             self.error = ("user" if isinstance(e, VlmscError) else "bug", _error_text(e) if not isinstance(e, VlmscError)
                           else str(e))
@@ -543,7 +543,7 @@ class RayEngine(Engine):
         for a in [*self._actors, *self._starting.values()]:
             try:
                 ray.kill(a)
-            except Exception:
+            except Exception:  # already gone
                 pass
         self._actors.clear()
         self._starting.clear()

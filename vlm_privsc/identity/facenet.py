@@ -83,7 +83,7 @@ def load_inception_resnet_v1(path: Path) -> Any:
 
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:
+    except Exception as exc:  # any unreadable file is the same user error
         raise ConfigError(f"facenet: cannot read weights file {path}: {type(exc).__name__}: {exc}") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
