@@ -8,7 +8,6 @@ them, and are mapped into the package as ``vlm_privsc.privacy_db`` and
 from setuptools import find_packages, setup
 
 setup(
-    packages=find_packages(include=["vlm_privsc", "vlm_privsc.*"])
-    + ["vlm_privsc.privacy_db", "vlm_privsc.pipelines"],
+    packages=find_packages(include=["vlm_privsc", "vlm_privsc.*"]) + ["vlm_privsc.privacy_db", "vlm_privsc.pipelines"],
     package_dir={"vlm_privsc.privacy_db": "privacy_db", "vlm_privsc.pipelines": "pipelines"},
 )

@@ -29,8 +29,12 @@ from typing import Any
 
 def _cells(rows_csv: Path) -> dict[tuple[str, ...], dict[str, str]]:
     rows = list(csv.DictReader(rows_csv.open()))
-    return {(r["image"], r["policy"], r["scheme"], r["bob_snr_db"], r["eve_snr_db"]):
-            {k: v for k, v in r.items() if k != "seconds"} for r in rows}
+    return {
+        (r["image"], r["policy"], r["scheme"], r["bob_snr_db"], r["eve_snr_db"]): {
+            k: v for k, v in r.items() if k != "seconds"
+        }
+        for r in rows
+    }
 
 
 def _run(cmd: list[str]) -> float:
@@ -55,8 +59,22 @@ def main(argv: list[str] | None = None) -> int:
     vlmsc = [sys.executable, "-m", "vlm_privsc"]
     key = tmp / "bench.key"
     subprocess.run([*vlmsc, "key", "new", "--out", str(key)], check=True, capture_output=True)
-    base = [*vlmsc, "eval", "--faces", a.faces, "--limit", str(a.limit), "--key", str(key), "--policy", "faces",
-            "--snr", "10", "--eve-snr", "10"] + (["--max-side", str(a.max_side)] if a.max_side else [])
+    base = [
+        *vlmsc,
+        "eval",
+        "--faces",
+        a.faces,
+        "--limit",
+        str(a.limit),
+        "--key",
+        str(key),
+        "--policy",
+        "faces",
+        "--snr",
+        "10",
+        "--eve-snr",
+        "10",
+    ] + (["--max-side", str(a.max_side)] if a.max_side else [])
     runs: list[dict[str, Any]] = []
     cells: dict[str, Any] = {}
     for rep in range(a.reps):
@@ -65,9 +83,17 @@ def main(argv: list[str] | None = None) -> int:
             opts = ["--jobs", str(a.workers)] if engine == "local" else ["--engine", "ray", "--workers", str(a.workers)]
             wall = _run([*base, *opts, "--out", str(out)])
             meta = json.loads((out / "summary.json").read_text())["meta"]
-            runs.append({"engine": engine, "rep": rep, "wall_s": round(wall, 2), "eval_s": round(meta["seconds"], 2),
-                         "photos_per_s": round(meta["photos_per_s"], 4), "per_worker": meta.get("per_worker"),
-                         "failed": len(meta.get("failed", []))})
+            runs.append(
+                {
+                    "engine": engine,
+                    "rep": rep,
+                    "wall_s": round(wall, 2),
+                    "eval_s": round(meta["seconds"], 2),
+                    "photos_per_s": round(meta["photos_per_s"], 4),
+                    "per_worker": meta.get("per_worker"),
+                    "failed": len(meta.get("failed", [])),
+                }
+            )
             print(json.dumps(runs[-1]), flush=True)
             c = _cells(out / "rows.csv")
             cells.setdefault(engine, c)
@@ -79,9 +105,16 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = {
         "command": "python scripts/bench_eval_engines.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_avg_at_end": list(os.getloadavg())},
-        "photos": a.limit, "workers": a.workers, "reps": a.reps, "cells_per_photo": 2,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_avg_at_end": list(os.getloadavg()),
+        },
+        "photos": a.limit,
+        "workers": a.workers,
+        "reps": a.reps,
+        "cells_per_photo": 2,
         "rows_identical": True,
         "median": {e: {k: med(e, k) for k in ("wall_s", "eval_s", "photos_per_s")} for e in ("local", "ray")},
         "ray_over_local_eval_s": round(med("ray", "eval_s") / med("local", "eval_s"), 3),
@@ -90,13 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     }
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "bench_engines.json").write_text(json.dumps(summary, indent=1) + "\n")
-    lines = ["| engine | workers | photos | median wall s | median eval s | median photos/s |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| engine | workers | photos | median wall s | median eval s | median photos/s |",
+        "|---|---|---|---|---|---|",
+    ]
     for e in ("local", "ray"):
         m = summary["median"][e]
-        lines.append(f"| {e} | {a.workers} | {a.limit} | {m['wall_s']:.1f} | {m['eval_s']:.1f} | {m['photos_per_s']:.3f} |")
+        lines.append(
+            f"| {e} | {a.workers} | {a.limit} | {m['wall_s']:.1f} | {m['eval_s']:.1f} | {m['photos_per_s']:.3f} |"
+        )
     lines.append("")
-    lines.append(f"Ray / local: eval time x{summary['ray_over_local_eval_s']:.3f}, wall time "
-                 f"x{summary['ray_over_local_wall_s']:.3f}; rows identical: yes.")
+    lines.append(
+        f"Ray / local: eval time x{summary['ray_over_local_eval_s']:.3f}, wall time "
+        f"x{summary['ray_over_local_wall_s']:.3f}; rows identical: yes."
+    )
     (a.out / "bench_engines.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

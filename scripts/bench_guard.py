@@ -99,12 +99,20 @@ FACE_CONFIGS = [
     Config("mediapipe_face@0.5", [("mediapipe_face", {}, 0.5)]),
     Config("mediapipe_face(tiles=3)@0.5", [("mediapipe_face", {"tiles": 3}, 0.5)]),
     Config("yunet@0.5 + mtcnn(640)@0.9", [("yunet", {}, 0.5), ("mtcnn", MTCNN_640, 0.9)], quick=True),
-    Config("yunet@0.5 + mtcnn(640)@0.9, ellipse dilate 0.25",
-           [("yunet", {}, 0.5), ("mtcnn", MTCNN_640, 0.9)], mask={"dilate": 0.25}),
-    Config("yunet@0.35 + mtcnn(640)@0.9, ellipse dilate 0.25",
-           [("yunet", {}, 0.35), ("mtcnn", MTCNN_640, 0.9)], mask={"dilate": 0.25}),
-    Config("yunet@0.5 + mtcnn(640)@0.9 + mediapipe(tiles=3)@0.6",
-           [("yunet", {}, 0.5), ("mtcnn", MTCNN_640, 0.9), ("mediapipe_face", {"tiles": 3}, 0.6)]),
+    Config(
+        "yunet@0.5 + mtcnn(640)@0.9, ellipse dilate 0.25",
+        [("yunet", {}, 0.5), ("mtcnn", MTCNN_640, 0.9)],
+        mask={"dilate": 0.25},
+    ),
+    Config(
+        "yunet@0.35 + mtcnn(640)@0.9, ellipse dilate 0.25",
+        [("yunet", {}, 0.35), ("mtcnn", MTCNN_640, 0.9)],
+        mask={"dilate": 0.25},
+    ),
+    Config(
+        "yunet@0.5 + mtcnn(640)@0.9 + mediapipe(tiles=3)@0.6",
+        [("yunet", {}, 0.5), ("mtcnn", MTCNN_640, 0.9), ("mediapipe_face", {"tiles": 3}, 0.6)],
+    ),
 ]
 
 PT960 = {"limit_side_len": 960}
@@ -121,12 +129,23 @@ PLATE_CONFIGS = [
     Config("plate_text(limit 1024)@0.4", [("plate_text", PT1024, 0.4)]),
     Config("plate_text(limit 1024)@0.5", [("plate_text", PT1024, 0.5)]),
     Config("plate_text(limit 1024)@0.4 + plate_cascade@0.8", [("plate_text", PT1024, 0.4), ("plate_cascade", {}, 0.8)]),
-    Config("plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.5, 4-10 chars, 1 digit)", [("plate_text", PT960, 0.4)],
-           quick=True, confirm={"shape": {"min_aspect": 1.2, "max_aspect": 7.0},
-                                "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1}}),
-    Config("plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.7, 4-10 chars, 1 digit)", [("plate_text", PT960, 0.4)],
-           confirm={"shape": {"min_aspect": 1.2, "max_aspect": 7.0},
-                    "read": {"min_score": 0.7, "min_chars": 4, "max_chars": 10, "min_digits": 1}}),
+    Config(
+        "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.5, 4-10 chars, 1 digit)",
+        [("plate_text", PT960, 0.4)],
+        quick=True,
+        confirm={
+            "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
+            "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
+        },
+    ),
+    Config(
+        "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.7, 4-10 chars, 1 digit)",
+        [("plate_text", PT960, 0.4)],
+        confirm={
+            "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
+            "read": {"min_score": 0.7, "min_chars": 4, "max_chars": 10, "min_digits": 1},
+        },
+    ),
 ]
 
 TEXT_CONFIGS = [
@@ -137,12 +156,22 @@ TEXT_CONFIGS = [
     Config("ppocr_text(limit 960)@0.4", [("ppocr_text", PT960, 0.4)]),
     Config("ppocr_text(limit 960)@0.5", [("ppocr_text", PT960, 0.5)]),
     Config("ppocr_text(limit max 1280)@0.5", [("ppocr_text", {"limit_side_len": 1280, "limit_type": "max"}, 0.5)]),
-    Config("ppocr_text(limit 960)@0.4 + read(0.6, 2 chars)", [("ppocr_text", PT960, 0.4)],
-           confirm={"read": {"min_score": 0.6, "min_chars": 2}}),
-    Config("ppocr_text(limit 960)@0.4 + read(0.7, 2 chars)", [("ppocr_text", PT960, 0.4)], quick=True,
-           confirm={"read": {"min_score": 0.7, "min_chars": 2}}),
-    Config("ppocr_text(limit 960)@0.4 + read(0.8, 2 chars)", [("ppocr_text", PT960, 0.4)],
-           confirm={"read": {"min_score": 0.8, "min_chars": 2}}),
+    Config(
+        "ppocr_text(limit 960)@0.4 + read(0.6, 2 chars)",
+        [("ppocr_text", PT960, 0.4)],
+        confirm={"read": {"min_score": 0.6, "min_chars": 2}},
+    ),
+    Config(
+        "ppocr_text(limit 960)@0.4 + read(0.7, 2 chars)",
+        [("ppocr_text", PT960, 0.4)],
+        quick=True,
+        confirm={"read": {"min_score": 0.7, "min_chars": 2}},
+    ),
+    Config(
+        "ppocr_text(limit 960)@0.4 + read(0.8, 2 chars)",
+        [("ppocr_text", PT960, 0.4)],
+        confirm={"read": {"min_score": 0.8, "min_chars": 2}},
+    ),
 ]
 
 PEOPLE_CONFIGS = [
@@ -167,8 +196,10 @@ RECOMMENDED: dict[str, dict[str, Any]] = {
         "detectors": [{"name": "plate_text", "params": {"limit_side_len": 960}, "threshold": 0.4}],
         "threshold": 0.4,
         "mask": {"shape": "box", "dilate": 0.15, "dilate_px": 2},
-        "confirm": {"shape": {"min_aspect": 1.2, "max_aspect": 7.0},
-                    "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1}},
+        "confirm": {
+            "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
+            "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
+        },
     },
     "text": {
         "detectors": [{"name": "ppocr_text", "params": {"limit_side_len": 960}, "threshold": 0.4}],
@@ -257,7 +288,7 @@ def grow(box: tuple[float, float, float, float], frac: float, w: int, h: int) ->
 
 def box_cover(mask: np.ndarray, box: tuple[float, ...]) -> float:
     x0, y0, x1, y1 = (int(round(v)) for v in box)
-    sub = mask[max(0, y0):y1, max(0, x0):x1]
+    sub = mask[max(0, y0) : y1, max(0, x0) : x1]
     return float(sub.mean()) if sub.size else 0.0
 
 
@@ -268,7 +299,7 @@ def allowed_map(h: int, w: int, refs: list[tuple], ignore: list[tuple]) -> np.nd
         a[y0:y1, x0:x1] = True
     for b in ignore:
         x0, y0, x1, y1 = (int(v) for v in b)
-        a[max(0, y0):y1, max(0, x0):x1] = True
+        a[max(0, y0) : y1, max(0, x0) : x1] = True
     return a
 
 
@@ -360,8 +391,13 @@ def run_set(
             res = guard.run(img)
             exact[lab].guard_s += time.perf_counter() - t0
             exact[lab].detect_s += sum(v for k, v in res.timings.items() if k.startswith("detect."))
-            exact[lab].add(name, res.category_mask(category)[0, 0].numpy(), refs, ignore,
-                           [r for r in res.regions if r.category == category])
+            exact[lab].add(
+                name,
+                res.category_mask(category)[0, 0].numpy(),
+                refs,
+                ignore,
+                [r for r in res.regions if r.category == category],
+            )
         if progress:
             progress(name)
     rows = [tallies[c.label].row(c.label) for c in configs]
@@ -449,8 +485,9 @@ def scene_files(data: Path, quick: bool) -> list[tuple[str, Path, Path | None]]:
     return items[:2] if quick else items
 
 
-def run_text(files: list[tuple[str, Path, Path | None]], configs: list[Config], dbs: dict[str, PrivacyDB],
-             progress: Any = None) -> dict[str, Any]:
+def run_text(
+    files: list[tuple[str, Path, Path | None]], configs: list[Config], dbs: dict[str, PrivacyDB], progress: Any = None
+) -> dict[str, Any]:
     reader = ocr_reader()
     guards = {c.label: bench_guard("text", c, dbs["default"]) for c in configs}
     exact_guards = {f"{k} (policy 'text')": PrivacyGuard(db, "text").load() for k, db in dbs.items()}
@@ -471,8 +508,13 @@ def run_text(files: list[tuple[str, Path, Path | None]], configs: list[Config], 
                 q = np.asarray(q, dtype=float)
                 lines.append((q[:, 0].min(), q[:, 1].min(), q[:, 0].max(), q[:, 1].max()))
         MemoDetector.clear()
-        info = {"image": name, "reference": "transcript" if gt else "ocr_of_original", "ref_words": len(ref),
-                "read_in_original": multiset_hits(ref, read0), "lines": len(lines)}
+        info = {
+            "image": name,
+            "reference": "transcript" if gt else "ocr_of_original",
+            "ref_words": len(ref),
+            "read_in_original": multiset_hits(ref, read0),
+            "lines": len(lines),
+        }
         for lab in labels:
             if lab in exact_guards:
                 guard, keys = exact_guards[lab], None
@@ -497,8 +539,11 @@ def run_text(files: list[tuple[str, Path, Path | None]], configs: list[Config], 
             a["lines_covered"] += sum(c >= COVER for c in covs)
             a["mask_area"] += float(m.mean())
             a["guard_s"] += dt
-            a["detect_s"] += (MemoDetector.detect_time(keys) if keys is not None else
-                              sum(v for k, v in res.timings.items() if k.startswith("detect.")))
+            a["detect_s"] += (
+                MemoDetector.detect_time(keys)
+                if keys is not None
+                else sum(v for k, v in res.timings.items() if k.startswith("detect."))
+            )
             info[lab] = {"read_after": multiset_hits(ref, read1), "lines_covered": sum(c >= COVER for c in covs)}
         per_image.append(info)
         if progress:
@@ -507,20 +552,22 @@ def run_text(files: list[tuple[str, Path, Path | None]], configs: list[Config], 
     rows = []
     for lab in labels:
         a = acc[lab]
-        rows.append({
-            "config": lab,
-            "ref_words": int(a["ref_words"]),
-            "read_before": int(a["read_before"]),
-            "read_after": int(a["read_after"]),
-            "leakage": round(a["read_after"] / max(a["ref_words"], 1), 4),
-            "word_coverage": round(1 - a["read_after"] / max(a["read_before"], 1), 4),
-            "lines": int(a["lines"]),
-            "lines_covered": int(a["lines_covered"]),
-            "line_recall": round(a["lines_covered"] / max(a["lines"], 1), 4),
-            "mask_area": round(a["mask_area"] / n, 4),
-            "detect_s": round(a["detect_s"] / n, 4),
-            "guard_s": round(a["guard_s"] / n, 4),
-        })
+        rows.append(
+            {
+                "config": lab,
+                "ref_words": int(a["ref_words"]),
+                "read_before": int(a["read_before"]),
+                "read_after": int(a["read_after"]),
+                "leakage": round(a["read_after"] / max(a["ref_words"], 1), 4),
+                "word_coverage": round(1 - a["read_after"] / max(a["read_before"], 1), 4),
+                "lines": int(a["lines"]),
+                "lines_covered": int(a["lines_covered"]),
+                "line_recall": round(a["lines_covered"] / max(a["lines"], 1), 4),
+                "mask_area": round(a["mask_area"] / n, 4),
+                "detect_s": round(a["detect_s"] / n, 4),
+                "guard_s": round(a["guard_s"] / n, 4),
+            }
+        )
     return {"images": len(files), "rows": rows, "per_image": per_image}
 
 
@@ -531,7 +578,7 @@ def timing_512(data: Path, base: PrivacyDB, quick: bool) -> dict[str, Any]:
 
     photos = [skdata.astronaut()]
     root = data / "faces_deepface"
-    for f in ([] if quick else ["couple.jpg", "selfie-many-people.jpg", "img54.jpg", "img12.jpg"]):
+    for f in [] if quick else ["couple.jpg", "selfie-many-people.jpg", "img54.jpg", "img12.jpg"]:
         if (root / f).exists():
             rgb, _ = load_rgb(root / f)
             photos.append(cv2.resize(rgb, (512, 512), interpolation=cv2.INTER_AREA))
@@ -597,8 +644,15 @@ def face_candidates(data: Path, out: Path) -> int:
     def draw(f: str, im: np.ndarray, s: float) -> None:
         for _, n, sc, x0, y0, x1, y1 in cands[f]:
             cv2.rectangle(im, (round(x0 * s), round(y0 * s)), (round(x1 * s), round(y1 * s)), colours[n], 2)
-            cv2.putText(im, f"{letters[n]}{int(100 * sc)}", (round(x0 * s), max(12, round(y0 * s) - 3)),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.45, colours[n], 1)
+            cv2.putText(
+                im,
+                f"{letters[n]}{int(100 * sc)}",
+                (round(x0 * s), max(12, round(y0 * s) - 3)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.45,
+                colours[n],
+                1,
+            )
 
     contact_sheets(root, sorted(cands), out / "candidates", draw)
     print(f"wrote {out / 'face_candidates.csv'} and {out}/candidates*.png")
@@ -611,7 +665,7 @@ def contact_sheets(root: Path, files: list[str], stem: Path, draw: Any, per: int
 
     for p, i in enumerate(range(0, len(files), per)):
         tiles = []
-        for f in files[i:i + per]:
+        for f in files[i : i + per]:
             rgb, _ = load_rgb(root / f)
             s = width / rgb.shape[1]
             im = np.ascontiguousarray(cv2.resize(rgb, (width, round(rgb.shape[0] * s)), interpolation=cv2.INTER_AREA))
@@ -623,7 +677,7 @@ def contact_sheets(root: Path, files: list[str], stem: Path, draw: Any, per: int
         tiles = [cv2.copyMakeBorder(t, 0, hmax - t.shape[0], 0, 0, cv2.BORDER_CONSTANT) for t in tiles]
         while len(tiles) % 4:
             tiles.append(np.zeros_like(tiles[0]))
-        grid = np.vstack([np.hstack(tiles[j:j + 4]) for j in range(0, len(tiles), 4)])
+        grid = np.vstack([np.hstack(tiles[j : j + 4]) for j in range(0, len(tiles), 4)])
         cv2.imwrite(f"{stem}{p}.png", cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
 
 
@@ -658,34 +712,75 @@ def print_tables(results: dict[str, Any]) -> None:
     from rich.table import Table
 
     con = Console(width=200)
-    for key, title in [("faces", "faces (faces_deepface, reviewed reference)"), ("plates", "plates (plates_us)"),
-                       ("people", "people (proxy: reviewed faces inside the person mask)")]:
+    for key, title in [
+        ("faces", "faces (faces_deepface, reviewed reference)"),
+        ("plates", "plates (plates_us)"),
+        ("people", "people (proxy: reviewed faces inside the person mask)"),
+    ]:
         if key not in results:
             continue
         r = results[key]
-        t = Table(title=f"{title}: {r['photos']} photos, {r['labelled']} labelled; covered = >= {COVER:.0%} of box masked")
-        for c in ["config", "recall", "covered", "mean cover", "photos all", "false area", "false regions",
-                  "mask area", "detect s", "guard s"]:
+        t = Table(
+            title=f"{title}: {r['photos']} photos, {r['labelled']} labelled; covered = >= {COVER:.0%} of box masked"
+        )
+        for c in [
+            "config",
+            "recall",
+            "covered",
+            "mean cover",
+            "photos all",
+            "false area",
+            "false regions",
+            "mask area",
+            "detect s",
+            "guard s",
+        ]:
             t.add_column(c, justify="left" if c == "config" else "right")
         for row in r["rows"]:
-            t.add_row(row["config"], f"{row['recall']:.3f}", f"{row['covered']}/{row['labelled']}",
-                      f"{row['mean_cover']:.3f}", f"{row['photos_fully_covered']:.3f}", f"{row['false_area']:.4f}",
-                      f"{row['false_regions']}/{row['regions']}", f"{row['mask_area']:.4f}",
-                      f"{row['detect_s']:.3f}", f"{row['guard_s']:.3f}")
+            t.add_row(
+                row["config"],
+                f"{row['recall']:.3f}",
+                f"{row['covered']}/{row['labelled']}",
+                f"{row['mean_cover']:.3f}",
+                f"{row['photos_fully_covered']:.3f}",
+                f"{row['false_area']:.4f}",
+                f"{row['false_regions']}/{row['regions']}",
+                f"{row['mask_area']:.4f}",
+                f"{row['detect_s']:.3f}",
+                f"{row['guard_s']:.3f}",
+            )
         con.print(t)
     for key, what in [("text", "documents: text_images"), ("text_scene", "scene text: plates_us photos")]:
         if key not in results:
             continue
         r = results[key]
-        t = Table(title=f"text ({what}, {r['images']} images): leakage = reference words PP-OCR still reads after masking")
-        for c in ["config", "leakage", "word coverage", "read before", "read after", "line recall", "mask area",
-                  "detect s", "guard s"]:
+        t = Table(
+            title=f"text ({what}, {r['images']} images): leakage = reference words PP-OCR still reads after masking"
+        )
+        for c in [
+            "config",
+            "leakage",
+            "word coverage",
+            "read before",
+            "read after",
+            "line recall",
+            "mask area",
+            "detect s",
+            "guard s",
+        ]:
             t.add_column(c, justify="left" if c == "config" else "right")
         for row in r["rows"]:
-            t.add_row(row["config"], f"{row['leakage']:.3f}", f"{row['word_coverage']:.3f}",
-                      f"{row['read_before']}/{row['ref_words']}", f"{row['read_after']}/{row['ref_words']}",
-                      f"{row['lines_covered']}/{row['lines']}", f"{row['mask_area']:.3f}",
-                      f"{row['detect_s']:.3f}", f"{row['guard_s']:.3f}")
+            t.add_row(
+                row["config"],
+                f"{row['leakage']:.3f}",
+                f"{row['word_coverage']:.3f}",
+                f"{row['read_before']}/{row['ref_words']}",
+                f"{row['read_after']}/{row['ref_words']}",
+                f"{row['lines_covered']}/{row['lines']}",
+                f"{row['mask_area']:.3f}",
+                f"{row['detect_s']:.3f}",
+                f"{row['guard_s']:.3f}",
+            )
         con.print(t)
     if "timing_512" in results:
         t = Table(title="guard time per 512x512 photo (median over photos x repeats, models loaded)")
@@ -693,8 +788,13 @@ def print_tables(results: dict[str, Any]) -> None:
             t.add_column(c)
         for dbname, per in results["timing_512"].items():
             for pol, v in per.items():
-                t.add_row(dbname, pol, f"{v['median_s']:.3f}", f"{v['max_s']:.3f}",
-                          ", ".join(f"{k[7:]} {s:.3f}" for k, s in v["detectors_median_s"].items()))
+                t.add_row(
+                    dbname,
+                    pol,
+                    f"{v['median_s']:.3f}",
+                    f"{v['max_s']:.3f}",
+                    ", ".join(f"{k[7:]} {s:.3f}" for k, s in v["detectors_median_s"].items()),
+                )
         con.print(t)
 
 
@@ -705,16 +805,31 @@ def _default_data() -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=_default_data(), help="data folder (default ../shared/data)")
-    ap.add_argument("--annotations", type=Path, default=REPO / "eval" / "annotations",
-                    help="folder of faces_deepface_boxes.csv / faces_deepface_ignore.csv")
-    ap.add_argument("--sets", default="faces,plates,text,people,timing",
-                    help="comma list of faces, plates, text, people, timing")
+    ap.add_argument(
+        "--annotations",
+        type=Path,
+        default=REPO / "eval" / "annotations",
+        help="folder of faces_deepface_boxes.csv / faces_deepface_ignore.csv",
+    )
+    ap.add_argument(
+        "--sets", default="faces,plates,text,people,timing", help="comma list of faces, plates, text, people, timing"
+    )
     ap.add_argument("--quick", action="store_true", help="a few photos per set and fewer configurations")
     ap.add_argument("--json", type=Path, default=None, help="write all results to this JSON file")
-    ap.add_argument("--face-candidates", type=Path, default=None, metavar="DIR",
-                    help="only write the face candidates + contact sheets the reference was reviewed from")
-    ap.add_argument("--sheets", type=Path, default=None, metavar="DIR",
-                    help="only draw reference, ignore regions and the recommended guard's masks on the face photos")
+    ap.add_argument(
+        "--face-candidates",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="only write the face candidates + contact sheets the reference was reviewed from",
+    )
+    ap.add_argument(
+        "--sheets",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="only draw reference, ignore regions and the recommended guard's masks on the face photos",
+    )
     args = ap.parse_args(argv)
 
     import torch

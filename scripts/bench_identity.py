@@ -98,9 +98,7 @@ def load_deepface_clusters(root: Path, limit: int | None) -> PairSet:
         rows = rows[:limit]
     files = [f for f, _ in rows]
     images = [_load_rgb(root / f) for f in files]
-    pairs = [
-        (i, j, rows[i][1] == rows[j][1]) for i in range(len(rows)) for j in range(i + 1, len(rows))
-    ]
+    pairs = [(i, j, rows[i][1] == rows[j][1]) for i in range(len(rows)) for j in range(i + 1, len(rows))]
     n_id = len({c for _, c in rows})
     return PairSet(
         "faces_deepface_clusters", files, images, pairs, note=f"all pairs of identity_clusters.csv ({n_id} people)"
@@ -336,27 +334,62 @@ def print_tables(results: dict[str, Any]) -> None:
     con = Console(width=160)
     for ds, per in results["verification"].items():
         t = Table(title=f"verification: {ds} ({results['datasets'][ds]['note']})")
-        for c in ("backend", "pairs", "no face", "AUC", "AUC found", "best acc", "best thr", "thr", "acc@thr", "TPR@thr", "FAR@thr"):
+        for c in (
+            "backend",
+            "pairs",
+            "no face",
+            "AUC",
+            "AUC found",
+            "best acc",
+            "best thr",
+            "thr",
+            "acc@thr",
+            "TPR@thr",
+            "FAR@thr",
+        ):
             t.add_column(c, justify="right")
         for b, r in per.items():
             t.add_row(
-                b, str(r["n_pairs"]), str(r["images_without_face"]), _fmt(r["auc"]), _fmt(r.get("auc_both_detected")),
+                b,
+                str(r["n_pairs"]),
+                str(r["images_without_face"]),
+                _fmt(r["auc"]),
+                _fmt(r.get("auc_both_detected")),
                 _fmt(r["best_accuracy"], True),
-                _fmt(r["best_threshold"]), _fmt(r["threshold"]), _fmt(r["accuracy_at_threshold"], True),
-                _fmt(r["tpr_at_threshold"], True), _fmt(r["far_at_threshold"], True),
+                _fmt(r["best_threshold"]),
+                _fmt(r["threshold"]),
+                _fmt(r["accuracy_at_threshold"], True),
+                _fmt(r["tpr_at_threshold"], True),
+                _fmt(r["far_at_threshold"], True),
             )
         con.print(t)
     for ds, per in results["leak_controls"].items():
         t = Table(title=f"leak controls (compare(original, candidate)): {ds}")
-        for c in ("backend", "originals", "candidate", "should match", "mean sim", "min", "max", "judged same", "face detected"):
+        for c in (
+            "backend",
+            "originals",
+            "candidate",
+            "should match",
+            "mean sim",
+            "min",
+            "max",
+            "judged same",
+            "face detected",
+        ):
             t.add_column(c, justify="right")
         for b, r in per.items():
             for name, v in r.items():
                 if not isinstance(v, dict):
                     continue
                 t.add_row(
-                    b, str(r["n_originals"]), name, "yes" if v["keeps_identity"] else "no", _fmt(v["mean_similarity"]),
-                    _fmt(v["min_similarity"]), _fmt(v["max_similarity"]), _fmt(v["share_same_identity"], True),
+                    b,
+                    str(r["n_originals"]),
+                    name,
+                    "yes" if v["keeps_identity"] else "no",
+                    _fmt(v["mean_similarity"]),
+                    _fmt(v["min_similarity"]),
+                    _fmt(v["max_similarity"]),
+                    _fmt(v["share_same_identity"], True),
                     _fmt(v["share_face_detected"], True),
                 )
         con.print(t)

@@ -28,7 +28,6 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--image", default="skimage:astronaut")
@@ -38,8 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--jscc-model", default=None)
     ap.add_argument("--json", type=Path, default=None)
-    ap.add_argument("--key", type=Path, default=None,
-                    help="shared key file (vlmsc key new); default: a fresh random key known to no one")
+    ap.add_argument(
+        "--key",
+        type=Path,
+        default=None,
+        help="shared key file (vlmsc key new); default: a fresh random key known to no one",
+    )
     a = ap.parse_args(argv)
 
     t_import = time.perf_counter()
@@ -92,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         "stages": {k: {kk: round(vv, 4) for kk, vv in v.items()} for k, v in rows.items()},
         "targets": {"run_s": 3.0, "load_s": 10.0},
     }
-    t = Table(title=f"vlmsc run on {a.image} ({out['image_size'][1]}x{out['image_size'][0]}), policy {a.policy}, {a.threads} threads")
+    t = Table(
+        title=f"vlmsc run on {a.image} ({out['image_size'][1]}x{out['image_size'][0]}), policy {a.policy}, {a.threads} threads"
+    )
     t.add_column("stage")
     t.add_column("mean s", justify="right")
     t.add_column("min s", justify="right")
@@ -101,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     t.add_row("[b]whole run[/b]", f"{out['run_mean_s']:.3f}", f"{out['run_min_s']:.3f}")
     t.add_row("[b]load models[/b]", f"{load_s:.3f}", "")
     Console().print(t)
-    Console().print(f"peak RSS: {rss_loaded:.0f} MB after loading, {rss_run:.0f} MB after {a.repeats} runs; "
-                    f"targets: run <= 3 s ({'met' if out['run_mean_s'] <= 3 else 'NOT met'}), "
-                    f"load <= 10 s ({'met' if load_s <= 10 else 'NOT met'})")
+    Console().print(
+        f"peak RSS: {rss_loaded:.0f} MB after loading, {rss_run:.0f} MB after {a.repeats} runs; "
+        f"targets: run <= 3 s ({'met' if out['run_mean_s'] <= 3 else 'NOT met'}), "
+        f"load <= 10 s ({'met' if load_s <= 10 else 'NOT met'})"
+    )
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps(out, indent=2) + "\n")

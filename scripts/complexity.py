@@ -51,8 +51,16 @@ from vlm_privsc.schemes.repro import (
     write_csv,
 )
 
-COLUMNS = ("scheme", "stage", "params_deployed", "params_train_only", "mflops_per_image", "train_s_per_epoch",
-           "infer_ms_per_image_b1", "infer_ms_per_image_b256")
+COLUMNS = (
+    "scheme",
+    "stage",
+    "params_deployed",
+    "params_train_only",
+    "mflops_per_image",
+    "train_s_per_epoch",
+    "infer_ms_per_image_b1",
+    "infer_ms_per_image_b256",
+)
 
 
 def parse(argv: list[str] | None):
@@ -107,9 +115,20 @@ def main(argv: list[str] | None = None) -> int:
             m, s = base_model(), scheme_fn()
 
             def train(m=m, s=s, n=None):
-                train_link(m, x_train[:n], y_train[:n], channel=ch, snr_db=snr, scheme=s, epochs=1,
-                           batch_size=args.batch, generator=torch.Generator().manual_seed(0))
+                train_link(
+                    m,
+                    x_train[:n],
+                    y_train[:n],
+                    channel=ch,
+                    snr_db=snr,
+                    scheme=s,
+                    epochs=1,
+                    batch_size=args.batch,
+                    generator=torch.Generator().manual_seed(0),
+                )
+
             return m, s, None, train
+
         return build
 
     specs.append(("deepjscc", plain(NoScheme)))
@@ -122,9 +141,20 @@ def main(argv: list[str] | None = None) -> int:
         ib = IBAL(train_snr_db=snr, attacker_epochs=0.25)
 
         def train(n=None):
-            train_ibal(m, a, x_train[:n], y_train[:n], ibal=ib, channel=ch, epochs=1, batch_size=args.batch,
-                       generator=torch.Generator().manual_seed(0))
+            train_ibal(
+                m,
+                a,
+                x_train[:n],
+                y_train[:n],
+                ibal=ib,
+                channel=ch,
+                epochs=1,
+                batch_size=args.batch,
+                generator=torch.Generator().manual_seed(0),
+            )
+
         return m, ib, a, train
+
     specs.append(("ibal", ibal_build))
 
     def minmax_build():
@@ -132,28 +162,58 @@ def main(argv: list[str] | None = None) -> int:
         mm = MinMaxTraining()
 
         def train(n=None):
-            train_minmax(m, e, x_train[:n], y_train[:n], minmax=mm, bob_channel=ch, bob_snr_db=snr, eve_channel=ch,
-                         eve_snr_db=snr - 10, epochs=1, batch_size=args.batch, generator=torch.Generator().manual_seed(0))
+            train_minmax(
+                m,
+                e,
+                x_train[:n],
+                y_train[:n],
+                minmax=mm,
+                bob_channel=ch,
+                bob_snr_db=snr,
+                eve_channel=ch,
+                eve_snr_db=snr - 10,
+                epochs=1,
+                batch_size=args.batch,
+                generator=torch.Generator().manual_seed(0),
+            )
+
         return m, mm, e, train
+
     specs.append(("minmax (multi-task Bob)", minmax_build))
 
     def pert_build():
         m, sur = base_model(), EavesdropperClassifier(L // 2, 10)
-        p = CooperativePerturbation(surrogate=sur, legit=m.classifier, steps=args.pgd_steps, eve_channel=ch,
-                                    eve_snr_db=snr - 10)
+        p = CooperativePerturbation(
+            surrogate=sur, legit=m.classifier, steps=args.pgd_steps, eve_channel=ch, eve_snr_db=snr - 10
+        )
 
         def train(n=None):  # the legitimate link is trained as usual; the surrogate is trained too
-            train_link(m, x_train[:n], y_train[:n], channel=ch, snr_db=snr, epochs=1, batch_size=args.batch,
-                       generator=torch.Generator().manual_seed(0))
+            train_link(
+                m,
+                x_train[:n],
+                y_train[:n],
+                channel=ch,
+                snr_db=snr,
+                epochs=1,
+                batch_size=args.batch,
+                generator=torch.Generator().manual_seed(0),
+            )
+
         return m, p, sur, train
+
     specs.append(("perturbation (PGD)", pert_build))
 
     for name, build in specs:
         model, scheme, extra, train = build()
         model.eval()
         scheme.eval()
-        deployed = nparams(model.features, model.to_latent, model.classifier, model.decoder,
-                           scheme if isinstance(scheme, LBVQ) else None)
+        deployed = nparams(
+            model.features,
+            model.to_latent,
+            model.classifier,
+            model.decoder,
+            scheme if isinstance(scheme, LBVQ) else None,
+        )
         g = torch.Generator().manual_seed(0)
 
         def infer(x: torch.Tensor, model=model, scheme=scheme, g=g) -> torch.Tensor:
@@ -186,19 +246,30 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         train(n=args.measure_batches * args.batch)
         per_img = (time.perf_counter() - t) / (args.measure_batches * args.batch)
-        row = {"scheme": name, "stage": scheme.stage, "params_deployed": deployed,
-               "params_train_only": nparams(extra) if name != "perturbation (PGD)" else 0,
-               "mflops_per_image": mflops, "train_s_per_epoch": per_img * args.epoch_images,
-               "infer_ms_per_image_b1": 1000 * statistics.median(t1),
-               "infer_ms_per_image_b256": 1000 * statistics.median(tb)}
+        row = {
+            "scheme": name,
+            "stage": scheme.stage,
+            "params_deployed": deployed,
+            "params_train_only": nparams(extra) if name != "perturbation (PGD)" else 0,
+            "mflops_per_image": mflops,
+            "train_s_per_epoch": per_img * args.epoch_images,
+            "infer_ms_per_image_b1": 1000 * statistics.median(t1),
+            "infer_ms_per_image_b256": 1000 * statistics.median(tb),
+        }
         if name == "perturbation (PGD)":
             row["params_deployed"] = deployed + nparams(extra)  # the surrogate runs at the transmitter
         rows.append(row)
         log(f"{name}: {row}")
     write_csv(out / "complexity.csv", rows, COLUMNS)
     quick = "\n**QUICK RUN: tiny sizes, the numbers below mean nothing.**\n" if args.quick else ""
-    fmt = {"params_deployed": ",", "params_train_only": ",", "mflops_per_image": ".2f", "train_s_per_epoch": ".0f",
-           "infer_ms_per_image_b1": ".2f", "infer_ms_per_image_b256": ".3f"}
+    fmt = {
+        "params_deployed": ",",
+        "params_train_only": ",",
+        "mflops_per_image": ".2f",
+        "train_s_per_epoch": ".0f",
+        "infer_ms_per_image_b1": ".2f",
+        "infer_ms_per_image_b256": ".3f",
+    }
     text = f"""# (d) Complexity of the privacy schemes, measured here
 {quick}
 Command (run from the repository root, {log.elapsed / 60:.1f} min wall clock here):

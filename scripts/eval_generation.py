@@ -54,11 +54,14 @@ def _photos(root: Path, limit: int | None) -> list[tuple[Path, str]]:
     return out[:limit] if limit else out
 
 
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--faces", type=Path, default=Path("../shared/data/faces_deepface"),
-                    help="a folder of photos (identity_clusters.csv or <identity>/<img> folders give identities)")
+    ap.add_argument(
+        "--faces",
+        type=Path,
+        default=Path("../shared/data/faces_deepface"),
+        help="a folder of photos (identity_clusters.csv or <identity>/<img> folders give identities)",
+    )
     ap.add_argument("--preset", default="default")
     ap.add_argument("--policy", default="faces")
     ap.add_argument("--snrs", type=float, nargs="+", default=[0.0, 5.0, 10.0])
@@ -67,11 +70,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--attribute-ablation", action="store_true",
-                    help="also restore with each attribute alone (variants bob_only_<name>): what each one costs")
+    ap.add_argument(
+        "--attribute-ablation",
+        action="store_true",
+        help="also restore with each attribute alone (variants bob_only_<name>): what each one costs",
+    )
     ap.add_argument("--table-only", action="store_true", help="only (re)write results.md from OUT/summary.json")
-    ap.add_argument("--key", type=Path, default=None,
-                    help="shared key file (vlmsc key new); default: a fresh random key known to no one")
+    ap.add_argument(
+        "--key",
+        type=Path,
+        default=None,
+        help="shared key file (vlmsc key new); default: a fresh random key known to no one",
+    )
     a = ap.parse_args(argv)
     if a.table_only:
         summary = json.loads((a.out / "summary.json").read_text())
@@ -118,18 +128,31 @@ def main(argv: list[str] | None = None) -> int:
             faces_idx = [i for i, reg in enumerate(r.guard.regions) if reg.category == "face"]
             gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
             n = len(r.region_masks)
-            noattr, _ = pipe.restore(r.bob.decoded, r.mask, list(r.region_masks), r.bob.semantics,
-                                     pipe.bob_inpainter, gen, tuple({} for _ in range(n)))
+            noattr, _ = pipe.restore(
+                r.bob.decoded,
+                r.mask,
+                list(r.region_masks),
+                r.bob.semantics,
+                pipe.bob_inpainter,
+                gen,
+                tuple({} for _ in range(n)),
+            )
             gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
             notext, _ = pipe.restore(r.bob.decoded, r.mask, list(r.region_masks), (), pipe.bob_inpainter, gen, None)
             u = pipe.run(image, str(path), a.seed, policy="none", snr_db=snr, eve_snr_db=snr, identity=False)
-            imgs = {"bob": r.bob.restored, "bob_noattr": noattr, "bob_notext": notext, "eve": r.eve.restored,
-                    "unguarded": u.eve.decoded}
-            for name in (pipe.config.semantic.attributes if a.attribute_ablation else ()):  # one attribute alone
+            imgs = {
+                "bob": r.bob.restored,
+                "bob_noattr": noattr,
+                "bob_notext": notext,
+                "eve": r.eve.restored,
+                "unguarded": u.eve.decoded,
+            }
+            for name in pipe.config.semantic.attributes if a.attribute_ablation else ():  # one attribute alone
                 gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
                 only = tuple({name: at[name]} if name in at else {} for at in r.attributes)
-                imgs[f"bob_only_{name}"], _ = pipe.restore(r.bob.decoded, r.mask, list(r.region_masks),
-                                                           r.bob.semantics, pipe.bob_inpainter, gen, only)
+                imgs[f"bob_only_{name}"], _ = pipe.restore(
+                    r.bob.decoded, r.mask, list(r.region_masks), r.bob.semantics, pipe.bob_inpainter, gen, only
+                )
             orig = r.original
             o8 = to_uint8(orig)
             ofaces = matcher.faces(o8)
@@ -141,10 +164,16 @@ def main(argv: list[str] | None = None) -> int:
                 yun = [f.box for f in matcher.faces(to_uint8(im))]
                 hog = hog_faces(im)
                 row: dict[str, object] = {
-                    "photo": path.name, "identity": identity, "snr_db": snr, "variant": v,
-                    "n_regions": n, "n_faces_removed": len(faces_idx),
-                    "identity_similarity": cmp.similarity, "identity_match": cmp.same_identity,
-                    "psnr": psnr(orig, im), "ssim": ssim(orig, im),
+                    "photo": path.name,
+                    "identity": identity,
+                    "snr_db": snr,
+                    "variant": v,
+                    "n_regions": n,
+                    "n_faces_removed": len(faces_idx),
+                    "identity_similarity": cmp.similarity,
+                    "identity_match": cmp.same_identity,
+                    "psnr": psnr(orig, im),
+                    "ssim": ssim(orig, im),
                     "generators": "|".join({"bob": r.bob.generators, "eve": r.eve.generators}.get(v, ())),
                 }
                 # per removed face: naturalness (HOG / YuNet centred inside); per removed
@@ -154,12 +183,17 @@ def main(argv: list[str] | None = None) -> int:
                 ref_h = [box_centred_in(hog_orig, r.region_masks[i]) for i in faces_idx]
                 ref_y = [box_centred_in(yunet_orig, r.region_masks[i]) for i in faces_idx]
                 qs = [region_quality(orig, im, rm) for rm in r.region_masks]
-                row.update({
-                    "faces_found_hog": sum(nat_h), "faces_found_yunet": sum(nat_y),
-                    "faces_found_hog_original": sum(ref_h), "faces_found_yunet_original": sum(ref_y),
-                    "psnr_mask": _mean([q.psnr_mask for q in qs]), "ssim_mask_box": _mean([q.ssim_box for q in qs]),
-                    "seam_ratio": _mean([seam_ratio(im, rm) for rm in r.region_masks]),
-                })
+                row.update(
+                    {
+                        "faces_found_hog": sum(nat_h),
+                        "faces_found_yunet": sum(nat_y),
+                        "faces_found_hog_original": sum(ref_h),
+                        "faces_found_yunet_original": sum(ref_y),
+                        "psnr_mask": _mean([q.psnr_mask for q in qs]),
+                        "ssim_mask_box": _mean([q.ssim_box for q in qs]),
+                        "seam_ratio": _mean([seam_ratio(im, rm) for rm in r.region_masks]),
+                    }
+                )
                 if others and cmp.per_face:
                     sims = [matcher.similarity(matcher.embed(to_uint8(im), f), e) for f in ofaces for e in others]
                     row["false_match_others"] = float(np.mean([matcher.is_same(s) for s in sims]))
@@ -177,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     summary["command"] = "python " + " ".join(shlex.quote(x) for x in [sys.argv[0], *(argv or sys.argv[1:])])
     summary["photos"] = len(photos)
     summary["seconds"] = round(time.time() - t0, 1)
-    summary["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {a.threads} thread(s)"
+    summary["machine"] = (
+        f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {a.threads} thread(s)"
+    )
     summary["identity_threshold"] = float(matcher.threshold)
     (a.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (a.out / "results.md").write_text(markdown(summary))
@@ -207,13 +243,16 @@ def _summarise(rows: list[dict[str, object]], snrs: list[float], ci) -> dict[str
 
             matched = [float(bool(r["identity_match"])) for r in rs if r["identity_match"] not in (None, "")]
             per[v] = {
-                "photos": len(rs), "faces_removed": faces,
+                "photos": len(rs),
+                "faces_removed": faces,
                 "naturalness_hog": ci(rate("faces_found_hog")),
                 "naturalness_yunet": ci(rate("faces_found_yunet")),
                 "detector_ceiling_hog_original": ci(rate("faces_found_hog_original")),
                 "detector_ceiling_yunet_original": ci(rate("faces_found_yunet_original")),
                 "identity_match_rate": ci(matched),
-                "identity_similarity": ci([float(r["identity_similarity"]) for r in rs if r["identity_similarity"] is not None]),
+                "identity_similarity": ci(
+                    [float(r["identity_similarity"]) for r in rs if r["identity_similarity"] is not None]
+                ),
                 "false_match_others": ci([float(r["false_match_others"]) for r in rs if "false_match_others" in r]),
                 "psnr": ci([float(r["psnr"]) for r in rs]),
                 "ssim": ci([float(r["ssim"]) for r in rs]),
@@ -228,11 +267,17 @@ def _summarise(rows: list[dict[str, object]], snrs: list[float], ci) -> dict[str
     return out
 
 
-COLUMNS = (("naturalness_hog", "faces found (HOG)", 2), ("naturalness_yunet", "faces found (YuNet)", 2),
-           ("identity_match_rate", "identity match", 3), ("identity_similarity", "identity sim", 3),
-           ("false_match_others", "false match, others", 3),
-           ("psnr", "PSNR", 2), ("psnr_mask", "PSNR in mask", 2), ("ssim_mask_box", "SSIM mask box", 3),
-           ("seam_ratio", "seam ratio", 2))
+COLUMNS = (
+    ("naturalness_hog", "faces found (HOG)", 2),
+    ("naturalness_yunet", "faces found (YuNet)", 2),
+    ("identity_match_rate", "identity match", 3),
+    ("identity_similarity", "identity sim", 3),
+    ("false_match_others", "false match, others", 3),
+    ("psnr", "PSNR", 2),
+    ("psnr_mask", "PSNR in mask", 2),
+    ("ssim_mask_box", "SSIM mask box", 3),
+    ("seam_ratio", "seam ratio", 2),
+)
 
 
 def markdown(summary: dict) -> str:  # type: ignore[type-arg]
@@ -240,9 +285,12 @@ def markdown(summary: dict) -> str:  # type: ignore[type-arg]
     the text's gain (``bob`` over ``bob_notext``) in percent of the no-text value."""
     lines = [f"# {summary.get('photos', '?')} photos; `{summary.get('command', '')}`", ""]
     for snr, per in summary["by_snr"].items():
-        lines += [f"## SNR {snr} dB (leakage reduction {_fmt(per.get('leakage_reduction'), 3)})", "",
-                  "| variant | " + " | ".join(c[1] for c in COLUMNS) + " |",
-                  "|---|" + "---|" * len(COLUMNS)]
+        lines += [
+            f"## SNR {snr} dB (leakage reduction {_fmt(per.get('leakage_reduction'), 3)})",
+            "",
+            "| variant | " + " | ".join(c[1] for c in COLUMNS) + " |",
+            "|---|" + "---|" * len(COLUMNS),
+        ]
         for v, d in per.items():
             if not isinstance(d, dict):
                 continue

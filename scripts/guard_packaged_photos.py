@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         if not src.startswith("skimage:") and not os.path.isfile(src):
             continue
         res = guard.run(load_image(src).tensor, torch.Generator().manual_seed(0))
-        print(f"{os.path.basename(src)}: {len(res.regions)} regions {dict(Counter(r.category for r in res.regions))}, "
-              f"private {res.private_fraction:.4f}, {res.timings['guard_total']:.2f} s, gated {res.gated}")
+        print(
+            f"{os.path.basename(src)}: {len(res.regions)} regions {dict(Counter(r.category for r in res.regions))}, "
+            f"private {res.private_fraction:.4f}, {res.timings['guard_total']:.2f} s, gated {res.gated}"
+        )
     return 0
 
 

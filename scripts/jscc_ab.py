@@ -50,7 +50,7 @@ def main() -> None:
         if im.shape[0] > im.shape[1]:
             im = im.transpose(1, 0, 2)
         h, w = im.shape[:2]
-        test.append(im[(h - 320) // 2:(h - 320) // 2 + 320, (w - 480) // 2:(w - 480) // 2 + 480])
+        test.append(im[(h - 320) // 2 : (h - 320) // 2 + 320, (w - 480) // 2 : (w - 480) // 2 + 480])
     test = np.stack(test)
     sampler = jdata.CropSampler(photos, None, a.pixels, tuple(int(s) for s in a.sizes.split(",")), 0.0)
     cfg = default_config("resjscc", a.ratio_channels, **json.loads(a.cfg))
@@ -86,9 +86,17 @@ def main() -> None:
         run = loss.item() if run is None else 0.98 * run + 0.02 * loss.item()
         if step % a.eval_every == 0:
             q = {s: round(evaluate(model, test, ch, s, seed=7, with_ssim=False).psnr_db, 2) for s in (0.0, 10.0, 20.0)}
-            rec = {"tag": a.tag, "step": step, "s": round(time.perf_counter() - t0), "train_db": round(-10 * math.log10(run), 2),
-                   "bsds_test_0_10_20": list(q.values()), "grad_norm": round(gn, 4), "lr": a.lr, "cfg": a.cfg,
-                   "params": n_par}
+            rec = {
+                "tag": a.tag,
+                "step": step,
+                "s": round(time.perf_counter() - t0),
+                "train_db": round(-10 * math.log10(run), 2),
+                "bsds_test_0_10_20": list(q.values()),
+                "grad_norm": round(gn, 4),
+                "lr": a.lr,
+                "cfg": a.cfg,
+                "params": n_par,
+            }
             print(json.dumps(rec), flush=True)
             with log.open("a") as fh:
                 fh.write(json.dumps(rec) + "\n")

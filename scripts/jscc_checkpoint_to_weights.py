@@ -39,13 +39,21 @@ def main() -> None:
         raise SystemExit(f"checkpoint tensors unknown to this architecture: {unexpected[:5]}")
     st = torch.load(ck / "custom_checkpoint_0.pkl", weights_only=False)
     hist = json.loads(st["history"])
-    meta = {"name": Path(a.out).stem.removeprefix("jscc_"), "trained_with": json.loads(st["runs"])[0]["command"],
-            "runs": json.loads(st["runs"]), "steps": int(st["step"]), "images_seen": int(st["images"]),
-            "pixels_seen": int(st["pixels"]), "train_seconds": round(float(st["seconds"]), 1),
-            "history": hist, "eval_lossless_cifar10_test": {"psnr_db": {k: v for k, v in hist[-1].items()
-                                                                          if k.startswith("awgn")} if hist else {}},
-            "stopped_by": "hand (checkpoint exported by scripts/jscc_checkpoint_to_weights.py)",
-            "new_tensors": sorted(missing)}
+    meta = {
+        "name": Path(a.out).stem.removeprefix("jscc_"),
+        "trained_with": json.loads(st["runs"])[0]["command"],
+        "runs": json.loads(st["runs"]),
+        "steps": int(st["step"]),
+        "images_seen": int(st["images"]),
+        "pixels_seen": int(st["pixels"]),
+        "train_seconds": round(float(st["seconds"]), 1),
+        "history": hist,
+        "eval_lossless_cifar10_test": {
+            "psnr_db": {k: v for k, v in hist[-1].items() if k.startswith("awgn")} if hist else {}
+        },
+        "stopped_by": "hand (checkpoint exported by scripts/jscc_checkpoint_to_weights.py)",
+        "new_tensors": sorted(missing),
+    }
     p = save_model(model, a.out, meta, dtype=torch.float32)
     print(f"wrote {p}: step {meta['steps']}, {len(missing)} new tensors")
 

@@ -28,6 +28,7 @@ def main() -> None:
     ref = json.loads(Path(a.reference).read_text())
     if new["seed"] != ref["seed"]:
         raise SystemExit(f"seeds differ: {new['seed']} vs {ref['seed']}")
+
     def key(r: dict) -> tuple:
         return (r["dataset"], r["channel"], r["snr_db"], r["ratio"])
 
@@ -47,8 +48,12 @@ def main() -> None:
                 r[g] = None if ref_psnr is None else round(r["psnr_db"] - ref_psnr, 3)
     for k in ("separation_reference", "best_separation_reference", "codec_versions"):
         new[k] = ref.get(k)
-    new["separation_columns_from"] = {"file": a.reference, "command": ref["command"], "created": ref["created"],
-                                      "merged_by": "python scripts/jscc_merge_separation.py " + f"{a.new} {a.reference}"}
+    new["separation_columns_from"] = {
+        "file": a.reference,
+        "command": ref["command"],
+        "created": ref["created"],
+        "merged_by": "python scripts/jscc_merge_separation.py " + f"{a.new} {a.reference}",
+    }
     Path(a.json).write_text(json.dumps(new, indent=1) + "\n")
     if a.markdown:
         Path(a.markdown).write_text(markdown_table(new))

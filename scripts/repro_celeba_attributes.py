@@ -204,8 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{name}: mean attribute accuracy {accs.mean():.3f}; Bob PSNR {np.mean(ps):.2f} dB")
     rows = []
     for setting, vals in results.items():
-        row = {"setting": setting, "mean_accuracy": float(np.mean(vals)),
-               "bob_psnr_db": bob_psnr.get(setting, float("nan"))}
+        row = {
+            "setting": setting,
+            "mean_accuracy": float(np.mean(vals)),
+            "bob_psnr_db": bob_psnr.get(setting, float("nan")),
+        }
         row.update({names[i]: float(v) for i, v in zip(keep, vals)})
         rows.append(row)
     cols = ["setting", "mean_accuracy", "bob_psnr_db"] + [names[i] for i in keep]

@@ -60,8 +60,16 @@ from vlm_privsc.schemes.repro import (
     write_csv,
 )
 
-COLUMNS = ("dataset", "latent_dim", "method", "bob_accuracy", "bob_psnr_db", "eve_accuracy", "eve_psnr_db",
-           "eve_accuracy_adaptive")
+COLUMNS = (
+    "dataset",
+    "latent_dim",
+    "method",
+    "bob_accuracy",
+    "bob_psnr_db",
+    "eve_accuracy",
+    "eve_psnr_db",
+    "eve_accuracy_adaptive",
+)
 
 
 def parse(argv: list[str] | None):
@@ -111,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         n_tr = min(args.n_train, len(perm) * 2 // 3)
         n_ev = min(args.n_eve, len(perm) - n_tr)
         xb, yb = data.x_train[perm[:n_tr]], data.y_train[perm[:n_tr]]
-        xe, ye = data.x_train[perm[n_tr:n_tr + n_ev]], data.y_train[perm[n_tr:n_tr + n_ev]]
+        xe, ye = data.x_train[perm[n_tr : n_tr + n_ev]], data.y_train[perm[n_tr : n_tr + n_ev]]
         xt, yt = data.x_test[: args.n_test], data.y_test[: args.n_test]
         c, s, ncls = data.channels, data.image_size, data.num_classes
         log(f"{ds}: Bob {len(xb)}, Eve aux {len(xe)}, test {len(xt)} ({data.note})")
@@ -121,34 +129,75 @@ def main(argv: list[str] | None = None) -> int:
             trained: dict[str, TaskJSCC] = {}
             log(f"{ds} latent {latent}: baseline ({args.epochs} epochs)")
             m = TaskJSCC(c, s, latent, ncls, reconstruct=True, width=args.width)
-            train_link(m, xb, yb, channel=bob_ch, snr_db=args.bob_snr, epochs=args.epochs, rec_weight=args.rec_weight,
-                       batch_size=args.batch, lr=args.lr, generator=gen, log=log)
+            train_link(
+                m,
+                xb,
+                yb,
+                channel=bob_ch,
+                snr_db=args.bob_snr,
+                epochs=args.epochs,
+                rec_weight=args.rec_weight,
+                batch_size=args.batch,
+                lr=args.lr,
+                generator=gen,
+                log=log,
+            )
             trained["baseline"] = m
             log(f"{ds} latent {latent}: min-max ({args.epochs} epochs)")
             m2 = TaskJSCC(c, s, latent, ncls, reconstruct=True, width=args.width)
             co_eve = EavesdropperClassifier(m2.k, ncls)
             mm = MinMaxTraining(privacy_weight=args.privacy_weight, rec_weight=args.rec_weight, num_classes=ncls)
-            train_minmax(m2, co_eve, xb, yb, minmax=mm, bob_channel=bob_ch, bob_snr_db=args.bob_snr,
-                         eve_channel=eve_ch, eve_snr_db=args.eve_snr, epochs=args.epochs, batch_size=args.batch,
-                         lr=args.lr, generator=gen, log=log)
+            train_minmax(
+                m2,
+                co_eve,
+                xb,
+                yb,
+                minmax=mm,
+                bob_channel=bob_ch,
+                bob_snr_db=args.bob_snr,
+                eve_channel=eve_ch,
+                eve_snr_db=args.eve_snr,
+                epochs=args.epochs,
+                batch_size=args.batch,
+                lr=args.lr,
+                generator=gen,
+                log=log,
+            )
             trained["minmax"] = m2
             for name, model in trained.items():
+
                 def eve_view(x, g, model=model):
                     return eve_ch(model.encode(x, g), args.eve_snr, g)
 
                 eve_clf = EavesdropperClassifier(model.k, ncls)
                 eve_inv = InversionAttacker(model.k, c, s, width=args.width)
-                train_classifier(eve_clf, eve_view, xe, ye, epochs=args.eve_epochs, batch_size=args.batch,
-                                 lr=args.lr, generator=gen)
-                train_inversion(eve_inv, eve_view, xe, epochs=args.eve_epochs, batch_size=args.batch, lr=args.lr,
-                                generator=gen)
+                train_classifier(
+                    eve_clf, eve_view, xe, ye, epochs=args.eve_epochs, batch_size=args.batch, lr=args.lr, generator=gen
+                )
+                train_inversion(
+                    eve_inv, eve_view, xe, epochs=args.eve_epochs, batch_size=args.batch, lr=args.lr, generator=gen
+                )
                 # the transmitter's own surrogate eavesdropper (its data, another seed)
                 sur = EavesdropperClassifier(model.k, ncls)
                 sgen = torch.Generator().manual_seed(args.seed * 1000 + latent + 17)
-                train_classifier(sur, eve_view, xb[: len(xe)], yb[: len(xe)], epochs=args.eve_epochs,
-                                 batch_size=args.batch, lr=args.lr, generator=sgen)
-                pert = CooperativePerturbation(surrogate=sur, legit=model.classifier, psr_db=args.psr,
-                                               steps=args.pgd_steps, eve_channel=eve_ch, eve_snr_db=args.eve_snr)
+                train_classifier(
+                    sur,
+                    eve_view,
+                    xb[: len(xe)],
+                    yb[: len(xe)],
+                    epochs=args.eve_epochs,
+                    batch_size=args.batch,
+                    lr=args.lr,
+                    generator=sgen,
+                )
+                pert = CooperativePerturbation(
+                    surrogate=sur,
+                    legit=model.classifier,
+                    psr_db=args.psr,
+                    steps=args.pgd_steps,
+                    eve_channel=eve_ch,
+                    eve_snr_db=args.eve_snr,
+                )
                 for label, scheme in ((name, NoScheme()), (f"{name}+perturbation", pert)):
                     g = torch.Generator().manual_seed(args.seed * 31 + latent)
                     bob = evaluate_link(model, xt, yt, channel=bob_ch, snr_db=args.bob_snr, scheme=scheme, generator=g)
@@ -160,17 +209,34 @@ def main(argv: list[str] | None = None) -> int:
                     adaptive = float("nan")
                     if isinstance(scheme, CooperativePerturbation) and not args.no_adaptive:
                         a_clf = EavesdropperClassifier(model.k, ncls)
-                        train_classifier(a_clf, tview, xe, ye, epochs=args.eve_epochs, batch_size=args.batch,
-                                         lr=args.lr, generator=gen)
+                        train_classifier(
+                            a_clf,
+                            tview,
+                            xe,
+                            ye,
+                            epochs=args.eve_epochs,
+                            batch_size=args.batch,
+                            lr=args.lr,
+                            generator=gen,
+                        )
                         adaptive = evaluate_attack(tview, xt, yt, classifier=a_clf, generator=g).accuracy
                     elif not isinstance(scheme, CooperativePerturbation):
                         adaptive = eve.accuracy
-                    row = {"dataset": ds, "latent_dim": latent, "method": label, "bob_accuracy": bob.accuracy,
-                           "bob_psnr_db": bob.psnr_db, "eve_accuracy": eve.accuracy, "eve_psnr_db": eve.psnr_db,
-                           "eve_accuracy_adaptive": adaptive}
+                    row = {
+                        "dataset": ds,
+                        "latent_dim": latent,
+                        "method": label,
+                        "bob_accuracy": bob.accuracy,
+                        "bob_psnr_db": bob.psnr_db,
+                        "eve_accuracy": eve.accuracy,
+                        "eve_psnr_db": eve.psnr_db,
+                        "eve_accuracy_adaptive": adaptive,
+                    }
                     rows.append(row)
-                    log(f"  {label}: Bob acc {bob.accuracy:.3f} PSNR {bob.psnr_db:.2f} | Eve acc {eve.accuracy:.3f} "
-                        f"PSNR {eve.psnr_db:.2f} adaptive acc {adaptive:.3f}")
+                    log(
+                        f"  {label}: Bob acc {bob.accuracy:.3f} PSNR {bob.psnr_db:.2f} | Eve acc {eve.accuracy:.3f} "
+                        f"PSNR {eve.psnr_db:.2f} adaptive acc {adaptive:.3f}"
+                    )
             timing[f"{ds}_latent{latent}"] = log.elapsed - t_lat
             write_csv(out / "results.csv", rows, COLUMNS)  # partial results survive an interruption
     write_csv(out / "results.csv", rows, COLUMNS)
@@ -211,8 +277,16 @@ def _plot(rows: list[dict], path: Path, ds: str, quick: bool) -> None:
 
 def _readme(out: Path, cmd: str, args, rows, notes, timing, total) -> None:
     quick = "\n**QUICK RUN: tiny/synthetic data, the numbers below mean nothing.**\n" if args.quick else ""
-    cols = ["dataset", "latent_dim", "method", "bob_accuracy", "bob_psnr_db", "eve_accuracy", "eve_psnr_db",
-            "eve_accuracy_adaptive"]
+    cols = [
+        "dataset",
+        "latent_dim",
+        "method",
+        "bob_accuracy",
+        "bob_psnr_db",
+        "eve_accuracy",
+        "eve_psnr_db",
+        "eve_accuracy_adaptive",
+    ]
     fmt = {"bob_psnr_db": ".2f", "eve_psnr_db": ".2f", "latent_dim": "d"}
     text = f"""# (b) Multi-task receiver vs trained eavesdropper, Rayleigh + AWGN (MNIST, CIFAR-10)
 {quick}
@@ -223,7 +297,7 @@ Command (run from the repository root, {total / 60:.1f} min wall clock here):
 Machine: {machine()}.
 
 ## What was measured
-- Data: {'; '.join(f'{k}: {v}' for k, v in notes.items())}. Bob trained on {args.n_train} images, every
+- Data: {"; ".join(f"{k}: {v}" for k, v in notes.items())}. Bob trained on {args.n_train} images, every
   eavesdropper on {args.n_eve} other training images, evaluation on the first {args.n_test} test images.
 - Channels: Rayleigh block fading (one h ~ CN(0,1) per image) + AWGN, zero-forcing on perfect CSI;
   Bob at {args.bob_snr:g} dB, Eve at {args.eve_snr:g} dB.

@@ -71,20 +71,34 @@ def parse(argv: list[str] | None):
     p.add_argument("--epochs", type=float, default=3, help="epochs of the DeepJSCC baseline")
     p.add_argument("--finetune-epochs", type=float, default=1, help="fine-tuning epochs of DP and LBVQ")
     p.add_argument("--ibal-epochs", type=int, default=2, help="IBAL epochs")
-    p.add_argument("--ibal-init", choices=("base", "scratch"), default="base",
-                   help="start IBAL from the baseline's weights (mean head; budget measure) or from scratch")
+    p.add_argument(
+        "--ibal-init",
+        choices=("base", "scratch"),
+        default="base",
+        help="start IBAL from the baseline's weights (mean head; budget measure) or from scratch",
+    )
     p.add_argument("--attacker-epochs", type=float, default=2, help="epochs of each post-hoc attacker")
-    p.add_argument("--ibal-attacker-epochs", type=float, default=0.25,
-                   help="attacker passes (over Bob's set) inside every IBAL epoch")
+    p.add_argument(
+        "--ibal-attacker-epochs",
+        type=float,
+        default=0.25,
+        help="attacker passes (over Bob's set) inside every IBAL epoch",
+    )
     p.add_argument("--latent", type=int, default=128, help="real latent features (latent/2 channel uses)")
     p.add_argument("--train-snr", type=float, default=12.0)
     p.add_argument("--snrs", default="0:20:2", help="test SNRs, '0:20:2' or '0,5,10'")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--reference-only", action="store_true",
-                   help="only measure the floor: PSNR of guessing the attacker's mean image (reference.json)")
-    p.add_argument("--schemes", default="deepjscc,dp,encryption,encryption_fixedkey,ibal,lbvq",
-                   help="subset of deepjscc,dp,encryption,encryption_fixedkey,ibal,lbvq")
+    p.add_argument(
+        "--reference-only",
+        action="store_true",
+        help="only measure the floor: PSNR of guessing the attacker's mean image (reference.json)",
+    )
+    p.add_argument(
+        "--schemes",
+        default="deepjscc,dp,encryption,encryption_fixedkey,ibal,lbvq",
+        help="subset of deepjscc,dp,encryption,encryption_fixedkey,ibal,lbvq",
+    )
     return p.parse_args(argv)
 
 
@@ -111,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if need > len(perm):
         args.n_attack = max(len(perm) - args.n_train, len(perm) // 3)
         args.n_train = len(perm) - args.n_attack
-    bob_i, eve_i = perm[: args.n_train], perm[args.n_train: args.n_train + args.n_attack]
+    bob_i, eve_i = perm[: args.n_train], perm[args.n_train : args.n_train + args.n_attack]
     xb, yb = data.x_train[bob_i], data.y_train[bob_i]
     xe = data.x_train[eve_i]
     xt, yt = data.x_test, data.y_test
@@ -121,8 +135,11 @@ def main(argv: list[str] | None = None) -> int:
 
     floor = mean_image_psnr(xe, xt)
     log(f"reference: guessing Eve's mean training image gives {floor:.2f} dB on the test images")
-    (out / "reference.json").write_text(json.dumps({"mean_image_psnr_db": round(floor, 3), "n_attack": len(xe),
-                                                    "n_test": len(xt), "seed": args.seed}, indent=1))
+    (out / "reference.json").write_text(
+        json.dumps(
+            {"mean_image_psnr_db": round(floor, 3), "n_attack": len(xe), "n_test": len(xt), "seed": args.seed}, indent=1
+        )
+    )
     if args.reference_only:
         return 0
     ch = AWGNChannel()
@@ -143,8 +160,18 @@ def main(argv: list[str] | None = None) -> int:
     t0 = log.elapsed
     log(f"training deepjscc ({args.epochs} epochs at {args.train_snr} dB)")
     base = new_model()
-    train_link(base, xb, yb, channel=ch, snr_db=args.train_snr, epochs=args.epochs, batch_size=args.batch,
-               lr=args.lr, generator=gen, log=log)
+    train_link(
+        base,
+        xb,
+        yb,
+        channel=ch,
+        snr_db=args.train_snr,
+        epochs=args.epochs,
+        batch_size=args.batch,
+        lr=args.lr,
+        generator=gen,
+        log=log,
+    )
     timed("deepjscc", t0)
     if "deepjscc" in wanted:
         systems["deepjscc"] = (base, NoScheme())
@@ -157,8 +184,19 @@ def main(argv: list[str] | None = None) -> int:
             t0 = log.elapsed
             log(f"fine-tuning dp eps={eps} ({args.finetune_epochs} epochs)")
             m, sch = copy.deepcopy(base), LaplaceDP(epsilon=eps, clip=1.0)
-            train_link(m, xb, yb, channel=ch, snr_db=args.train_snr, scheme=sch, epochs=args.finetune_epochs,
-                       batch_size=args.batch, lr=args.lr, generator=gen, log=log)
+            train_link(
+                m,
+                xb,
+                yb,
+                channel=ch,
+                snr_db=args.train_snr,
+                scheme=sch,
+                epochs=args.finetune_epochs,
+                batch_size=args.batch,
+                lr=args.lr,
+                generator=gen,
+                log=log,
+            )
             systems[f"dp_eps{eps:g}"] = (m, sch)
             timed(f"dp_eps{eps:g}", t0)
     if "lbvq" in wanted:
@@ -167,21 +205,45 @@ def main(argv: list[str] | None = None) -> int:
         m, sch = copy.deepcopy(base), LBVQ(num_codewords=16, dim=2, commitment=0.25)
         with torch.no_grad():
             sch.init_from(m.encode(torch.as_tensor(xb[:512]).permute(0, 3, 1, 2).float() / 255), gen)
-        train_link(m, xb, yb, channel=ch, snr_db=args.train_snr, scheme=sch, epochs=args.finetune_epochs,
-                   batch_size=args.batch, lr=args.lr, generator=gen, log=log)
+        train_link(
+            m,
+            xb,
+            yb,
+            channel=ch,
+            snr_db=args.train_snr,
+            scheme=sch,
+            epochs=args.finetune_epochs,
+            batch_size=args.batch,
+            lr=args.lr,
+            generator=gen,
+            log=log,
+        )
         systems["lbvq"] = (m, sch)
         timed("lbvq", t0)
     if "ibal" in wanted:
         t0 = log.elapsed
-        log(f"training ibal ({args.ibal_epochs} epochs from {args.ibal_init}, attacker {args.ibal_attacker_epochs} "
-            "pass per epoch)")
+        log(
+            f"training ibal ({args.ibal_epochs} epochs from {args.ibal_init}, attacker {args.ibal_attacker_epochs} "
+            "pass per epoch)"
+        )
         m = new_model(variational=True)
         if args.ibal_init == "base":
             _warm_start_variational(m, base)
         ib = IBAL(train_snr_db=args.train_snr, attacker_epochs=args.ibal_attacker_epochs)
         sim_att = InversionAttacker(m.k, c, s)
-        train_ibal(m, sim_att, xb, yb, ibal=ib, channel=ch, epochs=args.ibal_epochs, batch_size=args.batch,
-                   lr=args.lr, generator=gen, log=log)
+        train_ibal(
+            m,
+            sim_att,
+            xb,
+            yb,
+            ibal=ib,
+            channel=ch,
+            epochs=args.ibal_epochs,
+            batch_size=args.batch,
+            lr=args.lr,
+            generator=gen,
+            log=log,
+        )
         systems["ibal"] = (m, ib)
         timed("ibal", t0)
 
@@ -195,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             return scheme.intercept(model.encode(x, g), ch, snr, g)
 
         log(f"attacker for {name} ({args.attacker_epochs} epochs on {len(xe)} images)")
-        train_inversion(attacker, view, xe, epochs=args.attacker_epochs, batch_size=args.batch, lr=args.lr,
-                        generator=gen)
+        train_inversion(
+            attacker, view, xe, epochs=args.attacker_epochs, batch_size=args.batch, lr=args.lr, generator=gen
+        )
         timing[f"attacker_{name}"] = log.elapsed - t0
         for snr in snrs:
             g = torch.Generator().manual_seed(args.seed * 7919 + int(snr * 10))
@@ -207,12 +270,24 @@ def main(argv: list[str] | None = None) -> int:
 
             att = evaluate_attack(tview, xt, inverter=attacker, generator=g)
             rows.append({"scheme": name, "snr_db": snr, "accuracy": bob.accuracy, "attacker_psnr_db": att.psnr_db})
-            details.append({"scheme": name, "snr_db": snr, "accuracy": bob.accuracy, "attacker_psnr_db": att.psnr_db,
-                            "attacker_ssim": att.ssim, "n_test": bob.n})
-        log(f"{name}: acc@{snrs[-1]:g}dB {rows[-1]['accuracy']:.3f}, attacker PSNR {rows[-1]['attacker_psnr_db']:.2f} dB")
+            details.append(
+                {
+                    "scheme": name,
+                    "snr_db": snr,
+                    "accuracy": bob.accuracy,
+                    "attacker_psnr_db": att.psnr_db,
+                    "attacker_ssim": att.ssim,
+                    "n_test": bob.n,
+                }
+            )
+        log(
+            f"{name}: acc@{snrs[-1]:g}dB {rows[-1]['accuracy']:.3f}, attacker PSNR {rows[-1]['attacker_psnr_db']:.2f} dB"
+        )
 
     write_csv(out / "accuracy_vs_snr.csv", rows, COLUMNS)
-    write_csv(out / "details.csv", details, ("scheme", "snr_db", "accuracy", "attacker_psnr_db", "attacker_ssim", "n_test"))
+    write_csv(
+        out / "details.csv", details, ("scheme", "snr_db", "accuracy", "attacker_psnr_db", "attacker_ssim", "n_test")
+    )
     (out / "timings.json").write_text(json.dumps({k: round(v, 1) for k, v in timing.items()}, indent=1))
     _plot(rows, out / "accuracy_vs_snr.png", args.quick)
     _readme(out, cmd, args, rows, timing, log.elapsed, data, len(xb), len(xe), len(xt), floor)

@@ -58,8 +58,12 @@ def parse(argv: list[str] | None):
     p.add_argument("--template", default="a photo of a {}", help="class prompt")
     p.add_argument("--limit", type=int, default=None, help="at most N test images")
     p.add_argument("--train-snr", default="0,20", help="fine-tuning SNR range MIN,MAX (dB), drawn per image")
-    p.add_argument("--keep", type=float, default=1.0,
-                   help="share of the base model's symbols sent (0.5 of adjscc-r1_12 = k/n 1/24)")
+    p.add_argument(
+        "--keep",
+        type=float,
+        default=1.0,
+        help="share of the base model's symbols sent (0.5 of adjscc-r1_12 = k/n 1/24)",
+    )
     return p.parse_args(argv)
 
 
@@ -85,8 +89,10 @@ def _data(args) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     y_tr = jdata.load_cifar_jpeg_labels(d)
     if len(x_tr) != len(y_tr):
         raise InputError(f"{jdata.CIFAR_TAR}: {len(x_tr)} images but {len(y_tr)} labels")
-    note = (f"train: {len(x_tr)} CIFAR-10 train JPEGs + {len(x_lt)} lossless train images; "
-            f"test: lossless CIFAR-10 test subset ({len(x_test)} images)")
+    note = (
+        f"train: {len(x_tr)} CIFAR-10 train JPEGs + {len(x_lt)} lossless train images; "
+        f"test: lossless CIFAR-10 test subset ({len(x_test)} images)"
+    )
     return np.concatenate([x_tr, x_lt]), np.concatenate([y_tr, y_lt]), x_test, y_test, note
 
 
@@ -118,8 +124,15 @@ def main(argv: list[str] | None = None) -> int:
         snr_lo, snr_hi = floats(args.train_snr)
     except ValueError:
         raise SystemExit(f"--train-snr needs MIN,MAX in dB, got {args.train_snr!r}") from None
-    opts = FinetuneOptions(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
-                           warmup=min(100, max(1, args.steps // 10)), snr_min=snr_lo, snr_max=snr_hi)
+    opts = FinetuneOptions(
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        seed=args.seed,
+        warmup=min(100, max(1, args.steps // 10)),
+        snr_min=snr_lo,
+        snr_max=snr_hi,
+    )
     wrap = (lambda m: PuncturedJSCC(m, keep=args.keep)) if args.keep < 1.0 or snr_lo < 0.0 else (lambda m: m)
     sent_base = wrap(base)
     train_ch = build_channel("awgn")
@@ -145,40 +158,85 @@ def main(argv: list[str] | None = None) -> int:
             rx = send_class_text(table, y_te, ch, snr, seed=seed + 7)
             per = {
                 "base": evaluate_per_image(sent_base, x_te, ch, snr, seed=seed),
-                "no_text": evaluate_per_image(models["no_text"], x_te, ch, snr, seed=seed,
-                                              text_emb=constant.expand(len(y_te), -1)),
+                "no_text": evaluate_per_image(
+                    models["no_text"], x_te, ch, snr, seed=seed, text_emb=constant.expand(len(y_te), -1)
+                ),
                 "text": evaluate_per_image(models["text"], x_te, ch, snr, seed=seed, text_emb=rx.embeddings),
                 "text_wrong": evaluate_per_image(models["text"], x_te, ch, snr, seed=seed, text_emb=wrong),
             }
             for arm in ARMS:
                 p, s = per[arm]
-                rows.append({"channel": ch_name, "snr_db": snr, "arm": arm, "psnr_db": float(p.mean()),
-                             "ssim": float(s.mean()), "text_accuracy": rx.accuracy if arm == "text" else "",
-                             "n": len(p)})
+                rows.append(
+                    {
+                        "channel": ch_name,
+                        "snr_db": snr,
+                        "arm": arm,
+                        "psnr_db": float(p.mean()),
+                        "ssim": float(s.mean()),
+                        "text_accuracy": rx.accuracy if arm == "text" else "",
+                        "n": len(p),
+                    }
+                )
             (pt, st), (pn, sn) = per["text"], per["no_text"]
             diff = (pt - pn).numpy()
             ci = 1.96 * float(diff.std(ddof=1)) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
             mse_t = float((10 ** (-pt / 10)).mean())
             mse_n = float((10 ** (-pn / 10)).mean())
-            g = {"channel": ch_name, "snr_db": snr, "psnr_no_text_db": float(pn.mean()),
-                 "psnr_text_db": float(pt.mean()), "gain_db": float(diff.mean()), "gain_ci95_db": ci,
-                 "psnr_rel_change": relative_change(float(pt.mean()), float(pn.mean())),
-                 "ssim_no_text": float(sn.mean()), "ssim_text": float(st.mean()),
-                 "ssim_rel_change": relative_change(float(st.mean()), float(sn.mean())),
-                 "mse_reduction": 1 - mse_t / mse_n, "text_accuracy": rx.accuracy, "n": len(diff)}
+            g = {
+                "channel": ch_name,
+                "snr_db": snr,
+                "psnr_no_text_db": float(pn.mean()),
+                "psnr_text_db": float(pt.mean()),
+                "gain_db": float(diff.mean()),
+                "gain_ci95_db": ci,
+                "psnr_rel_change": relative_change(float(pt.mean()), float(pn.mean())),
+                "ssim_no_text": float(sn.mean()),
+                "ssim_text": float(st.mean()),
+                "ssim_rel_change": relative_change(float(st.mean()), float(sn.mean())),
+                "mse_reduction": 1 - mse_t / mse_n,
+                "text_accuracy": rx.accuracy,
+                "n": len(diff),
+            }
             gains.append(g)
-            log(f"{ch_name} {snr:g} dB: no_text {g['psnr_no_text_db']:.2f} dB / {g['ssim_no_text']:.4f}, "
+            log(
+                f"{ch_name} {snr:g} dB: no_text {g['psnr_no_text_db']:.2f} dB / {g['ssim_no_text']:.4f}, "
                 f"text {g['psnr_text_db']:.2f} dB / {g['ssim_text']:.4f} (gain {g['gain_db']:+.3f} "
                 f"+- {ci:.3f} dB, PSNR {100 * g['psnr_rel_change']:+.2f}%, SSIM {100 * g['ssim_rel_change']:+.2f}%), "
-                f"text acc {rx.accuracy:.3f}")
+                f"text acc {rx.accuracy:.3f}"
+            )
 
     write_csv(out / "results.csv", rows, ("channel", "snr_db", "arm", "psnr_db", "ssim", "text_accuracy", "n"))
-    gcols = ("channel", "snr_db", "psnr_no_text_db", "psnr_text_db", "gain_db", "gain_ci95_db", "psnr_rel_change",
-             "ssim_no_text", "ssim_text", "ssim_rel_change", "mse_reduction", "text_accuracy", "n")
+    gcols = (
+        "channel",
+        "snr_db",
+        "psnr_no_text_db",
+        "psnr_text_db",
+        "gain_db",
+        "gain_ci95_db",
+        "psnr_rel_change",
+        "ssim_no_text",
+        "ssim_text",
+        "ssim_rel_change",
+        "mse_reduction",
+        "text_accuracy",
+        "n",
+    )
     write_csv(out / "gain.csv", gains, gcols)
-    (out / "results.json").write_text(json.dumps({"command": cmd, "data": note, "prompts": prompts,
-                                                  "options": vars(opts), "rows": rows, "gain": gains,
-                                                  "finetune_seconds": timing}, indent=1, default=str))
+    (out / "results.json").write_text(
+        json.dumps(
+            {
+                "command": cmd,
+                "data": note,
+                "prompts": prompts,
+                "options": vars(opts),
+                "rows": rows,
+                "gain": gains,
+                "finetune_seconds": timing,
+            },
+            indent=1,
+            default=str,
+        )
+    )
     _plot(rows, out / "text_gain.png", args.quick)
     from fractions import Fraction
 
@@ -220,25 +278,65 @@ def _plot(rows: list[dict], path: Path, quick: bool) -> None:
     plt.close(fig)
 
 
-def _readme(out: Path, cmd: str, args, note: str, opts: FinetuneOptions, gains: list[dict], rows: list[dict],
-            timing: dict, total: float, ratio) -> None:
+def _readme(
+    out: Path,
+    cmd: str,
+    args,
+    note: str,
+    opts: FinetuneOptions,
+    gains: list[dict],
+    rows: list[dict],
+    timing: dict,
+    total: float,
+    ratio,
+) -> None:
     quick = "\n**QUICK RUN: tiny data and steps, the numbers below mean nothing.**\n" if args.quick else ""
     low = [g for g in gains if g["snr_db"] <= 5.0]
     best = max((max(g["psnr_rel_change"], g["ssim_rel_change"]) for g in low), default=float("nan"))
     verdict = ("met" if best >= 0.10 else "not met") if low else "not measured (no row at or below 5 dB)"
-    where = [f"{g['channel']} {g['snr_db']:g} dB" for g in gains
-             if max(g["psnr_rel_change"], g["ssim_rel_change"]) >= 0.10]
+    where = [
+        f"{g['channel']} {g['snr_db']:g} dB" for g in gains if max(g["psnr_rel_change"], g["ssim_rel_change"]) >= 0.10
+    ]
     k_img = int(round(3 * 32 * 32 * float(ratio)))
-    sent = (f"Only the first {args.keep:g} of its symbols (whole latent channels) are sent, so k/n = {ratio}; the "
-            "decoder gets zeros for the rest and the kept symbols are rescaled to unit power. "
-            if args.keep < 1.0 else "")
-    clamp = ("The frozen encoder is told the SNR clamped to its trained 0-20 dB (as the pipeline does); the "
-             "fine-tuned decoders are told the true SNR. " if opts.snr_min < 0.0 or args.keep < 1.0 else "")
-    fmt = {"psnr_no_text_db": ".2f", "psnr_text_db": ".2f", "gain_db": "+.3f", "gain_ci95_db": ".3f",
-           "psnr_rel_change": "+.2%", "ssim_no_text": ".4f", "ssim_text": ".4f", "ssim_rel_change": "+.2%",
-           "mse_reduction": "+.1%", "text_accuracy": ".3f", "snr_db": "g"}
-    cols = ["channel", "snr_db", "psnr_no_text_db", "psnr_text_db", "gain_db", "gain_ci95_db", "psnr_rel_change",
-            "ssim_no_text", "ssim_text", "ssim_rel_change", "mse_reduction", "text_accuracy"]
+    sent = (
+        f"Only the first {args.keep:g} of its symbols (whole latent channels) are sent, so k/n = {ratio}; the "
+        "decoder gets zeros for the rest and the kept symbols are rescaled to unit power. "
+        if args.keep < 1.0
+        else ""
+    )
+    clamp = (
+        "The frozen encoder is told the SNR clamped to its trained 0-20 dB (as the pipeline does); the "
+        "fine-tuned decoders are told the true SNR. "
+        if opts.snr_min < 0.0 or args.keep < 1.0
+        else ""
+    )
+    fmt = {
+        "psnr_no_text_db": ".2f",
+        "psnr_text_db": ".2f",
+        "gain_db": "+.3f",
+        "gain_ci95_db": ".3f",
+        "psnr_rel_change": "+.2%",
+        "ssim_no_text": ".4f",
+        "ssim_text": ".4f",
+        "ssim_rel_change": "+.2%",
+        "mse_reduction": "+.1%",
+        "text_accuracy": ".3f",
+        "snr_db": "g",
+    }
+    cols = [
+        "channel",
+        "snr_db",
+        "psnr_no_text_db",
+        "psnr_text_db",
+        "gain_db",
+        "gain_ci95_db",
+        "psnr_rel_change",
+        "ssim_no_text",
+        "ssim_text",
+        "ssim_rel_change",
+        "mse_reduction",
+        "text_accuracy",
+    ]
     text = f"""# (b) Text-conditioned DeepJSCC decoder vs the same decoder without text (CIFAR-10)
 {quick}
 Command (run from the repository root, {total / 60:.1f} min wall clock here):

@@ -19,7 +19,6 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     src = ap.add_mutually_exclusive_group(required=True)
@@ -30,8 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
-    ap.add_argument("--key", type=Path, default=None,
-                    help="shared key file (vlmsc key new); default: a fresh random key known to no one")
+    ap.add_argument(
+        "--key",
+        type=Path,
+        default=None,
+        help="shared key file (vlmsc key new); default: a fresh random key known to no one",
+    )
     a = ap.parse_args(argv)
 
     import torch
@@ -58,22 +61,38 @@ def main(argv: list[str] | None = None) -> int:
             mask = _resize_mask(g.mask, (h, w))
             k = pipe.jscc.channel_uses(h, w)
             sent = int(pipe.jscc.symbol_keep(mask).sum()) if bool(mask.any()) else k
-            rows.append({"image": Path(src_path).name, "private_fraction": round(float(mask.float().mean()), 5),
-                         "symbols": k, "symbols_sent": sent, "share_sent": round(sent / k, 5)})
+            rows.append(
+                {
+                    "image": Path(src_path).name,
+                    "private_fraction": round(float(mask.float().mean()), 5),
+                    "symbols": k,
+                    "symbols_sent": sent,
+                    "share_sent": round(sent / k, 5),
+                }
+            )
     except VlmscError as e:
         console.print(f"[red]error:[/] {e}")
         return 2
     shares = [r["share_sent"] for r in rows]
-    summary = {"photos": len(rows), "policy": a.policy, "preset": a.preset,
-               "share_sent_mean": round(statistics.fmean(shares), 4), "share_sent_min": min(shares),
-               "share_sent_max": max(shares),
-               "private_fraction_mean": round(statistics.fmean(r["private_fraction"] for r in rows), 4),
-               "command": "python scripts/symbols_sent.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    summary = {
+        "photos": len(rows),
+        "policy": a.policy,
+        "preset": a.preset,
+        "share_sent_mean": round(statistics.fmean(shares), 4),
+        "share_sent_min": min(shares),
+        "share_sent_max": max(shares),
+        "private_fraction_mean": round(statistics.fmean(r["private_fraction"] for r in rows), 4),
+        "command": "python scripts/symbols_sent.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
     t = Table(title=f"image symbols sent, policy {a.policy}")
     for c in ("photos", "share_sent_mean", "share_sent_min", "share_sent_max", "private_fraction_mean"):
         t.add_column(c, justify="right")
-    t.add_row(*(str(summary[c]) for c in ("photos", "share_sent_mean", "share_sent_min", "share_sent_max",
-                                          "private_fraction_mean")))
+    t.add_row(
+        *(
+            str(summary[c])
+            for c in ("photos", "share_sent_mean", "share_sent_min", "share_sent_max", "private_fraction_mean")
+        )
+    )
     console.print(t)
     if a.json:
         atomic_write_json(a.json, {"summary": summary, "rows": rows})

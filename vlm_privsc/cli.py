@@ -73,8 +73,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
-    weights_dir: Annotated[list[Path] | None, typer.Option("--weights-dir", help="Folder(s) with hub model weights (also VLMSC_WEIGHTS_DIR).")] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+    weights_dir: Annotated[
+        list[Path] | None,
+        typer.Option("--weights-dir", help="Folder(s) with hub model weights (also VLMSC_WEIGHTS_DIR)."),
+    ] = None,
 ) -> None:
     """vlm-privsc: remove private content before it goes over the air; measure what leaks."""
     if weights_dir:
@@ -94,7 +99,9 @@ app.add_typer(key_app, name="key")
 
 @key_app.command("new")
 @user_errors
-def key_new(out: Annotated[Path, typer.Option("--out", "-o", help="The key file to create (mode 0600; never overwritten).")]) -> None:
+def key_new(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The key file to create (mode 0600; never overwritten).")],
+) -> None:
     """Make a random 256-bit key: give the same file to the transmitter and to Bob (--key)."""
     from vlm_privsc.keys import SharedKey, write_key
 
@@ -136,7 +143,14 @@ def db_list(db: DbOpt = None) -> None:
     t.add_column("description")
     for name, c in pdb.categories.items():
         dets = ", ".join(d.name for d in c.detectors) or "(open-vocabulary only)"
-        t.add_row(name, dets, f"{c.threshold:.2f}", f"{c.mask.shape}+{c.mask.dilate:g}", "yes" if c.identity else "no", c.description)
+        t.add_row(
+            name,
+            dets,
+            f"{c.threshold:.2f}",
+            f"{c.mask.shape}+{c.mask.dilate:g}",
+            "yes" if c.identity else "no",
+            c.description,
+        )
     console.print(t)
     p = Table(title="policies")
     p.add_column("policy")
@@ -160,7 +174,11 @@ def db_show(name: Annotated[str, typer.Argument(help="A category or policy name.
     if name in pdb.categories:
         data = {"category": name, **pdb.categories[name].model_dump(mode="json")}
     elif name in pdb.policies:
-        data = {"policy": name, **pdb.policies[name].model_dump(mode="json"), "resolved": list(pdb.policy_categories(name))}
+        data = {
+            "policy": name,
+            **pdb.policies[name].model_dump(mode="json"),
+            "resolved": list(pdb.policy_categories(name)),
+        }
     else:
         raise UnknownNameError(
             f"no category or policy {name!r}; categories: {', '.join(pdb.categories)}; "
@@ -182,8 +200,14 @@ def db_validate(file: Annotated[Path, typer.Argument(help="The YAML file to chec
 # --- guard -------------------------------------------------------------------------
 ImageOpt = Annotated[str, typer.Option("--image", "-i", help="Photo file, or skimage:NAME (e.g. skimage:astronaut).")]
 PolicyOpt = Annotated[str, typer.Option("--policy", "-p", help="Policy of the privacy database (see `vlmsc db list`).")]
-OutOpt = Annotated[Path, typer.Option(
-    "--out", "-o", help="Output folder, written all-or-nothing (replaces an earlier output set there; refuses a folder of other files).")]
+OutOpt = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Output folder, written all-or-nothing (replaces an earlier output set there; refuses a folder of other files).",
+    ),
+]
 FillOpt = Annotated[str, typer.Option("--fill", help="Private pixels become: mean | blur | noise | black.")]
 SEED_MAX = 2**63 - 1
 SeedOpt = Annotated[int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed of every random draw (0 .. 2^63-1).")]
@@ -197,7 +221,9 @@ def guard_cmd(
     out: OutOpt = Path("out/guard"),
     db: DbOpt = None,
     fill: FillOpt = "mean",
-    detect_max_side: Annotated[int, typer.Option("--detect-max-side", min=64, help="Detect on a copy downscaled to this side.")] = 1280,
+    detect_max_side: Annotated[
+        int, typer.Option("--detect-max-side", min=64, help="Detect on a copy downscaled to this side.")
+    ] = 1280,
     seed: SeedOpt = 0,
 ) -> None:
     """Find and remove private content: writes masked.png, mask.png, overlay.png, regions.json."""
@@ -224,35 +250,67 @@ def guard_cmd(
     for r in result.regions:
         t.add_row(r.category, str(list(r.box)), f"{r.score:.2f}", r.detector)
     console.print(t)
-    console.print(f"{len(result.regions)} region(s), {100 * result.private_fraction:.2f}% of pixels private; "
-                  f"wrote {', '.join(p.name for p in written)} to {out}")
+    console.print(
+        f"{len(result.regions)} region(s), {100 * result.private_fraction:.2f}% of pixels private; "
+        f"wrote {', '.join(p.name for p in written)} to {out}"
+    )
     for c in result.uncovered:
-        err_console.print(f"vlmsc: warning: category {c!r} has no offline detector; nothing was searched for it "
-                          "(use an open-vocabulary preset)", markup=False)
+        err_console.print(
+            f"vlmsc: warning: category {c!r} has no offline detector; nothing was searched for it "
+            "(use an open-vocabulary preset)",
+            markup=False,
+        )
 
 
 @app.command("run")
 @user_errors
 def run_cmd(
     image: ImageOpt,
-    policy: Annotated[str | None, typer.Option("--policy", "-p", help="Policy of the privacy database (preset: faces).")] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", "-p", help="Policy of the privacy database (preset: faces).")
+    ] = None,
     out: OutOpt = Path("out/run"),
-    preset: Annotated[str, typer.Option("--preset", help="Pipeline preset name or YAML path (see pipelines/).")] = "default",
+    preset: Annotated[
+        str, typer.Option("--preset", help="Pipeline preset name or YAML path (see pipelines/).")
+    ] = "default",
     db: DbOpt = None,
-    channel: Annotated[str | None, typer.Option("--channel", help="awgn | rayleigh (block fading) | rayleigh_fast.")] = None,
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="awgn | rayleigh (block fading) | rayleigh_fast.")
+    ] = None,
     snr: Annotated[float | None, typer.Option("--snr", help="Bob's channel SNR in dB.")] = None,
     eve_snr: Annotated[float | None, typer.Option("--eve-snr", help="Eve's channel SNR in dB.")] = None,
-    fill: Annotated[str | None, typer.Option("--fill", help="Private pixels become: mean | blur | noise | black.")] = None,
-    max_side: Annotated[int | None, typer.Option("--max-side", min=32, help="Send the photo at most this large.")] = None,
-    jscc_model: Annotated[str | None, typer.Option("--jscc-model", help="Shipped JSCC model name or .safetensors path.")] = None,
-    scheme: Annotated[str | None, typer.Option("--scheme", help="Privacy scheme on the symbols: none | dp | shuffle | ...")] = None,
-    receiver: Annotated[str | None, typer.Option(
-        "--receiver", help="Generator of both receivers: generative (per category) | face_gan | patchmatch | pushpull | telea | sd.")] = None,
-    key: Annotated[Path | None, typer.Option("--key", help="The shared key file (vlmsc key new); default $VLMSC_KEY.")] = None,
-    bob_key: Annotated[Path | None, typer.Option("--bob-key", help="Simulate a Bob who holds this other key (he is refused).")] = None,
+    fill: Annotated[
+        str | None, typer.Option("--fill", help="Private pixels become: mean | blur | noise | black.")
+    ] = None,
+    max_side: Annotated[
+        int | None, typer.Option("--max-side", min=32, help="Send the photo at most this large.")
+    ] = None,
+    jscc_model: Annotated[
+        str | None, typer.Option("--jscc-model", help="Shipped JSCC model name or .safetensors path.")
+    ] = None,
+    scheme: Annotated[
+        str | None, typer.Option("--scheme", help="Privacy scheme on the symbols: none | dp | shuffle | ...")
+    ] = None,
+    receiver: Annotated[
+        str | None,
+        typer.Option(
+            "--receiver",
+            help="Generator of both receivers: generative (per category) | face_gan | patchmatch | pushpull | telea | sd.",
+        ),
+    ] = None,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="The shared key file (vlmsc key new); default $VLMSC_KEY.")
+    ] = None,
+    bob_key: Annotated[
+        Path | None, typer.Option("--bob-key", help="Simulate a Bob who holds this other key (he is refused).")
+    ] = None,
     eve_key: Annotated[Path | None, typer.Option("--eve-key", help="Simulate a key leaked to Eve.")] = None,
-    demo_key: Annotated[bool, typer.Option("--demo-key", help="Run with the PUBLIC demo key (no secret: for trying the tool).")] = False,
-    eve_insider: Annotated[bool, typer.Option("--eve-insider", help="Eve also holds the transmitter's database (not the key).")] = False,
+    demo_key: Annotated[
+        bool, typer.Option("--demo-key", help="Run with the PUBLIC demo key (no secret: for trying the tool).")
+    ] = False,
+    eve_insider: Annotated[
+        bool, typer.Option("--eve-insider", help="Eve also holds the transmitter's database (not the key).")
+    ] = False,
     seed: SeedOpt = 0,
 ) -> None:
     """The whole pipeline on one photo: guard, DeepJSCC over the channel, Bob, Eve, identity leakage."""
@@ -268,16 +326,22 @@ def run_cmd(
     for option, value in (("--snr", snr), ("--eve-snr", eve_snr)):
         if value is not None:
             check_snr_db(value, option)
-    inputs: list[str | Path] = [image, *(p for p in (db, key, bob_key, eve_key) if p),
-                                *([preset] if preset.endswith((".yaml", ".yml")) else [])]
+    inputs: list[str | Path] = [
+        image,
+        *(p for p in (db, key, bob_key, eve_key) if p),
+        *([preset] if preset.endswith((".yaml", ".yml")) else []),
+    ]
     check_output_folder(out, RUN_OUTPUTS, inputs)
-    cfg = override(load_preset(preset), {
-        "guard": {"policy": policy, "db": str(db) if db else None, "fill": fill},
-        "channel": {"name": channel, "snr_db": snr, "eve_snr_db": eve_snr},
-        "jscc": {"model": jscc_model, "max_side": max_side},
-        "inpaint": {"bob": {"name": receiver}, "eve": {"name": receiver}} if receiver else {},
-        "eavesdropper": {"insider": True if eve_insider else None},
-    })
+    cfg = override(
+        load_preset(preset),
+        {
+            "guard": {"policy": policy, "db": str(db) if db else None, "fill": fill},
+            "channel": {"name": channel, "snr_db": snr, "eve_snr_db": eve_snr},
+            "jscc": {"model": jscc_model, "max_side": max_side},
+            "inpaint": {"bob": {"name": receiver}, "eve": {"name": receiver}} if receiver else {},
+            "eavesdropper": {"insider": True if eve_insider else None},
+        },
+    )
     scheme_from_config(cfg.scheme, scheme)  # unknown, training-time or not ready: fail before loading models
     from vlm_privsc.keys import load_key
 
@@ -285,8 +349,14 @@ def run_cmd(
     bob_k, eve_k = (load_key(bob_key) if bob_key else None), (load_key(eve_key) if eve_key else None)
     torch_seed(seed)
     loaded = load_image(image)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
-                  transient=True, disable=not err_console.is_terminal) as prog:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as prog:
         task = prog.add_task("loading models...", total=None)
         pipe = Pipeline(cfg, key=shared, bob_key=bob_k, eve_key=eve_k).load()
         prog.update(task, description="running: guard -> JSCC -> channel -> Bob / Eve -> identity...")
@@ -300,40 +370,103 @@ def run_cmd(
     _print_run_summary(result, pipe.load_seconds)
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
     for c in result.guard.uncovered:
-        err_console.print(f"vlmsc: warning: category {c!r} has no offline detector; nothing was searched for it", markup=False)
+        err_console.print(
+            f"vlmsc: warning: category {c!r} has no offline detector; nothing was searched for it", markup=False
+        )
     if shared.demo:
-        err_console.print("vlmsc: warning: this ran with the PUBLIC demo key: anyone can open its header and undo "
-                          "its text transform; make a secret key with `vlmsc key new --out bob.key`", markup=False)
+        err_console.print(
+            "vlmsc: warning: this ran with the PUBLIC demo key: anyone can open its header and undo "
+            "its text transform; make a secret key with `vlmsc key new --out bob.key`",
+            markup=False,
+        )
 
 
 @app.command("eval")
 @user_errors
 def eval_cmd(
-    faces: Annotated[Path | None, typer.Option("--faces", help="Folder per identity (DIR/<id>/*.jpg) or CSV of image,identity.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default out/eval; with --suite: the suite's out).")] = None,
-    policy: Annotated[list[str] | None, typer.Option("--policy", "-p", help="Repeatable; 'none' (the baseline) is always added.")] = None,
-    scheme: Annotated[list[str] | None, typer.Option("--scheme", help="Repeatable privacy scheme (default: none).")] = None,
+    faces: Annotated[
+        Path | None, typer.Option("--faces", help="Folder per identity (DIR/<id>/*.jpg) or CSV of image,identity.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output directory (default out/eval; with --suite: the suite's out)."),
+    ] = None,
+    policy: Annotated[
+        list[str] | None, typer.Option("--policy", "-p", help="Repeatable; 'none' (the baseline) is always added.")
+    ] = None,
+    scheme: Annotated[
+        list[str] | None, typer.Option("--scheme", help="Repeatable privacy scheme (default: none).")
+    ] = None,
     snr: Annotated[list[float] | None, typer.Option("--snr", help="Repeatable Bob SNR (dB); default 10.")] = None,
-    eve_snr: Annotated[list[float] | None, typer.Option("--eve-snr", help="Repeatable Eve SNR (dB); default: the Bob SNRs.")] = None,
+    eve_snr: Annotated[
+        list[float] | None, typer.Option("--eve-snr", help="Repeatable Eve SNR (dB); default: the Bob SNRs.")
+    ] = None,
     channel: Annotated[str | None, typer.Option("--channel", help="awgn | rayleigh | rayleigh_fast.")] = None,
     preset: Annotated[str, typer.Option("--preset", help="Pipeline preset name or YAML path.")] = "default",
     db: DbOpt = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Evaluate only the first N photos (identities in turn).")] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Parallel worker processes (default 1, or the suite's).")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Evaluate only the first N photos (identities in turn).")
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Parallel worker processes (default 1, or the suite's).")
+    ] = None,
     max_side: Annotated[int | None, typer.Option("--max-side", min=32, help="Send photos at most this large.")] = None,
-    jscc_model: Annotated[str | None, typer.Option("--jscc-model", help="Shipped JSCC model name or .safetensors path.")] = None,
-    labels: Annotated[Path | None, typer.Option("--labels", help="CSV of reference boxes (file,x0,y0,x1,y1) for the guard's coverage.")] = None,
-    suite: Annotated[Path | None, typer.Option("--suite", help="A YAML file of named runs (eval/suites/*.yaml) instead of --faces.")] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="With --suite: run only this named run (repeatable).")] = None,
-    data: Annotated[Path | None, typer.Option("--data", help="With --suite: the data folder its {data} paths use.")] = None,
-    key: Annotated[Path | None, typer.Option("--key", help="The shared key file (default $VLMSC_KEY, else a fresh random key per worker).")] = None,
-    eve_insider: Annotated[bool, typer.Option("--eve-insider", help="Eve also holds the transmitter's database (not the key).")] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first unreadable photo (default: skip it and list it in summary.json / report.md).")] = False,
+    jscc_model: Annotated[
+        str | None, typer.Option("--jscc-model", help="Shipped JSCC model name or .safetensors path.")
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option("--labels", help="CSV of reference boxes (file,x0,y0,x1,y1) for the guard's coverage."),
+    ] = None,
+    suite: Annotated[
+        Path | None, typer.Option("--suite", help="A YAML file of named runs (eval/suites/*.yaml) instead of --faces.")
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="With --suite: run only this named run (repeatable).")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="With --suite: the data folder its {data} paths use.")
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="The shared key file (default $VLMSC_KEY, else a fresh random key per worker)."),
+    ] = None,
+    eve_insider: Annotated[
+        bool, typer.Option("--eve-insider", help="Eve also holds the transmitter's database (not the key).")
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Stop at the first unreadable photo (default: skip it and list it in summary.json / report.md).",
+        ),
+    ] = False,
     seed: SeedOpt = 0,
-    engine: Annotated[str, typer.Option("--engine", help="local (this machine) | ray (a Ray cluster; needs the ray extra: pip install 'ray>=2.40').")] = "local",
-    address: Annotated[str | None, typer.Option("--address", help="With --engine ray: 'auto' or HOST:PORT of a running cluster (default: a local Ray started and stopped here).")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Worker processes / Ray actors (default --jobs; Ray: as many as the cluster's CPUs hold).")] = None,
-    gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0, help="With --engine ray: GPUs per actor (0.25 puts four on a GPU).")] = 0.0,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="local (this machine) | ray (a Ray cluster; needs the ray extra: pip install 'ray>=2.40')."
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="With --engine ray: 'auto' or HOST:PORT of a running cluster (default: a local Ray started and stopped here).",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes / Ray actors (default --jobs; Ray: as many as the cluster's CPUs hold).",
+        ),
+    ] = None,
+    gpus_per_worker: Annotated[
+        float,
+        typer.Option("--gpus-per-worker", min=0.0, help="With --engine ray: GPUs per actor (0.25 puts four on a GPU)."),
+    ] = 0.0,
 ) -> None:
     """Batch leakage evaluation: rows.csv, summary.json, plots and report.md in --out (resumable)."""
     from vlm_privsc.evaluation.engines import EngineOptions
@@ -358,10 +491,21 @@ def eval_cmd(
         if only or data:
             raise fail("--only and --data go with --suite")
         command = "vlmsc eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else "vlmsc eval (API)"
-        run = SuiteRun(faces=str(faces), labels=str(labels) if labels else None, policy=policy or ["faces"],
-                       scheme=scheme or ["none"], snr=snr or [10.0], eve_snr=eve_snr, channel=channel,
-                       preset=preset, db=str(db) if db else None, limit=limit, max_side=max_side,
-                       jscc_model=jscc_model, seed=seed)
+        run = SuiteRun(
+            faces=str(faces),
+            labels=str(labels) if labels else None,
+            policy=policy or ["faces"],
+            scheme=scheme or ["none"],
+            snr=snr or [10.0],
+            eve_snr=eve_snr,
+            channel=channel,
+            preset=preset,
+            db=str(db) if db else None,
+            limit=limit,
+            max_side=max_side,
+            jscc_model=jscc_model,
+            seed=seed,
+        )
         if eve_insider:
             run = run.model_copy(update={"overrides": {**run.overrides, "eavesdropper": {"insider": True}}})
         _eval_one(run, out or Path("out/eval"), jobs or 1, command, key=key, strict=strict, engine=engine_opts)
@@ -376,8 +520,16 @@ def eval_cmd(
             if not check:
                 console.rule(f"suite run {name}")
             try:
-                _eval_one(r, (out or Path(s.out)) / name, jobs or s.jobs, f"vlmsc eval --suite {suite} --only {name}",
-                          check_only=check, key=key, strict=strict, engine=engine_opts)
+                _eval_one(
+                    r,
+                    (out or Path(s.out)) / name,
+                    jobs or s.jobs,
+                    f"vlmsc eval --suite {suite} --only {name}",
+                    check_only=check,
+                    key=key,
+                    strict=strict,
+                    engine=engine_opts,
+                )
             except VlmscError as e:
                 raise fail(f"suite run {name!r}: {e}", e.exit_code) from None
 
@@ -403,8 +555,16 @@ def _key_env(key: Path | None) -> Iterator[None]:
             os.environ[KEY_ENV] = before
 
 
-def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: bool = False, strict: bool = False,
-              key: Path | None = None, engine: EngineOptions | None = None) -> None:
+def _eval_one(
+    run: SuiteRun,
+    out: Path,
+    jobs: int,
+    command: str,
+    check_only: bool = False,
+    strict: bool = False,
+    key: Path | None = None,
+    engine: EngineOptions | None = None,
+) -> None:
     """One evaluation (``vlmsc eval`` with its options, or one run of a suite); with
     ``check_only`` just validate its inputs (a suite checks every run before the first starts)."""
     import time as _time
@@ -433,11 +593,14 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
 
     for v in (*run.snr, *(run.eve_snr or ())):
         check_snr_db(v, "snr")
-    cfg = override(override(load_preset(run.preset), run.overrides), {
-        "guard": {"db": run.db},
-        "channel": {"name": run.channel},
-        "jscc": {"max_side": run.max_side, "model": run.jscc_model},
-    })
+    cfg = override(
+        override(load_preset(run.preset), run.overrides),
+        {
+            "guard": {"db": run.db},
+            "channel": {"name": run.channel},
+            "jscc": {"max_side": run.max_side, "model": run.jscc_model},
+        },
+    )
     pdb = load_db(cfg.guard.db)
     from vlm_privsc.db import BASELINE_POLICY
 
@@ -460,25 +623,40 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
         return
     eng = (engine or EngineOptions()).build(jobs)
     t0 = _time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), TextColumn("{task.fields[rate]}"), console=err_console) as prog:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[rate]}"),
+        console=err_console,
+    ) as prog:
         task = prog.add_task(f"evaluating photos ({eng.describe()})", total=len(items), rate="")
         done = {"photos": 0, "rows": 0}
 
         def tick(p) -> None:
             dt = _time.perf_counter() - p.started
             done.update(photos=p.done - p.failed, rows=p.rows)
-            prog.update(task, total=p.total, completed=p.done, description=f"evaluating photos ({eng.describe()})",
-                        rate=f"{p.done / max(dt, 1e-9):.2f} photos/s, {p.rows / max(dt, 1e-9):.2f} cells/s"
-                        + (f", {p.failed} failed" if p.failed else ""))
+            prog.update(
+                task,
+                total=p.total,
+                completed=p.done,
+                description=f"evaluating photos ({eng.describe()})",
+                rate=f"{p.done / max(dt, 1e-9):.2f} photos/s, {p.rows / max(dt, 1e-9):.2f} cells/s"
+                + (f", {p.failed} failed" if p.failed else ""),
+            )
 
         try:
             with _key_env(key):
                 result = evaluate(items, grid, cfg, out, eng, on_image=tick, labels=ref)
         except KeyboardInterrupt:
             prog.stop()
-            raise fail(f"interrupted: the {done['rows']} new rows are kept in {out / 'rows.csv'}; "
-                       "run the same command again to resume", 130) from None
+            raise fail(
+                f"interrupted: the {done['rows']} new rows are kept in {out / 'rows.csv'}; "
+                "run the same command again to resume",
+                130,
+            ) from None
     rows, engine_report = result.rows, result.report
     seconds = _time.perf_counter() - t0
     summary = summarise(rows)
@@ -486,12 +664,17 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
 
     meta = {
         "command": command,
-        "dataset": run.faces, "n_images": len(items), "n_identities": len({i.identity for i in items}),
+        "dataset": run.faces,
+        "n_images": len(items),
+        "n_identities": len({i.identity for i in items}),
         "matcher": cfg.identity.matcher.name,
         "threshold": matcher_threshold(cfg.identity.matcher.name, **cfg.identity.matcher.params),
-        "jscc_model": cfg.jscc.model or "default", "channel": cfg.channel.name,
-        "seconds": seconds, "labels": run.labels,
-        "new_rows": done["rows"], "images_per_s": done["rows"] / seconds if seconds > 0 else 0.0,
+        "jscc_model": cfg.jscc.model or "default",
+        "channel": cfg.channel.name,
+        "seconds": seconds,
+        "labels": run.labels,
+        "new_rows": done["rows"],
+        "images_per_s": done["rows"] / seconds if seconds > 0 else 0.0,
         "photos_per_s": done["photos"] / seconds if seconds > 0 else 0.0,
         "grid": grid_to_json(grid),
         "skipped": [{"photo": sk.key, "reason": sk.reason} for sk in skipped],
@@ -505,7 +688,16 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
             old = _json.loads(prev.read_text()).get("meta", {})
         except (OSError, ValueError):
             old = {}
-        for k in ("seconds", "new_rows", "images_per_s", "photos_per_s", "engine", "workers", "per_worker", "restarted"):
+        for k in (
+            "seconds",
+            "new_rows",
+            "images_per_s",
+            "photos_per_s",
+            "engine",
+            "workers",
+            "per_worker",
+            "restarted",
+        ):
             if k in old:
                 meta[k] = old[k]
     files: dict[str, bytes | dict[str, Any]] = {
@@ -521,20 +713,38 @@ def _eval_one(run: SuiteRun, out: Path, jobs: int, command: str, check_only: boo
         t.add_column(col, justify="right")
     f2 = lambda v, nd=3: "-" if v is None else f"{v:.{nd}f}"  # noqa: E731
     for c in summary["by_config"]:
-        t.add_row(c["policy"], c["scheme"], f"{c['bob_snr_db']:g}", f"{c['eve_snr_db']:g}", f2(c["eve_match_rate"]),
-                  f2(c["eve_reid_top1"]), f2(c["bob_psnr_db"], 2), f2(c["bob_psnr_nonprivate_db"], 2), str(c["n"]))
+        t.add_row(
+            c["policy"],
+            c["scheme"],
+            f"{c['bob_snr_db']:g}",
+            f"{c['eve_snr_db']:g}",
+            f2(c["eve_match_rate"]),
+            f2(c["eve_reid_top1"]),
+            f2(c["bob_psnr_db"], 2),
+            f2(c["bob_psnr_nonprivate_db"], 2),
+            str(c["n"]),
+        )
     console.print(t)
     for k, v in summary["leakage_reduction"].items():
-        console.print(f"leakage reduction {k}: " + ("n/a (no baseline match)" if v is None else f"{v['leakage_reduction']:.3f}"))
-    console.print(f"{done['rows']} new rows ({done['photos']} photos) in {seconds:.1f} s: "
-                  f"{done['photos'] / max(seconds, 1e-9):.2f} photos/s, {done['rows'] / max(seconds, 1e-9):.2f} cells/s")
+        console.print(
+            f"leakage reduction {k}: " + ("n/a (no baseline match)" if v is None else f"{v['leakage_reduction']:.3f}")
+        )
+    console.print(
+        f"{done['rows']} new rows ({done['photos']} photos) in {seconds:.1f} s: "
+        f"{done['photos'] / max(seconds, 1e-9):.2f} photos/s, {done['rows'] / max(seconds, 1e-9):.2f} cells/s"
+    )
     if engine_report.per_worker:
-        console.print(f"{engine_report.engine} engine: photos per worker: "
-                      + ", ".join(f"{w} {n}" for w, n in sorted(engine_report.per_worker.items()))
-                      + (f"; {engine_report.restarted} worker(s) restarted" if engine_report.restarted else ""))
+        console.print(
+            f"{engine_report.engine} engine: photos per worker: "
+            + ", ".join(f"{w} {n}" for w, n in sorted(engine_report.per_worker.items()))
+            + (f"; {engine_report.restarted} worker(s) restarted" if engine_report.restarted else "")
+        )
     for f_ in engine_report.failures:
-        err_console.print(f"vlmsc: warning: {f_.image} failed {f_.attempts} times ({f_.error}); its rows are missing "
-                          "(listed in summary.json; a re-run tries it again)", markup=False)
+        err_console.print(
+            f"vlmsc: warning: {f_.image} failed {f_.attempts} times ({f_.error}); its rows are missing "
+            "(listed in summary.json; a re-run tries it again)",
+            markup=False,
+        )
     console.print(f"{len(rows)} rows in all; wrote rows.csv, summary.json, report.md and 3 plots to {out}")
 
 
@@ -568,8 +778,14 @@ def _print_run_summary(result: Any, load_s: float) -> None:
     t.add_row("SNR (dB)", f(ch["snr_db"], "{:g}"), f(ch["eve_snr_db"], "{:g}"))
     t.add_row("PSNR (dB)", f(m["psnr_received"]), f(m["psnr_eavesdropper"]))
     t.add_row("SSIM", f(m["ssim_received"], "{:.3f}"), f(m["ssim_eavesdropper"], "{:.3f}"))
-    t.add_row("identity similarity", f(m["identity_similarity_received"], "{:.3f}"), f(m["identity_similarity_eavesdropper"], "{:.3f}"))
-    t.add_row(f"identity match (>= {m['identity_threshold']:.3f})", f(m["identity_leak_received"]), f(m["identity_leak"]))
+    t.add_row(
+        "identity similarity",
+        f(m["identity_similarity_received"], "{:.3f}"),
+        f(m["identity_similarity_eavesdropper"], "{:.3f}"),
+    )
+    t.add_row(
+        f"identity match (>= {m['identity_threshold']:.3f})", f(m["identity_leak_received"]), f(m["identity_leak"])
+    )
     t.add_row("category recovered (text channel)", f(m["bob_category_ok"]), f(m["eve_category_ok"]))
     t.add_row("category guessed from mask shape", "", f(m.get("eve_category_from_shape_ok")))
     console.print(t)
@@ -579,7 +795,7 @@ def _print_run_summary(result: Any, load_s: float) -> None:
         f"channel {ch['type']}: {ch['image_symbols']} image (of {ch['image_symbols_unmasked']}; the rest lie "
         f"inside the mask) + {ch['semantic_symbols']} semantic symbols + "
         f"{ch['header_bits']} header bits, k/n {ch['bandwidth_ratio_total']:.4f} | "
-        f"load {load_s:.1f} s, run {sum(result.timings.values()) :.2f} s"
+        f"load {load_s:.1f} s, run {sum(result.timings.values()):.2f} s"
     )
 
 
@@ -628,15 +844,19 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("VLMSC_DEBUG"):
             raise
         if e.filename is None:  # no file to name: a bug, reported as one
-            err_console.print(f"vlmsc: internal error: {e.__class__.__name__}: {e} (set VLMSC_DEBUG=1 for the traceback)",
-                              markup=False)
+            err_console.print(
+                f"vlmsc: internal error: {e.__class__.__name__}: {e} (set VLMSC_DEBUG=1 for the traceback)",
+                markup=False,
+            )
             return 1
         err_console.print(f"vlmsc: error: {os_error_line(e)}", markup=False)  # the environment: a file we could not use
         return 2
     except Exception as e:  # a bug, not a user error
         if os.environ.get("VLMSC_DEBUG"):
             raise
-        err_console.print(f"vlmsc: internal error: {e.__class__.__name__}: {e} (set VLMSC_DEBUG=1 for the traceback)", markup=False)
+        err_console.print(
+            f"vlmsc: internal error: {e.__class__.__name__}: {e} (set VLMSC_DEBUG=1 for the traceback)", markup=False
+        )
         return 1
     if rv == 130:  # typer turns Ctrl-C into Exit(130) and returns its code
         err_console.print("vlmsc: interrupted", markup=False)

@@ -77,10 +77,12 @@ class SharedKey:
     def from_text(cls, text: str, where: str = "key") -> SharedKey:
         t = text.strip()
         if not t.startswith(_PREFIX):
-            raise KeyError_(f"{where}: not a vlm-privsc key (expected a line '{_PREFIX}<64 hex digits>'; "
-                            "make one with `vlmsc key new --out FILE`)")
+            raise KeyError_(
+                f"{where}: not a vlm-privsc key (expected a line '{_PREFIX}<64 hex digits>'; "
+                "make one with `vlmsc key new --out FILE`)"
+            )
         try:
-            raw = bytes.fromhex(t[len(_PREFIX):])
+            raw = bytes.fromhex(t[len(_PREFIX) :])
         except ValueError:
             raise KeyError_(f"{where}: the key is not hexadecimal") from None
         if len(raw) != KEY_BYTES:
@@ -120,8 +122,10 @@ def load_key(path: str | os.PathLike[str] | None = None, *, demo: bool = False) 
         return load_key(env)
     if demo:
         return SharedKey.demo_key()
-    raise KeyError_("this needs the shared key: make one with `vlmsc key new --out bob.key` and pass "
-                    f"--key bob.key (or set {KEY_ENV}), or --demo-key to run with a public demo key")
+    raise KeyError_(
+        "this needs the shared key: make one with `vlmsc key new --out bob.key` and pass "
+        f"--key bob.key (or set {KEY_ENV}), or --demo-key to run with a public demo key"
+    )
 
 
 def subkey(key: SharedKey, purpose: str, nonce: bytes, length: int = KEY_BYTES) -> bytes:
@@ -129,8 +133,9 @@ def subkey(key: SharedKey, purpose: str, nonce: bytes, length: int = KEY_BYTES) 
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=nonce or None,
-                info=f"vlm-privsc/v1/{purpose}".encode()).derive(key.secret)
+    return HKDF(
+        algorithm=hashes.SHA256(), length=length, salt=nonce or None, info=f"vlm-privsc/v1/{purpose}".encode()
+    ).derive(key.secret)
 
 
 def keystream(key: SharedKey, purpose: str, nonce: bytes, n: int) -> bytes:
@@ -185,8 +190,10 @@ def open_sealed(key: SharedKey, nonce: bytes, sealed: bytes, associated: bytes) 
     try:
         return AESGCM(subkey(key, "header", b"")).decrypt(nonce, sealed, associated)
     except InvalidTag:
-        raise KeyError_("header authentication failed: the receiver holds another key or another "
-                        "database, or the header was altered") from None
+        raise KeyError_(
+            "header authentication failed: the receiver holds another key or another "
+            "database, or the header was altered"
+        ) from None
 
 
 def optional_key(path: str | Path | None) -> SharedKey | None:

@@ -136,9 +136,16 @@ def scheme_from_config(cfg: Any, name: str | None = None) -> Any:
 class Pipeline:
     """Guard -> JSCC -> channels -> Bob / Eve -> identity leakage, built from a preset."""
 
-    def __init__(self, config: PipelineConfig, db: PrivacyDB | None = None, rx_db: PrivacyDB | None = None, *,
-                 key: SharedKey | None = None, bob_key: SharedKey | None = None,
-                 eve_key: SharedKey | None = None) -> None:
+    def __init__(
+        self,
+        config: PipelineConfig,
+        db: PrivacyDB | None = None,
+        rx_db: PrivacyDB | None = None,
+        *,
+        key: SharedKey | None = None,
+        bob_key: SharedKey | None = None,
+        eve_key: SharedKey | None = None,
+    ) -> None:
         """``key``: the secret the transmitter shares with Bob (None: a fresh random key for
         this pipeline, known to no one else); ``bob_key``: the key Bob holds (default the
         same; another one simulates a receiver who is refused); ``eve_key``: a key leaked to
@@ -168,8 +175,13 @@ class Pipeline:
         from vlm_privsc.jscc import load_model, load_pretrained
         from vlm_privsc.semantics import EMBEDDERS
 
-        if cfg.guard.extra_detectors or cfg.guard.segmenter or cfg.semantic.embedder.name not in EMBEDDERS \
-                or cfg.inpaint.bob.name not in INPAINTERS or cfg.inpaint.eve.name not in INPAINTERS:
+        if (
+            cfg.guard.extra_detectors
+            or cfg.guard.segmenter
+            or cfg.semantic.embedder.name not in EMBEDDERS
+            or cfg.inpaint.bob.name not in INPAINTERS
+            or cfg.inpaint.eve.name not in INPAINTERS
+        ):
             try:
                 import vlm_privsc.hub  # noqa: F401  (registers the hub backends)
             except ImportError as e:  # the preset needs them: say why they are missing, never fall back
@@ -177,17 +189,24 @@ class Pipeline:
 
                 raise MissingWeightsError(
                     f"preset {cfg.name!r} names hub backends, but vlm_privsc.hub cannot be imported ({e}); "
-                    "install them with `pip install 'vlm-privsc[hub]'` (bash install.sh does)") from None
+                    "install them with `pip install 'vlm-privsc[hub]'` (bash install.sh does)"
+                ) from None
         self.guard = PrivacyGuard(
             self.db,
             cfg.guard.policy,
             fill=cfg.guard.fill,
             detect_max_side=cfg.guard.detect_max_side,
             extra_detectors=[build_detector(b.name, b.params) for b in cfg.guard.extra_detectors],
-            segmenter=build_segmenter(cfg.guard.segmenter.name, cfg.guard.segmenter.params) if cfg.guard.segmenter else None,
+            segmenter=build_segmenter(cfg.guard.segmenter.name, cfg.guard.segmenter.params)
+            if cfg.guard.segmenter
+            else None,
         ).load()
         m = cfg.jscc.model
-        self.jscc = (load_model(m, device=cfg.device) if m and m.endswith(".safetensors") else load_pretrained(m, device=cfg.device)).eval()
+        self.jscc = (
+            load_model(m, device=cfg.device)
+            if m and m.endswith(".safetensors")
+            else load_pretrained(m, device=cfg.device)
+        ).eval()
         self.channel = build_channel(cfg.channel.name, **cfg.channel.params)
         self.bob_inpainter = INPAINTERS.build(cfg.inpaint.bob.name, **cfg.inpaint.bob.params)
         self.eve_inpainter = INPAINTERS.build(cfg.inpaint.eve.name, **cfg.inpaint.eve.params)
@@ -197,9 +216,14 @@ class Pipeline:
         if cfg.semantic.enabled:
             emb = EMBEDDERS.build(cfg.semantic.embedder.name, **cfg.semantic.embedder.params)
             self.codebook = SemanticCodebook(self.db, emb, keyed=cfg.semantic.keyed)
-            self.rx_codebook = self.codebook if self.rx_db is self.db else SemanticCodebook(self.rx_db, emb, keyed=cfg.semantic.keyed)
-            self.eve_codebook = (self.codebook if self.eve_db is self.db
-                                 else SemanticCodebook(self.eve_db, emb, keyed=cfg.semantic.keyed))
+            self.rx_codebook = (
+                self.codebook if self.rx_db is self.db else SemanticCodebook(self.rx_db, emb, keyed=cfg.semantic.keyed)
+            )
+            self.eve_codebook = (
+                self.codebook
+                if self.eve_db is self.db
+                else SemanticCodebook(self.eve_db, emb, keyed=cfg.semantic.keyed)
+            )
             self.eve_vocab = EavesdropperVocabulary(emb, sorted(self.eve_db.categories))
         self.load_seconds = time.perf_counter() - t0
         self._loaded = True
@@ -214,8 +238,12 @@ class Pipeline:
         if policy not in self._guards:
             cfg = self.config.guard
             self._guards[policy] = PrivacyGuard(
-                self.db, policy, fill=cfg.fill, detect_max_side=cfg.detect_max_side,
-                extra_detectors=self.guard.extra_detectors, segmenter=self.guard.segmenter,
+                self.db,
+                policy,
+                fill=cfg.fill,
+                detect_max_side=cfg.detect_max_side,
+                extra_detectors=self.guard.extra_detectors,
+                segmenter=self.guard.segmenter,
             ).load()
         return self._guards[policy]
 
@@ -255,7 +283,10 @@ class Pipeline:
         self.load()
         cfg = self.config
         timings: dict[str, float] = {}
-        gens = {k: torch.Generator().manual_seed(seed * 1000 + i) for i, k in enumerate(("fill", "bob", "eve", "bob_inp", "eve_inp"))}
+        gens = {
+            k: torch.Generator().manual_seed(seed * 1000 + i)
+            for i, k in enumerate(("fill", "bob", "eve", "bob_inp", "eve_inp"))
+        }
 
         t = time.perf_counter()
         g = guard_result if guard_result is not None else self.guard_for(policy).run(image, gens["fill"])
@@ -280,12 +311,20 @@ class Pipeline:
         attr_names = cfg.semantic.attributes if cfg.semantic.enabled else ()
         attributes = tuple(describe(original, rm, attr_names) for rm in region_masks)
         nonce = message_nonce(self.key, seed, masked)
-        sem = (self.codebook.transmit(cats, self.codebook.rotation(self.key, nonce)) if cfg.semantic.enabled
-               else torch.zeros(0, dtype=torch.complex64))
+        sem = (
+            self.codebook.transmit(cats, self.codebook.rotation(self.key, nonce))
+            if cfg.semantic.enabled
+            else torch.zeros(0, dtype=torch.complex64)
+        )
         ids = self.db.category_ids()
-        sealed = build_header(self.key, nonce, self.db.digest(), mask,
-                              [RegionInfo(region_box(rm), ids[c], a) for rm, c, a in zip(region_masks, cats, attributes)],
-                              attr_names)
+        sealed = build_header(
+            self.key,
+            nonce,
+            self.db.digest(),
+            mask,
+            [RegionInfo(region_box(rm), ids[c], a) for rm, c, a in zip(region_masks, cats, attributes)],
+            attr_names,
+        )
         header = sealed.bits()
         rx_mask = sealed.mask()  # what both receivers read in clear
         rx_code_mask = rx_mask if code_mask is not None else None
@@ -314,8 +353,11 @@ class Pipeline:
         bob_regions = sealed.open(self.bob_key, self.rx_db.digest(), attr_names)
         bob_masks = [rx_mask & _box_mask(r.box, (h, w)) for r in bob_regions]
         n = len(bob_regions)
-        bob_sem = (tuple(self.rx_codebook.receive(sb, n, self.rx_codebook.rotation(self.bob_key, nonce)))
-                   if cfg.semantic.enabled else ())
+        bob_sem = (
+            tuple(self.rx_codebook.receive(sb, n, self.rx_codebook.rotation(self.bob_key, nonce)))
+            if cfg.semantic.enabled
+            else ()
+        )
         # Eve: the clear part (mask, nonce, symbol counts), her channel, the public default
         # database and generators; the sealed part only with a leaked key
         eve_regions = _try_open(sealed, self.eve_key, self.eve_db.digest(), attr_names)
@@ -336,8 +378,15 @@ class Pipeline:
             eve_sem = shape_decisions([m[0, 0].numpy() for m in eve_masks], eve_text_sem, self.eve_db.categories)
 
         t = time.perf_counter()
-        bob, bob_gens = self.restore(xb, rx_mask, bob_masks, bob_sem, self.bob_inpainter, gens["bob_inp"],
-                                     tuple(r.attributes for r in bob_regions))
+        bob, bob_gens = self.restore(
+            xb,
+            rx_mask,
+            bob_masks,
+            bob_sem,
+            self.bob_inpainter,
+            gens["bob_inp"],
+            tuple(r.attributes for r in bob_regions),
+        )
         timings["inpaint_bob"] = time.perf_counter() - t
         t = time.perf_counter()
         eve, eve_gens = self.restore(xe, rx_mask, eve_masks, eve_sem, self.eve_inpainter, gens["eve_inp"], eve_attrs)
@@ -345,7 +394,9 @@ class Pipeline:
 
         # --- evaluation ----------------------------------------------------------------
         t = time.perf_counter()
-        idb, ide = self.matcher.compare_many(to_uint8(original), [to_uint8(bob), to_uint8(eve)]) if identity else (None, None)
+        idb, ide = (
+            self.matcher.compare_many(to_uint8(original), [to_uint8(bob), to_uint8(eve)]) if identity else (None, None)
+        )
         timings["identity"] = time.perf_counter() - t
         public = ~mask
         metrics = {
@@ -362,8 +413,11 @@ class Pipeline:
             "bob_category_ok": _share_ok(cats, bob_sem),
             "eve_category_ok": _share_ok(cats, eve_text_sem),
             "eve_category_from_shape_ok": shape_accuracy(
-                cats, [m[0, 0].numpy() for m in region_masks], [m[0, 0].numpy() for m in _components(rx_mask)],
-                self.eve_db.categories),
+                cats,
+                [m[0, 0].numpy() for m in region_masks],
+                [m[0, 0].numpy() for m in _components(rx_mask)],
+                self.eve_db.categories,
+            ),
         }
         k = int(sent.shape[-1])
         channel = {
@@ -390,11 +444,23 @@ class Pipeline:
             "jscc_model": cfg.jscc.model or "default",
         }
         return RunResult(
-            source=source, guard=g, original=original, masked=masked, mask=mask,
-            bob=Receiver(xb, bob, bob_sem, snr, bob_gens), eve=Receiver(xe, eve, eve_sem, eve_snr, eve_gens),
-            true_categories=cats, channel=channel, header=header, metrics=metrics,
+            source=source,
+            guard=g,
+            original=original,
+            masked=masked,
+            mask=mask,
+            bob=Receiver(xb, bob, bob_sem, snr, bob_gens),
+            eve=Receiver(xe, eve, eve_sem, eve_snr, eve_gens),
+            true_categories=cats,
+            channel=channel,
+            header=header,
+            metrics=metrics,
             identity={"received": idb.to_dict() if idb else None, "eavesdropper": ide.to_dict() if ide else None},
-            timings=timings, config=cfg, db_digest=self.db.digest(), seed=seed, attributes=attributes,
+            timings=timings,
+            config=cfg,
+            db_digest=self.db.digest(),
+            seed=seed,
+            attributes=attributes,
             region_masks=tuple(region_masks),
         )
 
@@ -456,7 +522,9 @@ def _components(mask: torch.Tensor) -> list[torch.Tensor]:
     return [torch.from_numpy(labels == i)[None, None] for i in range(1, n)]
 
 
-def _try_open(sealed: SealedHeader, key: SharedKey | None, digest: str, names: tuple[str, ...]) -> list[RegionInfo] | None:
+def _try_open(
+    sealed: SealedHeader, key: SharedKey | None, digest: str, names: tuple[str, ...]
+) -> list[RegionInfo] | None:
     from vlm_privsc.keys import KeyError_
 
     if key is None:

@@ -67,8 +67,11 @@ class Registry(Generic[T]):
         factory = self.get(name)
         target = factory.__init__ if inspect.isclass(factory) else factory
         sig = inspect.signature(target)
-        accepted = {n: p for n, p in sig.parameters.items()
-                    if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        accepted = {
+            n: p
+            for n, p in sig.parameters.items()
+            if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
         if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
             return dict(params or {})
         try:
@@ -111,8 +114,12 @@ def external_entries() -> list[PluginEntry]:
     """Backends registered by code outside ``vlm_privsc`` (a user's plugin module, a test's
     fake detector), so that worker processes (a process pool, Ray actors) can register the
     same ones: the factories pickle by reference to their modules."""
-    return [(r.kind, name, f) for r in _ALL for name, f in r._items.items()
-            if not str(getattr(f, "__module__", "") or "").startswith("vlm_privsc")]
+    return [
+        (r.kind, name, f)
+        for r in _ALL
+        for name, f in r._items.items()
+        if not str(getattr(f, "__module__", "") or "").startswith("vlm_privsc")
+    ]
 
 
 def restore_entries(entries: list[PluginEntry]) -> None:

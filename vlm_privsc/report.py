@@ -18,8 +18,18 @@ from vlm_privsc.io.atomic import atomic_write_bytes, atomic_write_json
 from vlm_privsc.io.images import encode_png, mask_to_uint8, to_uint8
 
 # one distinct colour per category (RGB), stable across runs
-_PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
-            (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 190)]
+_PALETTE = [
+    (230, 25, 75),
+    (60, 180, 75),
+    (255, 225, 25),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 240, 240),
+    (240, 50, 230),
+    (210, 245, 60),
+    (250, 190, 190),
+]
 
 
 def category_colour(category: str, categories: list[str]) -> tuple[int, int, int]:
@@ -51,7 +61,9 @@ def draw_overlay(result: GuardResult, all_categories: list[str] | None = None) -
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
         ty = y0 - 3 if y0 - th - base - 3 >= 0 else min(h - 1, y1 + th + 3)
         cv2.rectangle(out, (x0, ty - th - base), (min(w - 1, x0 + tw + 2), ty + base // 2), c, -1)
-        cv2.putText(out, label, (x0 + 1, ty - base // 2), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            out, label, (x0 + 1, ty - base // 2), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), 1, cv2.LINE_AA
+        )
     return out
 
 
@@ -82,7 +94,9 @@ GUARD_OUTPUTS = ("masked.png", "mask.png", "overlay.png", "regions.json")
 """The files of ``vlmsc guard``'s output set (plus ``manifest.json``)."""
 
 
-def render_guard_outputs(result: GuardResult, meta: dict[str, Any], all_categories: list[str]) -> dict[str, bytes | dict[str, Any]]:
+def render_guard_outputs(
+    result: GuardResult, meta: dict[str, Any], all_categories: list[str]
+) -> dict[str, bytes | dict[str, Any]]:
     """``masked.png``, ``mask.png`` (white = private), ``overlay.png``, ``regions.json``."""
     return {
         "masked.png": encode_png(to_uint8(result.masked)),
@@ -113,14 +127,18 @@ def run_report(result: Any) -> dict[str, Any]:
         e = r.eve.semantics[i] if i < len(r.eve.semantics) else None
         bg = r.bob.generators[i] if i < len(r.bob.generators) else None
         eg = r.eve.generators[i] if i < len(r.eve.generators) else None
-        sem.append({
-            "category": cat,
-            "attributes_sent": r.attributes[i] if i < len(r.attributes) else {},
-            "bob": None if b is None else {"category": b.category, "prompt": b.prompt, "similarity": _num(b.similarity),
-                                           "generator": bg},
-            "eve": None if e is None else {"category": e.category, "from": e.source, "similarity": _num(e.similarity),
-                                           "generator": eg},
-        })
+        sem.append(
+            {
+                "category": cat,
+                "attributes_sent": r.attributes[i] if i < len(r.attributes) else {},
+                "bob": None
+                if b is None
+                else {"category": b.category, "prompt": b.prompt, "similarity": _num(b.similarity), "generator": bg},
+                "eve": None
+                if e is None
+                else {"category": e.category, "from": e.source, "similarity": _num(e.similarity), "generator": eg},
+            }
+        )
     return {
         "image": r.source,
         "seed": r.seed,
@@ -162,8 +180,10 @@ def render_panel(result: Any) -> bytes:
 
     def restored_by(rx: Any) -> str:
         """What this receiver recovered and drew, e.g. ``face -> face_gan``."""
-        pairs = [f"{d.category or '?'}{' (mask shape)' if d.source == 'shape' else ''} -> {g}"
-                 for d, g in zip(rx.semantics, rx.generators)]
+        pairs = [
+            f"{d.category or '?'}{' (mask shape)' if d.source == 'shape' else ''} -> {g}"
+            for d, g in zip(rx.semantics, rx.generators)
+        ]
         text = "; ".join(dict.fromkeys(pairs)) or "nothing to restore"
         return "\n".join(textwrap.wrap(text, 44, subsequent_indent="  ")) or text
 

@@ -50,9 +50,17 @@ def test_db_validate(tmp_path: Path, fake_db: Path):
 def test_guard_writes_the_four_outputs(tmp_path: Path, fake_db: Path, photo: Path):
     out = tmp_path / "out"
     before = photo.read_bytes()
-    res = runner.invoke(app, ["guard", "--image", str(photo), "--policy", "all", "--db", str(fake_db), "--out", str(out)])
+    res = runner.invoke(
+        app, ["guard", "--image", str(photo), "--policy", "all", "--db", str(fake_db), "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "mask.png", "masked.png", "overlay.png", "regions.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json",
+        "mask.png",
+        "masked.png",
+        "overlay.png",
+        "regions.json",
+    ]
     regions = json.loads((out / "regions.json").read_text())["regions"]
     assert {r["category"] for r in regions} == {"face", "sign"}
     face = next(r for r in regions if r["category"] == "face")

@@ -18,8 +18,12 @@ import tests.guard.fakes  # noqa: F401  (registers the fake detector)
 from tests.guard.fakes import DB_YAML
 from vlm_privsc.cli import main
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def _png(w: int, h: int, mode: str) -> bytes:
@@ -56,7 +60,11 @@ def test_image_loader_fuzz(tmp_path_factory, capsys, data):
     from vlm_privsc.io.images import load_rgb
 
     d = tmp_path_factory.mktemp("fz")
-    raw = _mutate(data.draw(st.sampled_from(_SEEDS)), data) if data.draw(st.booleans()) else data.draw(st.binary(max_size=64))
+    raw = (
+        _mutate(data.draw(st.sampled_from(_SEEDS)), data)
+        if data.draw(st.booleans())
+        else data.draw(st.binary(max_size=64))
+    )
     f = d / "in.png"
     f.write_bytes(raw)
     try:
@@ -85,20 +93,53 @@ def test_guard_command_fuzz(tmp_path_factory, capsys, data):
     _check(rc, capsys.readouterr().err)
     assert f.read_bytes() == raw
     if rc == 0:
-        assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "mask.png", "masked.png", "overlay.png",
-                                                         "regions.json"]
+        assert sorted(p.name for p in out.iterdir()) == [
+            "manifest.json",
+            "mask.png",
+            "masked.png",
+            "overlay.png",
+            "regions.json",
+        ]
     else:
         assert not out.exists()
     assert sorted(p.name for p in d.iterdir()) == sorted(["db.yaml", "in.png", *(["out"] if rc == 0 else [])])
 
 
-_YAML_PIECES = st.sampled_from([
-    "categories:", "policies:", "extends: none", "extends: default", "  face:", "    threshold: 0.5",
-    "    threshold: -3", "    detectors:", "      - name: mtcnn", "      - name: nope", "        params: {max_side: 64}",
-    "        params: {bogus: 1}", "        params: {max_side: big}", "  faces: [face]", "  all: [face, ghost]",
-    "a: &a [1, 2, 3]", "b: [*a, *a, *a]", "c: *zz", "- x", "? y", ": z", "'", "\"", "{", "[", "\t", "%YAML 1.1",
-    "!!python/object:os.system ls", "key: !!binary aGVsbG8=", "    prompts: [a face]", "    min_size_px: 99999999999999",
-])
+_YAML_PIECES = st.sampled_from(
+    [
+        "categories:",
+        "policies:",
+        "extends: none",
+        "extends: default",
+        "  face:",
+        "    threshold: 0.5",
+        "    threshold: -3",
+        "    detectors:",
+        "      - name: mtcnn",
+        "      - name: nope",
+        "        params: {max_side: 64}",
+        "        params: {bogus: 1}",
+        "        params: {max_side: big}",
+        "  faces: [face]",
+        "  all: [face, ghost]",
+        "a: &a [1, 2, 3]",
+        "b: [*a, *a, *a]",
+        "c: *zz",
+        "- x",
+        "? y",
+        ": z",
+        "'",
+        '"',
+        "{",
+        "[",
+        "\t",
+        "%YAML 1.1",
+        "!!python/object:os.system ls",
+        "key: !!binary aGVsbG8=",
+        "    prompts: [a face]",
+        "    min_size_px: 99999999999999",
+    ]
+)
 
 
 @FUZZ

@@ -69,8 +69,10 @@ def test_text_mosaic_maps_lines_back_onto_the_strip(vertical: bool):
     for k in sorted(set(band.tolist())):  # the line lies in one or two overlapping tiles: each maps back
         sel = band == k
         x, y = xs[sel], ys[sel]
-        quad = np.array([[[x.min(), y.min()], [x.max() + 1, y.min()], [x.max() + 1, y.max() + 1], [x.min(), y.max() + 1]]],
-                        dtype=float)
+        quad = np.array(
+            [[[x.min(), y.min()], [x.max() + 1, y.min()], [x.max() + 1, y.max() + 1], [x.min(), y.max() + 1]]],
+            dtype=float,
+        )
         got = m.to_strip(quad)[0]
         boxes.append((got[:, 0].min(), got[:, 1].min(), got[:, 0].max(), got[:, 1].max()))
     want = (1500, 10, 1540, 20) if not vertical else (10, 1500, 20, 1540)
@@ -94,10 +96,13 @@ def test_the_real_guard_survives_thin_photos(shape: tuple[int, int]):
 
 
 # --- 2. detector parameters ---------------------------------------------------------
-@pytest.mark.parametrize("params, needle", [
-    ("{nonsense: 3}", "params.nonsense: unknown parameter of detector 'mtcnn'; valid: min_face_size"),
-    ('{max_side: "big"}', "params.max_side: Input should be a valid integer"),
-])
+@pytest.mark.parametrize(
+    "params, needle",
+    [
+        ("{nonsense: 3}", "params.nonsense: unknown parameter of detector 'mtcnn'; valid: min_face_size"),
+        ('{max_side: "big"}', "params.max_side: Input should be a valid integer"),
+    ],
+)
 def test_detector_parameters_are_checked_when_the_database_loads(tmp_path, capsys, params, needle):
     f = tmp_path / "db.yaml"
     f.write_text(f"categories:\n  face:\n    detectors:\n      - name: mtcnn\n        params: {params}\n")
@@ -110,7 +115,9 @@ def test_registry_coerces_good_parameters():
     from vlm_privsc.guard.detectors import DETECTORS
 
     assert DETECTORS.check_params("mtcnn", {"max_side": "640", "thresholds": [0.6, 0.7, 0.8]}) == {
-        "max_side": 640, "thresholds": [0.6, 0.7, 0.8]}
+        "max_side": 640,
+        "thresholds": [0.6, 0.7, 0.8],
+    }
 
 
 # --- 3. YAML bombs, deep nesting, devices --------------------------------------------
@@ -121,13 +128,17 @@ def _laughs(levels: int) -> str:
     return text + "categories: 5\n"
 
 
-@pytest.mark.parametrize("text, needle", [
-    (_laughs(9), "aliases expand to more than 100,000 values"),
-    (_laughs(12), "aliases expand to more than 100,000 values"),
-    ("a: &a [*a]\n", "refers to itself"),
-    ("a: " + "[" * 3000 + "]" * 3000 + "\n", "nested"),
-    ("categories:\n  face:\n    threshold: " + "9" * 5000 + "x\n", "threshold"),
-], ids=["laughs-9", "laughs-12", "self-alias", "deep", "long-value"])
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        (_laughs(9), "aliases expand to more than 100,000 values"),
+        (_laughs(12), "aliases expand to more than 100,000 values"),
+        ("a: &a [*a]\n", "refers to itself"),
+        ("a: " + "[" * 3000 + "]" * 3000 + "\n", "nested"),
+        ("categories:\n  face:\n    threshold: " + "9" * 5000 + "x\n", "threshold"),
+    ],
+    ids=["laughs-9", "laughs-12", "self-alias", "deep", "long-value"],
+)
 def test_yaml_errors_are_short_and_bombs_refused(tmp_path, capsys, text, needle):
     f = tmp_path / "bomb.yaml"
     f.write_text(text)
@@ -154,10 +165,16 @@ def test_devices_pipes_and_huge_files_are_refused(tmp_path, capsys):
 
 
 # --- 4. SNR range --------------------------------------------------------------------
-@pytest.mark.parametrize("argv, option", [
-    (["--snr=-1000"], "--snr"), (["--snr", "1e9"], "--snr"), (["--eve-snr", "nan"], "--eve-snr"),
-    (["--snr", "inf"], "--snr"), (["--eve-snr", "61"], "--eve-snr"),
-])
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["--snr=-1000"], "--snr"),
+        (["--snr", "1e9"], "--snr"),
+        (["--eve-snr", "nan"], "--eve-snr"),
+        (["--snr", "inf"], "--snr"),
+        (["--eve-snr", "61"], "--eve-snr"),
+    ],
+)
 def test_absurd_snrs_are_refused_naming_the_option(tmp_path, capsys, photo, argv, option):
     out = tmp_path / "out"
     rc, _, err = _run(capsys, ["run", "--demo-key", "-i", str(photo), "-o", str(out), *argv])
@@ -202,8 +219,9 @@ def test_out_below_a_file_or_naming_a_file(tmp_path, capsys, photo, fake_db):
 
 
 def test_seed_beyond_63_bits_is_a_usage_error(capsys, photo, tmp_path):
-    rc, _, err = _run(capsys, ["run", "--demo-key", "-i", str(photo), "-o", str(tmp_path / "o"),
-                               "--seed", str(2**64 + 5)])
+    rc, _, err = _run(
+        capsys, ["run", "--demo-key", "-i", str(photo), "-o", str(tmp_path / "o"), "--seed", str(2**64 + 5)]
+    )
     assert rc == 2 and "--seed" in _one_line(err)
 
 
@@ -361,8 +379,9 @@ def test_unreadable_photos_are_skipped_and_reported(tmp_path, photo):
     assert [s.key for s in skipped] == ["bob/2.jpg"] and "not a supported image file" in skipped[0].reason
     with pytest.raises(InputError, match="bob/2.jpg.*--strict"):
         readable_photos(load_faces(root), strict=True)
-    md = markdown_report({"by_config": [], "leakage_reduction": {}},
-                         {"skipped": [{"photo": s.key, "reason": s.reason} for s in skipped]})
+    md = markdown_report(
+        {"by_config": [], "leakage_reduction": {}}, {"skipped": [{"photo": s.key, "reason": s.reason} for s in skipped]}
+    )
     assert "## Skipped photos (1)" in md and "bob/2.jpg" in md
 
 

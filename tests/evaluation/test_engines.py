@@ -71,8 +71,9 @@ def test_a_second_answer_for_the_same_photo_is_dropped():
     assert sorted(got) == [0, 1, 2]
 
 
-def test_local_engine_reports_a_failing_photo_and_goes_on(faces_dir: Path, fast_preset: Path, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch):
+def test_local_engine_reports_a_failing_photo_and_goes_on(
+    faces_dir: Path, fast_preset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     import csv
     import json
 
@@ -104,8 +105,9 @@ def test_local_engine_reports_a_failing_photo_and_goes_on(faces_dir: Path, fast_
     assert len(rows) == 4 * 2 and json.loads((out / "summary.json").read_text())["meta"]["failed"] == []
 
 
-def test_engine_options_are_one_line(faces_dir: Path, fast_preset: Path, tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch):
+def test_engine_options_are_one_line(
+    faces_dir: Path, fast_preset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     base = ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--out", str(tmp_path / "o")]
     res = runner.invoke(app, [*base, "--address", "auto"])
     assert res.exit_code == 2 and "--address and --gpus-per-worker go with --engine ray" in res.stderr
@@ -118,8 +120,9 @@ def test_engine_options_are_one_line(faces_dir: Path, fast_preset: Path, tmp_pat
     assert not (tmp_path / "o").exists()
 
 
-def test_local_pool_runs_plugin_backends_and_writes_the_same_rows(faces_dir: Path, fast_preset: Path, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch):
+def test_local_pool_runs_plugin_backends_and_writes_the_same_rows(
+    faces_dir: Path, fast_preset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """Two spawned processes get the test's fake backends (registered outside the package)
     and write the rows that one in-process worker with as many torch threads writes."""
     from vlm_privsc.config import load_preset

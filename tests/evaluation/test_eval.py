@@ -49,18 +49,41 @@ def test_load_faces_folder_and_csv(faces_dir: Path, tmp_path: Path):
 
 
 def _rows(**kw):
-    base = dict(policy="none", scheme="none", channel="awgn", bob_snr_db="10", eve_snr_db="10", eve_match="1",
-                eve_reid_top1="1", eve_similarity="0.8", eve_psnr_db="30", bob_psnr_db="30", bob_ssim="0.9",
-                bob_psnr_nonprivate_db="30", bob_psnr_nonprivate_none_db="30", bob_match="1", bob_similarity="0.8", bob_category_ok="",
-                eve_category_ok="", guard_face_coverage="0")
+    base = dict(
+        policy="none",
+        scheme="none",
+        channel="awgn",
+        bob_snr_db="10",
+        eve_snr_db="10",
+        eve_match="1",
+        eve_reid_top1="1",
+        eve_similarity="0.8",
+        eve_psnr_db="30",
+        bob_psnr_db="30",
+        bob_ssim="0.9",
+        bob_psnr_nonprivate_db="30",
+        bob_psnr_nonprivate_none_db="30",
+        bob_match="1",
+        bob_similarity="0.8",
+        bob_category_ok="",
+        eve_category_ok="",
+        guard_face_coverage="0",
+    )
     base.update(kw)
     return base
 
 
 def test_summary_leakage_reduction():
-    rows = [_rows(), _rows(), _rows(eve_match="0"), _rows(eve_match="1"),
-            _rows(policy="faces", eve_match="0", bob_psnr_nonprivate_db="29.8", bob_psnr_nonprivate_none_db="29.6"),
-            _rows(policy="faces", eve_match="0"), _rows(policy="faces", eve_match="1"), _rows(policy="faces", eve_match="0")]
+    rows = [
+        _rows(),
+        _rows(),
+        _rows(eve_match="0"),
+        _rows(eve_match="1"),
+        _rows(policy="faces", eve_match="0", bob_psnr_nonprivate_db="29.8", bob_psnr_nonprivate_none_db="29.6"),
+        _rows(policy="faces", eve_match="0"),
+        _rows(policy="faces", eve_match="1"),
+        _rows(policy="faces", eve_match="0"),
+    ]
     s = summarise(rows)
     by = {c["policy"]: c for c in s["by_config"]}
     assert by["none"]["eve_match_rate"] == 0.75 and by["faces"]["eve_match_rate"] == 0.25
@@ -72,19 +95,54 @@ def test_summary_leakage_reduction():
 
 def test_eval_cli_end_to_end_and_resume(faces_dir: Path, fast_preset: Path, tmp_path: Path):
     out = tmp_path / "ev"
-    argv = ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--out", str(out),
-            "--policy", "faces", "--snr", "20", "--eve-snr", "20", "--eve-snr", "0"]
+    argv = [
+        "eval",
+        "--faces",
+        str(faces_dir),
+        "--preset",
+        str(fast_preset),
+        "--out",
+        str(out),
+        "--policy",
+        "faces",
+        "--snr",
+        "20",
+        "--eve-snr",
+        "20",
+        "--eve-snr",
+        "0",
+    ]
     res = runner.invoke(app, argv)
     assert res.exit_code == 0, res.output
-    for name in ("rows.csv", "summary.json", "report.md", "leakage_vs_eve_snr.png", "bob_quality_vs_snr.png", "privacy_utility.png"):
+    for name in (
+        "rows.csv",
+        "summary.json",
+        "report.md",
+        "leakage_vs_eve_snr.png",
+        "bob_quality_vs_snr.png",
+        "privacy_utility.png",
+    ):
         assert (out / name).exists(), name
     rows = list(csv.DictReader((out / "rows.csv").open()))
     assert len(rows) == 4 * 2 * 2  # photos x policies (none always added) x Eve SNRs
     assert {r["policy"] for r in rows} == {"none", "faces"}
     s = json.loads((out / "summary.json").read_text())
-    keys = {"policy", "scheme", "channel", "bob_snr_db", "eve_snr_db", "eve_match_rate", "eve_reid_top1",
-            "eve_similarity_mean", "bob_psnr_db", "bob_ssim", "bob_psnr_nonprivate_db", "bob_category_ok",
-            "eve_category_ok", "n"}
+    keys = {
+        "policy",
+        "scheme",
+        "channel",
+        "bob_snr_db",
+        "eve_snr_db",
+        "eve_match_rate",
+        "eve_reid_top1",
+        "eve_similarity_mean",
+        "bob_psnr_db",
+        "bob_ssim",
+        "bob_psnr_nonprivate_db",
+        "bob_category_ok",
+        "eve_category_ok",
+        "n",
+    }
     assert all(keys <= set(c) for c in s["by_config"])
     assert "faces|none|awgn|bob20|eve20" in s["leakage_reduction"]
     assert s["meta"]["threshold"] == pytest.approx(0.363)  # the matcher instance's, not a class default
@@ -111,8 +169,20 @@ def test_eval_cli_end_to_end_and_resume(faces_dir: Path, fast_preset: Path, tmp_
 
 
 def test_eval_bad_policy_is_one_line(faces_dir: Path, fast_preset: Path, tmp_path: Path):
-    res = runner.invoke(app, ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--policy", "nope",
-                              "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        app,
+        [
+            "eval",
+            "--faces",
+            str(faces_dir),
+            "--preset",
+            str(fast_preset),
+            "--policy",
+            "nope",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert res.exit_code == 2 and "unknown policy 'nope'" in res.stderr
     assert not (tmp_path / "o").exists()
 
@@ -131,8 +201,11 @@ def test_labels_load_match_and_cover(tmp_path: Path):
     assert covered(mask, [(0, 0, 10, 10), (10, 10, 40, 40)], scale=(0.5, 0.5)) == [True, False]
     mask[0:5, 0:4] = False  # 20% left: under the 90% criterion
     assert covered(mask, [(0, 0, 10, 10)], scale=(0.5, 0.5)) == [False]
-    for text, msg in (("name,a\nx,1\n", "need a file column"), ("file,x0,y0,x1,y1\na,1,2,x,4\n", "line 2: x0,y0"),
-                      ("file,x0,y0,x1,y1\na,1,2,3,4\nb,5,5,5,9\n", "line 3: empty box")):
+    for text, msg in (
+        ("name,a\nx,1\n", "need a file column"),
+        ("file,x0,y0,x1,y1\na,1,2,x,4\n", "line 2: x0,y0"),
+        ("file,x0,y0,x1,y1\na,1,2,3,4\nb,5,5,5,9\n", "line 3: empty box"),
+    ):
         f.write_text(text)
         with pytest.raises(InputError, match=msg):
             load_labels(f)
@@ -143,8 +216,21 @@ def test_eval_cli_label_recall(faces_dir: Path, fast_preset: Path, tmp_path: Pat
     # astro/1.png: one box inside the fake face ellipse, one far from it; grace photos match on "1.png"
     labels.write_text("file,x0,y0,x1,y1\nastro/1.png,50,55,70,75\nastro/1.png,100,100,130,130\n1.png,50,55,70,75\n")
     out = tmp_path / "ev"
-    argv = ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--out", str(out),
-            "--policy", "faces", "--snr", "20", "--labels", str(labels)]
+    argv = [
+        "eval",
+        "--faces",
+        str(faces_dir),
+        "--preset",
+        str(fast_preset),
+        "--out",
+        str(out),
+        "--policy",
+        "faces",
+        "--snr",
+        "20",
+        "--labels",
+        str(labels),
+    ]
     res = runner.invoke(app, argv)
     assert res.exit_code == 0, res.output
     rows = {(r["image"], r["policy"]): r for r in csv.DictReader((out / "rows.csv").open())}
@@ -164,8 +250,19 @@ def test_eval_cli_label_recall(faces_dir: Path, fast_preset: Path, tmp_path: Pat
 
 def test_eval_resumes_rows_written_by_an_older_version(faces_dir: Path, fast_preset: Path, tmp_path: Path):
     out = tmp_path / "ev"
-    argv = ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--out", str(out), "--snr", "20",
-            "--limit", "2"]
+    argv = [
+        "eval",
+        "--faces",
+        str(faces_dir),
+        "--preset",
+        str(fast_preset),
+        "--out",
+        str(out),
+        "--snr",
+        "20",
+        "--limit",
+        "2",
+    ]
     assert runner.invoke(app, argv).exit_code == 0
     rows = list(csv.DictReader((out / "rows.csv").open()))
     old_cols = [c for c in rows[0] if c not in ("n_labels", "labels_covered")]
@@ -180,8 +277,20 @@ def test_eval_resumes_rows_written_by_an_older_version(faces_dir: Path, fast_pre
 
 
 def test_eval_rejects_a_scheme_that_cannot_run_before_any_work(faces_dir: Path, fast_preset: Path, tmp_path: Path):
-    res = runner.invoke(app, ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--scheme", "perturbation",
-                              "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        app,
+        [
+            "eval",
+            "--faces",
+            str(faces_dir),
+            "--preset",
+            str(fast_preset),
+            "--scheme",
+            "perturbation",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert res.exit_code == 2 and "needs a surrogate eavesdropper model" in res.stderr
     assert "Traceback" not in res.output and not (tmp_path / "o").exists()
 
@@ -190,7 +299,7 @@ def test_eval_suite_runs_each_named_run(faces_dir: Path, fast_preset: Path, tmp_
     suite = tmp_path / "suite.yaml"
     suite.write_text(f"""
 data: {faces_dir.parent}
-out: {tmp_path / 'results'}
+out: {tmp_path / "results"}
 runs:
   awgn:
     faces: "{{data}}/faces"
@@ -237,8 +346,10 @@ def test_eval_suite_errors_are_one_line(faces_dir: Path, tmp_path: Path):
     suite.write_text("runs:\n  a:\n    faces: x\n")
     res = runner.invoke(app, ["eval", "--suite", str(suite), "--only", "b"])
     assert res.exit_code == 2 and "unknown suite run 'b'; valid: a" in res.stderr
-    for bad, msg in (("{jsc: {mask_aware: false}}", "cannot override 'jsc': sections are"),
-                     ("{jscc: {mask_awre: false}}", "jscc.mask_awre")):
+    for bad, msg in (
+        ("{jsc: {mask_aware: false}}", "cannot override 'jsc': sections are"),
+        ("{jscc: {mask_awre: false}}", "jscc.mask_awre"),
+    ):
         suite.write_text(f"runs:\n  a:\n    faces: {faces_dir}\n    overrides: {bad}\n")
         res = runner.invoke(app, ["eval", "--suite", str(suite)])
         assert res.exit_code == 2 and msg in res.stderr and "Traceback" not in res.output, res.output
@@ -266,12 +377,26 @@ def test_committed_suite_is_valid():
 
 def test_resume_refuses_rows_of_another_configuration(faces_dir: Path, fast_preset: Path, tmp_path: Path):
     out = tmp_path / "ev"
-    argv = ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--out", str(out), "--snr", "20",
-            "--limit", "2"]
+    argv = [
+        "eval",
+        "--faces",
+        str(faces_dir),
+        "--preset",
+        str(fast_preset),
+        "--out",
+        str(out),
+        "--snr",
+        "20",
+        "--limit",
+        "2",
+    ]
     assert runner.invoke(app, argv).exit_code == 0
     assert json.loads((out / "config.json").read_text())["jscc_weights_sha256"] != "missing"
     res = runner.invoke(app, [*argv, "--max-side", "64"])  # another transmitted size: other rows
-    assert res.exit_code == 2 and "holds rows of another configuration (pipeline.jscc.max_side: 128 then, 64 now)" in res.stderr
+    assert (
+        res.exit_code == 2
+        and "holds rows of another configuration (pipeline.jscc.max_side: 128 then, 64 now)" in res.stderr
+    )
     assert runner.invoke(app, [*argv, "--snr", "10"]).exit_code == 0  # a larger grid of the same configuration
 
 
@@ -282,16 +407,42 @@ def test_eval_key_option(faces_dir: Path, fast_preset: Path, tmp_path: Path):
 
     from vlm_privsc.keys import KEY_ENV, SharedKey, write_key
 
-    res = runner.invoke(app, ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--key",
-                              str(tmp_path / "none.key"), "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        app,
+        [
+            "eval",
+            "--faces",
+            str(faces_dir),
+            "--preset",
+            str(fast_preset),
+            "--key",
+            str(tmp_path / "none.key"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert res.exit_code == 2 and len(lines) == 1 and "not found" in lines[0] and not (tmp_path / "o").exists()
     k = SharedKey.generate()
     kf = write_key(k, tmp_path / "bob.key")
     before = os.environ.get(KEY_ENV)
     out = tmp_path / "ok"
-    res = runner.invoke(app, ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--key", str(kf),
-                              "--limit", "2", "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "eval",
+            "--faces",
+            str(faces_dir),
+            "--preset",
+            str(fast_preset),
+            "--key",
+            str(kf),
+            "--limit",
+            "2",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert os.environ.get(KEY_ENV) == before
     for f in out.rglob("*"):

@@ -37,7 +37,9 @@ def test_false_masks_and_photo_recall(tmp_path: Path):
     for name in ("a.png", "b.png", "c.png", "d.png"):
         Image.fromarray(rng.integers(0, 255, (64, 80, 3), dtype=np.uint8)).save(tmp_path / name)
     labels = tmp_path / "labels.csv"
-    labels.write_text("# a comment\nfile,person,text,license_plate\na.png,0,0,0\nb.png,0,1,0\nc.png,1,0,0\nd.png,?,?,0\n")
+    labels.write_text(
+        "# a comment\nfile,person,text,license_plate\na.png,0,0,0\nb.png,0,1,0\nc.png,1,0,0\nd.png,?,?,0\n"
+    )
     dbf = tmp_path / "db.yaml"
     dbf.write_text(DB)
     res = {r.category: r for r in measure(tmp_path, read_labels(labels), ["person", "text"], db=load_db(dbf))}

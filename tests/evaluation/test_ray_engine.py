@@ -68,11 +68,18 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_jscc: Path) -> dict[str
         im.transpose(Image.FLIP_LEFT_RIGHT).save(faces / name / "2.png")
     (tmp / "db.yaml").write_text(DB_YAML)
     preset = tmp / "preset.yaml"
-    preset.write_text(yaml.safe_dump({
-        "name": "test-fast", "guard": {"db": str(tmp / "db.yaml"), "policy": "faces"},
-        "jscc": {"model": str(tiny_jscc), "max_side": 96}, "channel": {"name": "awgn"},
-        "semantic": {"embedder": {"name": "bow_test"}}, "identity": {"matcher": {"name": "sface"}},
-    }))
+    preset.write_text(
+        yaml.safe_dump(
+            {
+                "name": "test-fast",
+                "guard": {"db": str(tmp / "db.yaml"), "policy": "faces"},
+                "jscc": {"model": str(tiny_jscc), "max_side": 96},
+                "channel": {"name": "awgn"},
+                "semantic": {"embedder": {"name": "bow_test"}},
+                "identity": {"matcher": {"name": "sface"}},
+            }
+        )
+    )
     bad_db = tmp / "bad_db.yaml"
     bad_db.write_text(DB_YAML.replace("name: fixed_boxes", "name: explodes_on_portrait", 1))
     bad = tmp / "bad_preset.yaml"
@@ -81,17 +88,44 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_jscc: Path) -> dict[str
     assert runner.invoke(app, ["key", "new", "--out", str(key)]).exit_code == 0
     # the workers import this tree's package and tests (the fake backends), and read the same key
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR", configure_logging=False,
-             runtime_env={"env_vars": {"PYTHONPATH": path, "VLMSC_KEY": str(key), "OMP_NUM_THREADS": "1"}})
-    argv = ["eval", "--faces", str(faces), "--preset", str(preset), "--key", str(key), "--policy", "faces",
-            "--snr", "10", "--eve-snr", "0"]
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="ERROR",
+        configure_logging=False,
+        runtime_env={"env_vars": {"PYTHONPATH": path, "VLMSC_KEY": str(key), "OMP_NUM_THREADS": "1"}},
+    )
+    argv = [
+        "eval",
+        "--faces",
+        str(faces),
+        "--preset",
+        str(preset),
+        "--key",
+        str(key),
+        "--policy",
+        "faces",
+        "--snr",
+        "10",
+        "--eve-snr",
+        "0",
+    ]
     # the reference: the local engine in this process, with one torch thread as each Ray actor has
     # (float sums depend on the thread count, so identical rows need the same threads per worker)
     local = tmp / "local"
     with _key(key):
         evaluate(load_faces(faces), GRID, load_preset(str(preset)), local, LocalEngine(1, threads=1))
-    yield {"tmp": tmp, "argv": argv, "reference": _cells(local), "key": key, "faces": faces, "preset": preset,
-           "bad_preset": bad}
+    yield {
+        "tmp": tmp,
+        "argv": argv,
+        "reference": _cells(local),
+        "key": key,
+        "faces": faces,
+        "preset": preset,
+        "bad_preset": bad,
+    }
     ray.shutdown()
 
 
@@ -148,8 +182,14 @@ def test_ray_worker_killed_mid_run(setup: dict[str, Any]):
             os.kill(int(p.last.worker.rsplit(":", 1)[1]), signal.SIGKILL)
 
     out = setup["tmp"] / "killed"
-    run = evaluate(load_faces(setup["faces"]), GRID, load_preset(str(setup["preset"])), out, RayEngine(2),
-                   on_image=kill_first_worker)
+    run = evaluate(
+        load_faces(setup["faces"]),
+        GRID,
+        load_preset(str(setup["preset"])),
+        out,
+        RayEngine(2),
+        on_image=kill_first_worker,
+    )
     assert killed and _cells(out) == setup["reference"]  # every row once, the same values
     rep = run.report
     assert rep.restarted >= 1 and rep.failures == [] and killed[0] in rep.per_worker

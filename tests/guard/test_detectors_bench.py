@@ -41,8 +41,9 @@ def test_bench_guard_quick(tmp_path: Path) -> None:
 
     out = tmp_path / "r.json"
     bench = load_bench()
-    rc = bench.main(["--data", str(root), "--annotations", str(ann), "--sets", "faces,plates,text",
-                     "--quick", "--json", str(out)])
+    rc = bench.main(
+        ["--data", str(root), "--annotations", str(ann), "--sets", "faces,plates,text", "--quick", "--json", str(out)]
+    )
     assert rc == 0
     res = json.loads(out.read_text())
 

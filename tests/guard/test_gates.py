@@ -120,17 +120,31 @@ def test_overlap_of_mask_and_box():
     assert overlap(Detection((0, 0, 10, 10), 1, "a"), Detection((5, 0, 15, 10), 1, "b")) == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize(("confirm", "match"), [
-    ("    confirm: {read: {min_score: 1.5}}", r"db.yaml:\d+: categories.sign.confirm.read.min_score: .*less than or equal to 1"),
-    ("    confirm: {read: {min_chars: 5, max_chars: 2}}", r"categories.sign.confirm.read: .*max_chars must be >= min_chars"),
-    ("    confirm: {shape: {min_aspect: 3, max_aspect: 2}}", r"confirm.shape: .*max_aspect must be >= min_aspect"),
-    ("    confirm: {reed: {}}", r"db.yaml:\d+: categories.sign.confirm.reed: unknown field"),
-    ("    confirm: {by_categories: [ghost]}", r"by_categories names unknown category 'ghost'"),
-    ("    confirm: {by_categories: [sign]}", r"cannot confirm itself"),
-    ("    confirm: {by: [{name: nope}]}", r"db.yaml:\d+: categories.sign.confirm.by.0.name: unknown detector 'nope'"),
-    ("    confirm: {by: [{name: fixed_boxes, params: {wrong: 1}}]}",
-     r"categories.sign.confirm.by.0.params.wrong: unknown parameter"),
-])
+@pytest.mark.parametrize(
+    ("confirm", "match"),
+    [
+        (
+            "    confirm: {read: {min_score: 1.5}}",
+            r"db.yaml:\d+: categories.sign.confirm.read.min_score: .*less than or equal to 1",
+        ),
+        (
+            "    confirm: {read: {min_chars: 5, max_chars: 2}}",
+            r"categories.sign.confirm.read: .*max_chars must be >= min_chars",
+        ),
+        ("    confirm: {shape: {min_aspect: 3, max_aspect: 2}}", r"confirm.shape: .*max_aspect must be >= min_aspect"),
+        ("    confirm: {reed: {}}", r"db.yaml:\d+: categories.sign.confirm.reed: unknown field"),
+        ("    confirm: {by_categories: [ghost]}", r"by_categories names unknown category 'ghost'"),
+        ("    confirm: {by_categories: [sign]}", r"cannot confirm itself"),
+        (
+            "    confirm: {by: [{name: nope}]}",
+            r"db.yaml:\d+: categories.sign.confirm.by.0.name: unknown detector 'nope'",
+        ),
+        (
+            "    confirm: {by: [{name: fixed_boxes, params: {wrong: 1}}]}",
+            r"categories.sign.confirm.by.0.params.wrong: unknown parameter",
+        ),
+    ],
+)
 def test_confirm_yaml_errors(tmp_path, confirm, match):
     with pytest.raises(ConfigError, match=match):
         _db(tmp_path, confirm)
@@ -147,7 +161,7 @@ def test_merge_yaml_errors(tmp_path):
 
 def _region(cat: str, box: tuple[int, int, int, int], h: int = 100, w: int = 160) -> Region:
     m = torch.zeros((h, w), dtype=torch.bool)
-    m[box[1]:box[3], box[0]:box[2]] = True
+    m[box[1] : box[3], box[0] : box[2]] = True
     return Region(cat, box, 0.9, "fake", mask=m)
 
 

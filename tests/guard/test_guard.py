@@ -91,7 +91,7 @@ def test_segmenter_refines_box_only_detections(db):
             out = []
             for x0, y0, x1, y1 in boxes:
                 m = np.zeros(image.shape[:2], bool)
-                m[int(y0):int(y1), int(x0):int((x0 + x1) / 2)] = True
+                m[int(y0) : int(y1), int(x0) : int((x0 + x1) / 2)] = True
                 out.append(m)
             return out
 

@@ -42,8 +42,13 @@ def test_lists_every_backend_of_every_registry(app: typer.Typer):
     from vlm_privsc.semantics import EMBEDDERS
 
     rows = _rows(app)
-    for stage, reg in (("detector", DETECTORS), ("segmenter", SEGMENTERS), ("text embedder", EMBEDDERS),
-                       ("inpainter", INPAINTERS), ("identity matcher", MATCHERS)):
+    for stage, reg in (
+        ("detector", DETECTORS),
+        ("segmenter", SEGMENTERS),
+        ("text embedder", EMBEDDERS),
+        ("inpainter", INPAINTERS),
+        ("identity matcher", MATCHERS),
+    ):
         for name in reg.names():
             assert (stage, name) in rows
     assert ("jscc", DEFAULT_MODEL) in rows
@@ -68,8 +73,13 @@ def test_weights_dir_makes_a_backend_available(app: typer.Typer, owlv2_dir: Path
 def test_preset_marks_and_checks_its_backends(app: typer.Typer):
     rows = _rows(app, "--preset", "grounded-sam-sd")
     used = {k for k, r in rows.items() if r["used_by_preset"]}
-    assert {("detector", "grounding_dino"), ("segmenter", "sam"), ("text embedder", "clip"),
-            ("inpainter", "sd"), ("identity matcher", "sface")} <= used
+    assert {
+        ("detector", "grounding_dino"),
+        ("segmenter", "sam"),
+        ("text embedder", "clip"),
+        ("inpainter", "sd"),
+        ("identity matcher", "sface"),
+    } <= used
     assert ("detector", "owlv2") not in used
     res = runner.invoke(app, ["models", "list", "--preset", "owlv2-sam"])
     assert res.exit_code == 0 and "owlv2" in res.stdout and "sam_hf" in res.stdout
@@ -123,7 +133,9 @@ def test_vlmsc_run_without_weights_is_one_line_exit_2(preset: str, first: str, a
     the hub id and how to provide it; nothing silently falls back to another model."""
     from vlm_privsc.cli import app as vlmsc
 
-    res = runner.invoke(vlmsc, ["run", "--demo-key", "-i", str(astronaut_png), "--preset", preset, "--out", str(tmp_path / "o")])
+    res = runner.invoke(
+        vlmsc, ["run", "--demo-key", "-i", str(astronaut_png), "--preset", preset, "--out", str(tmp_path / "o")]
+    )
     assert res.exit_code == 2, res.output
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "Traceback" not in res.output
@@ -133,16 +145,37 @@ def test_vlmsc_run_without_weights_is_one_line_exit_2(preset: str, first: str, a
 
 def test_offline_backends_report_their_wheel_files(app: typer.Typer):
     rows = _rows(app)
-    for key, needle in ((("detector", "yunet"), "yunet"), (("detector", "mtcnn"), "onet.pt"),
-                        (("detector", "ppocr_text"), "_det_"), (("detector", "selfie_segmentation"), ".tflite"),
-                        (("detector", "plate_cascade"), "haarcascade"), (("text embedder", "minilm"), "minilm"),
-                        (("inpainter", "telea"), "OpenCV")):
+    for key, needle in (
+        (("detector", "yunet"), "yunet"),
+        (("detector", "mtcnn"), "onet.pt"),
+        (("detector", "ppocr_text"), "_det_"),
+        (("detector", "selfie_segmentation"), ".tflite"),
+        (("detector", "plate_cascade"), "haarcascade"),
+        (("text embedder", "minilm"), "minilm"),
+        (("inpainter", "telea"), "OpenCV"),
+    ):
         assert rows[key]["available"] is True and needle in rows[key]["detail"], rows[key]
     # every offline backend answers yes or no, never "not checked" (other tests register fakes: not listed here)
-    offline = ["yunet", "mtcnn", "mediapipe_face", "ppocr_text", "plate_text", "plate_cascade", "plate_cascade_ocr",
-               "selfie_segmentation", "hog_people", "minilm", "telea", "ns", "pushpull", "sface"]
+    offline = [
+        "yunet",
+        "mtcnn",
+        "mediapipe_face",
+        "ppocr_text",
+        "plate_text",
+        "plate_cascade",
+        "plate_cascade_ocr",
+        "selfie_segmentation",
+        "hog_people",
+        "minilm",
+        "telea",
+        "ns",
+        "pushpull",
+        "sface",
+    ]
     by_name = {name: r for (_, name), r in rows.items()}
-    assert all(by_name[n]["available"] is not None for n in offline), [n for n in offline if by_name[n]["available"] is None]
+    assert all(by_name[n]["available"] is not None for n in offline), [
+        n for n in offline if by_name[n]["available"] is None
+    ]
 
 
 def test_offline_availability_names_what_is_missing(monkeypatch, tmp_path: Path):

@@ -140,7 +140,9 @@ def test_eavesdropper_without_prompt(sd: StableDiffusionInpainter, sd_dir: Path)
     assert sd.last_mode == "unconditional" and sd.last_prompt == ""
     b = sd.inpaint(img, mask, None, torch.Generator().manual_seed(2))
     assert torch.equal(a, b)
-    eve = StableDiffusionInpainter(str(sd_dir), steps=2, min_crop=32, device="cpu", fallback_prompt="a photo of {category}")
+    eve = StableDiffusionInpainter(
+        str(sd_dir), steps=2, min_crop=32, device="cpu", fallback_prompt="a photo of {category}"
+    )
     assert eve.load() is sd.load()  # one pipeline per process, shared by Bob and Eve
     eve.inpaint(img, mask, pooled, torch.Generator().manual_seed(2))
     assert eve.last_mode == "fallback" and eve.last_prompt == "a photo of license plate"

@@ -72,17 +72,21 @@ def hub_preset(tmp_path: Path, db_path: Path, gdino_dir: Path, sam_ckpt: Path, c
     preset = {
         "name": "tiny-hub",
         "guard": {
-            "db": str(db_path), "policy": "faces",
-            "extra_detectors": [{"name": "grounding_dino",
-                                 "params": {"model": str(gdino_dir), "max_detections": 2, "device": "cpu"}}],
+            "db": str(db_path),
+            "policy": "faces",
+            "extra_detectors": [
+                {"name": "grounding_dino", "params": {"model": str(gdino_dir), "max_detections": 2, "device": "cpu"}}
+            ],
             "segmenter": {"name": "sam", "params": {"checkpoint": str(sam_ckpt), "device": "cpu"}},
         },
         "jscc": {"model": str(jscc), "max_side": 96},
         "channel": {"name": "awgn", "snr_db": 20, "eve_snr_db": 5},
         "semantic": {"embedder": {"name": "clip", "params": {"model": str(clip_dir), "device": "cpu"}}},
-        "inpaint": {"bob": {"name": "sd", "params": sd},
-                    "eve": {"name": "sd", "params": {**sd, "fallback_prompt": "a photo of {category}"}},
-                    "dilate_px": 3},
+        "inpaint": {
+            "bob": {"name": "sd", "params": sd},
+            "eve": {"name": "sd", "params": {**sd, "fallback_prompt": "a photo of {category}"}},
+            "dilate_px": 3,
+        },
         "identity": {"matcher": {"name": "sface"}},
     }
     p = tmp_path / "preset.yaml"

@@ -40,7 +40,12 @@ def test_official_architectures_round_trip():
     arch = sam_arch(dict(sam.state_dict()))
     assert (arch["img_size"], arch["embed_dim"], arch["depth"], arch["num_heads"]) == (1024, 768, 12, 12)
     assert arch["global_attn_indexes"] == (2, 5, 8, 11) and arch["window_size"] == 14
-    assert (arch["out_chans"], arch["mask_in_chans"], arch["decoder_depth"], arch["decoder_mlp_dim"]) == (256, 16, 2, 2048)
+    assert (arch["out_chans"], arch["mask_in_chans"], arch["decoder_depth"], arch["decoder_mlp_dim"]) == (
+        256,
+        16,
+        2,
+        2048,
+    )
     assert arch["num_multimask_outputs"] == 3 and arch["iou_head_hidden_dim"] == 256
 
 

@@ -76,7 +76,9 @@ def test_hub_id_found_in_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     wd = tmp_path / "wd"
     snap2 = _hf_cache(wd, "stable-diffusion-v1-5/stable-diffusion-inpainting", marker="model_index.json")
     W.set_weights_dir(wd)
-    assert W.resolve_folder("stable-diffusion-v1-5/stable-diffusion-inpainting", backend="sd", kind="diffusers") == snap2
+    assert (
+        W.resolve_folder("stable-diffusion-v1-5/stable-diffusion-inpainting", backend="sd", kind="diffusers") == snap2
+    )
 
 
 def test_missing_hub_id_message(monkeypatch: pytest.MonkeyPatch):
@@ -92,7 +94,10 @@ def test_missing_hub_id_message(monkeypatch: pytest.MonkeyPatch):
         assert not W.download_allowed()
         monkeypatch.delenv("HF_HUB_OFFLINE")
         assert W.download_allowed()
-        assert W.resolve_folder("google/owlv2-base-patch16-ensemble", backend="owlv2") == "google/owlv2-base-patch16-ensemble"
+        assert (
+            W.resolve_folder("google/owlv2-base-patch16-ensemble", backend="owlv2")
+            == "google/owlv2-base-patch16-ensemble"
+        )
     finally:
         W.set_allow_download(False)
     with pytest.raises(MissingWeightsError) as e:

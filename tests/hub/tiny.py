@@ -19,9 +19,41 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 # words for the tiny BERT tokenizer of Grounding DINO (covers the test prompts)
 GD_WORDS = [
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "'", "a", "an", "the", "of", "with", "face", "human",
-    "person", "s", "license", "plate", "car", "number", "vehicle", "registration", "text", "sign", "document",
-    "writing", "words", "screen", "computer", "phone", "monitor", "television", "body", "pedestrian",
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    ".",
+    ",",
+    "'",
+    "a",
+    "an",
+    "the",
+    "of",
+    "with",
+    "face",
+    "human",
+    "person",
+    "s",
+    "license",
+    "plate",
+    "car",
+    "number",
+    "vehicle",
+    "registration",
+    "text",
+    "sign",
+    "document",
+    "writing",
+    "words",
+    "screen",
+    "computer",
+    "phone",
+    "monitor",
+    "television",
+    "body",
+    "pedestrian",
 ]
 
 
@@ -53,10 +85,22 @@ def make_owlv2(folder: Path) -> Path:
 
     torch.manual_seed(0)
     cfg = Owlv2Config(
-        text_config=dict(vocab_size=49408, hidden_size=32, intermediate_size=37, num_hidden_layers=1,
-                         num_attention_heads=2, max_position_embeddings=16),
-        vision_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=1, num_attention_heads=2,
-                           image_size=64, patch_size=16),
+        text_config=dict(
+            vocab_size=49408,
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=16,
+        ),
+        vision_config=dict(
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=64,
+            patch_size=16,
+        ),
         projection_dim=32,  # must equal the text hidden size
     )
     model = Owlv2ForObjectDetection(cfg).eval()
@@ -64,8 +108,9 @@ def make_owlv2(folder: Path) -> Path:
         model.box_head.dense2.weight.mul_(0.01)
         model.box_head.dense2.bias.zero_()
     model.save_pretrained(folder)
-    Owlv2Processor(image_processor=Owlv2ImageProcessor(size={"height": 64, "width": 64}),
-                   tokenizer=clip_tokenizer(16)).save_pretrained(folder)
+    Owlv2Processor(
+        image_processor=Owlv2ImageProcessor(size={"height": 64, "width": 64}), tokenizer=clip_tokenizer(16)
+    ).save_pretrained(folder)
     return folder
 
 
@@ -82,13 +127,34 @@ def make_grounding_dino(folder: Path) -> Path:
 
     torch.manual_seed(0)
     cfg = GroundingDinoConfig(
-        backbone_config=SwinConfig(embed_dim=16, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1], window_size=2,
-                                   image_size=64, out_features=["stage2", "stage3", "stage4"]),
-        text_config=BertConfig(vocab_size=len(GD_WORDS), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                               intermediate_size=37, max_position_embeddings=64),
-        d_model=32, encoder_layers=1, decoder_layers=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
-        encoder_attention_heads=2, decoder_attention_heads=2, num_queries=20, num_feature_levels=3,
-        max_text_len=32, encoder_n_points=2, decoder_n_points=2,
+        backbone_config=SwinConfig(
+            embed_dim=16,
+            depths=[1, 1, 1, 1],
+            num_heads=[1, 1, 1, 1],
+            window_size=2,
+            image_size=64,
+            out_features=["stage2", "stage3", "stage4"],
+        ),
+        text_config=BertConfig(
+            vocab_size=len(GD_WORDS),
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=37,
+            max_position_embeddings=64,
+        ),
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        num_queries=20,
+        num_feature_levels=3,
+        max_text_len=32,
+        encoder_n_points=2,
+        decoder_n_points=2,
     )
     GroundingDinoForObjectDetection(cfg).eval().save_pretrained(folder)
     ids = {w: i for i, w in enumerate(GD_WORDS)}
@@ -107,12 +173,22 @@ def make_sam_hf(folder: Path) -> Path:
 
     torch.manual_seed(0)
     cfg = SamConfig(
-        vision_config=dict(hidden_size=32, output_channels=32, num_hidden_layers=2, num_attention_heads=2,
-                           image_size=64, patch_size=16, window_size=2, global_attn_indexes=[1],
-                           num_pos_feats=16, mlp_dim=64),
+        vision_config=dict(
+            hidden_size=32,
+            output_channels=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            image_size=64,
+            patch_size=16,
+            window_size=2,
+            global_attn_indexes=[1],
+            num_pos_feats=16,
+            mlp_dim=64,
+        ),
         prompt_encoder_config=dict(hidden_size=32, image_size=64, patch_size=16, mask_input_channels=4),
-        mask_decoder_config=dict(hidden_size=32, mlp_dim=64, num_hidden_layers=2, num_attention_heads=2,
-                                 iou_head_hidden_dim=32),
+        mask_decoder_config=dict(
+            hidden_size=32, mlp_dim=64, num_hidden_layers=2, num_attention_heads=2, iou_head_hidden_dim=32
+        ),
     )
     SamModel(cfg).eval().save_pretrained(folder)
     ip = SamImageProcessor(size={"longest_edge": 64}, pad_size={"height": 64, "width": 64})
@@ -122,10 +198,24 @@ def make_sam_hf(folder: Path) -> Path:
 
 #: a small segment-anything architecture (ViT with 2 windowed + 1 global block, 64 px input)
 TINY_SAM_ARCH = {
-    "img_size": 64, "patch_size": 16, "embed_dim": 32, "depth": 3, "num_heads": 2, "mlp_ratio": 2.0,
-    "qkv_bias": True, "use_rel_pos": True, "window_size": 2, "global_attn_indexes": (2,), "out_chans": 32,
-    "mask_in_chans": 8, "decoder_depth": 2, "decoder_mlp_dim": 64, "attention_downsample_rate": 2,
-    "num_multimask_outputs": 3, "iou_head_depth": 3, "iou_head_hidden_dim": 32,
+    "img_size": 64,
+    "patch_size": 16,
+    "embed_dim": 32,
+    "depth": 3,
+    "num_heads": 2,
+    "mlp_ratio": 2.0,
+    "qkv_bias": True,
+    "use_rel_pos": True,
+    "window_size": 2,
+    "global_attn_indexes": (2,),
+    "out_chans": 32,
+    "mask_in_chans": 8,
+    "decoder_depth": 2,
+    "decoder_mlp_dim": 64,
+    "attention_downsample_rate": 2,
+    "num_multimask_outputs": 3,
+    "iou_head_depth": 3,
+    "iou_head_hidden_dim": 32,
 }
 
 
@@ -172,22 +262,56 @@ def make_sd_inpaint(folder: Path) -> Path:
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=9, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32, attention_head_dim=(2, 4), norm_num_groups=8,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=9,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=(2, 4),
+        norm_num_groups=8,
     )
     vae = AutoencoderKL(
-        block_out_channels=[32, 64], in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 2,
-        up_block_types=["UpDecoderBlock2D"] * 2, latent_channels=4, sample_size=64, norm_num_groups=8,
+        block_out_channels=[32, 64],
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 2,
+        up_block_types=["UpDecoderBlock2D"] * 2,
+        latent_channels=4,
+        sample_size=64,
+        norm_num_groups=8,
         layers_per_block=1,
     )
-    te = CLIPTextModel(CLIPTextConfig(hidden_size=32, intermediate_size=37, num_attention_heads=4,
-                                      num_hidden_layers=2, vocab_size=49408, max_position_embeddings=77,
-                                      projection_dim=32))
-    sch = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
-                        set_alpha_to_one=False, steps_offset=1)
-    pipe = StableDiffusionInpaintPipeline(vae=vae, text_encoder=te, tokenizer=clip_tokenizer(77), unet=unet,
-                                          scheduler=sch, safety_checker=None, feature_extractor=None,
-                                          requires_safety_checker=False)
+    te = CLIPTextModel(
+        CLIPTextConfig(
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            vocab_size=49408,
+            max_position_embeddings=77,
+            projection_dim=32,
+        )
+    )
+    sch = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    pipe = StableDiffusionInpaintPipeline(
+        vae=vae,
+        text_encoder=te,
+        tokenizer=clip_tokenizer(77),
+        unet=unet,
+        scheduler=sch,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.save_pretrained(folder)
     return folder

@@ -159,7 +159,10 @@ def test_matcher_threshold_is_the_instances_without_loading_models() -> None:
     from vlm_privsc.identity.sface import SFACE_THRESHOLD
 
     assert (SFaceMatcher.threshold, DlibMatcher.threshold, FaceNetMatcher.threshold) == (
-        SFACE_THRESHOLD, DLIB_THRESHOLD, FACENET_THRESHOLD)
+        SFACE_THRESHOLD,
+        DLIB_THRESHOLD,
+        FACENET_THRESHOLD,
+    )
     assert matcher_threshold("sface") == build_matcher("sface").threshold == SFACE_THRESHOLD
     assert matcher_threshold("sface", threshold=0.4) == build_matcher("sface", threshold=0.4).threshold == 0.4
     assert matcher_threshold() == matcher_threshold("sface")  # the default backend

@@ -37,8 +37,15 @@ def data_dir(tmp_path: Path, astronaut: np.ndarray, grace_hopper: np.ndarray) ->
     with open(df / "master.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["file_x", "file_y", "Decision"])
-        w.writerows([["a.jpg", "a2.jpg", "Yes"], ["g.jpg", "g2.jpg", "Yes"], ["a.jpg", "g.jpg", "No"],
-                     ["a2.jpg", "g2.jpg", "No"], ["a.jpg", "g2.jpg", "No"]])
+        w.writerows(
+            [
+                ["a.jpg", "a2.jpg", "Yes"],
+                ["g.jpg", "g2.jpg", "Yes"],
+                ["a.jpg", "g.jpg", "No"],
+                ["a2.jpg", "g2.jpg", "No"],
+                ["a.jpg", "g2.jpg", "No"],
+            ]
+        )
     with open(df / "identity_clusters.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["file", "cluster_id"])

@@ -71,9 +71,7 @@ def test_astronaut_and_grace_hopper_are_different_people(
 
 
 @pytest.mark.parametrize("how", ["blur", "mask", "grey"])
-def test_destroyed_face_in_candidate_gives_low_similarity(
-    sface: SFaceMatcher, astronaut: np.ndarray, how: str
-) -> None:
+def test_destroyed_face_in_candidate_gives_low_similarity(sface: SFaceMatcher, astronaut: np.ndarray, how: str) -> None:
     box = sface.faces(astronaut)[0].box
     if how == "blur":
         cand = blur_box(astronaut, box, sigma=(box[2] - box[0]) / 4)

@@ -35,7 +35,9 @@ def _with_private_changed(image: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     return other
 
 
-FACE = TextCondition(prompt="a face", category="face", attributes={"tone": "medium", "warmth": "warm", "tint": "neutral"})
+FACE = TextCondition(
+    prompt="a face", category="face", attributes={"tone": "medium", "warmth": "warm", "tint": "neutral"}
+)
 
 
 @needs_gan
@@ -55,7 +57,9 @@ def test_face_gan_is_deterministic_and_draws_a_face(photo):
     assert torch.equal(out[outside], image[outside])
 
 
-@pytest.mark.parametrize("name", [pytest.param("face_gan", marks=needs_gan), "patchmatch", "pushpull", "flat", "generative"])
+@pytest.mark.parametrize(
+    "name", [pytest.param("face_gan", marks=needs_gan), "patchmatch", "pushpull", "flat", "generative"]
+)
 def test_generators_read_only_transmitted_pixels(photo, name: str):
     """Changing the private pixels (never sent) gives a bit-identical restoration."""
     image, mask = photo
@@ -107,7 +111,11 @@ def test_router_picks_the_generator_of_the_recovered_category(photo):
     image, mask = photo
     r = GenerativeInpainter()
     assert r.backend_for("face") == "face_gan" and r.backend_for("text") == "patchmatch"
-    assert r.backend_for("screen") == "flat" and r.backend_for(None) == "pushpull" and r.backend_for("tattoo") == "pushpull"
+    assert (
+        r.backend_for("screen") == "flat"
+        and r.backend_for(None) == "pushpull"
+        and r.backend_for("tattoo") == "pushpull"
+    )
     screen = r.inpaint(image, mask, TextCondition(category="screen"))
     assert float(screen[mask.expand_as(screen)].max()) < 0.1  # a dark blank screen
     unknown = r.inpaint(image, mask, TextCondition(category=None))

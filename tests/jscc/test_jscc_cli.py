@@ -45,8 +45,27 @@ def image_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_train_resume_is_exact_and_exports(image_dir: Path, tmp_path: Path) -> None:
     train = _script("train_jscc").main
-    common = ["--images", str(image_dir), "--ratio", "1/12", "--steps", "6", "--batch", "4", "--warmup", "2",
-              "--checkpoint-every", "2", "--eval-every", "3", "--threads", "1", "--no-progress", "--seed", "3"]
+    common = [
+        "--images",
+        str(image_dir),
+        "--ratio",
+        "1/12",
+        "--steps",
+        "6",
+        "--batch",
+        "4",
+        "--warmup",
+        "2",
+        "--checkpoint-every",
+        "2",
+        "--eval-every",
+        "3",
+        "--threads",
+        "1",
+        "--no-progress",
+        "--seed",
+        "3",
+    ]
     # straight through
     assert train([*common, "--out", str(tmp_path / "a"), "--export", str(tmp_path / "wa")]) == 0
     # interrupted at step 3, then resumed
@@ -65,9 +84,27 @@ def test_train_resume_is_exact_and_exports(image_dir: Path, tmp_path: Path) -> N
 
 def test_train_warm_start_from_another_ratio(image_dir: Path, tmp_path: Path) -> None:
     src = save_model(build_jscc("adjscc", latent_channels=16), tmp_path / "jscc_src.safetensors")
-    rc = _script("train_jscc").main(["--images", str(image_dir), "--ratio", "1/12", "--steps", "1", "--batch", "2",
-                                     "--init", str(src), "--out", str(tmp_path / "r"), "--no-progress",
-                                     "--export", str(tmp_path / "w"), "--lr", "0"])
+    rc = _script("train_jscc").main(
+        [
+            "--images",
+            str(image_dir),
+            "--ratio",
+            "1/12",
+            "--steps",
+            "1",
+            "--batch",
+            "2",
+            "--init",
+            str(src),
+            "--out",
+            str(tmp_path / "r"),
+            "--no-progress",
+            "--export",
+            str(tmp_path / "w"),
+            "--lr",
+            "0",
+        ]
+    )
     assert rc == 0
     m = load_model(tmp_path / "w" / "jscc_adjscc-r1_12.safetensors")
     s = load_model(src)
@@ -85,11 +122,31 @@ def test_bench_images_json_table_and_plots(image_dir: Path, tmp_path: Path, caps
     torch.manual_seed(0)
     mpath = save_model(build_jscc("adjscc", latent_channels=16, channels=(4, 6, 6, 6)), tmp_path / "jscc_t.safetensors")
     out = tmp_path / "r.json"
-    rc = _script("bench_jscc").main([
-        "--images", str(image_dir), "--model", str(mpath), "--snr", "0", "10", "--channel", "awgn", "rayleigh",
-        "--limit", "2", "--json", str(out), "--markdown", str(tmp_path / "t.md"), "--plots", str(tmp_path / "p"),
-        "--no-throughput", "--threads", "1",
-    ])
+    rc = _script("bench_jscc").main(
+        [
+            "--images",
+            str(image_dir),
+            "--model",
+            str(mpath),
+            "--snr",
+            "0",
+            "10",
+            "--channel",
+            "awgn",
+            "rayleigh",
+            "--limit",
+            "2",
+            "--json",
+            str(out),
+            "--markdown",
+            str(tmp_path / "t.md"),
+            "--plots",
+            str(tmp_path / "p"),
+            "--no-throughput",
+            "--threads",
+            "1",
+        ]
+    )
     assert rc == 0
     rep = json.loads(out.read_text())
     rows = rep["results"]
@@ -179,8 +236,29 @@ def test_bench_strong_reference_columns_and_codec_errors(image_dir: Path, tmp_pa
     mpath = save_model(build_jscc("adjscc", latent_channels=16, channels=(4, 6, 6, 6)), tmp_path / "jscc_t.safetensors")
     bench = _script("bench_jscc").main
     out = tmp_path / "r.json"
-    assert bench(["--images", str(image_dir), "--model", str(mpath), "--snr", "10", "--limit", "2", "--no-throughput",
-                  "--threads", "1", "--sep-codecs", "jpeg,webp,jpeg2000", "--no-sep-cache", "--json", str(out)]) == 0
+    assert (
+        bench(
+            [
+                "--images",
+                str(image_dir),
+                "--model",
+                str(mpath),
+                "--snr",
+                "10",
+                "--limit",
+                "2",
+                "--no-throughput",
+                "--threads",
+                "1",
+                "--sep-codecs",
+                "jpeg,webp,jpeg2000",
+                "--no-sep-cache",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     (row,) = json.loads(out.read_text())["results"]
     assert row["best_sep_psnr_db"] >= row["sep_psnr_db"]  # the JPEG/WebP column stays, the best is at least as good
     assert row["best_gain_db"] == pytest.approx(row["psnr_db"] - row["best_sep_psnr_db"], abs=2e-3)

@@ -83,8 +83,9 @@ def test_mask_aware_code_on_resjscc() -> None:
         keep = m.symbol_keep(mask)
         assert keep.shape == z.shape and keep.sum(1).tolist() == [z.shape[1] * 8 // 12] * 2
         zm = m.encode(x, 10.0, mask=mask)
-        assert torch.all(zm[~keep] == 0) and torch.allclose(average_power(zm[keep].reshape(2, -1)), torch.ones(2),
-                                                             atol=1e-4)
+        assert torch.all(zm[~keep] == 0) and torch.allclose(
+            average_power(zm[keep].reshape(2, -1)), torch.ones(2), atol=1e-4
+        )
         # what was not sent never matters to the decoder
         junk = zm.clone()
         junk[~keep] = 5 + 5j
@@ -125,13 +126,20 @@ def test_weights_roundtrip_fp32_and_fp16(tmp_path: Path) -> None:
             assert (back.decode(back.encode(x, 10.0), 10.0) - ref).abs().max() <= tol
         meta = json.loads(p.with_suffix(".json").read_text())
         assert meta["config"]["arch"] == "resjscc" and meta["ratio"] == "1/12" and meta["note"] == "t"
-    assert (tmp_path / "jscc_r_torch.float16.safetensors").stat().st_size < \
-        0.6 * (tmp_path / "jscc_r_torch.float32.safetensors").stat().st_size
+    assert (tmp_path / "jscc_r_torch.float16.safetensors").stat().st_size < 0.6 * (
+        tmp_path / "jscc_r_torch.float32.safetensors"
+    ).stat().st_size
 
 
 def test_config_fields_stay_backward_compatible() -> None:
-    old = {"arch": "adjscc", "latent_channels": 16, "channels": [16, 32, 32, 32], "kernel_size": 5,
-           "text_dim": 0, "snr_scale_db": 20.0}
+    old = {
+        "arch": "adjscc",
+        "latent_channels": 16,
+        "channels": [16, 32, 32, 32],
+        "kernel_size": 5,
+        "text_dim": 0,
+        "snr_scale_db": 20.0,
+    }
     cfg = JSCCConfig.from_dict(old)
     assert cfg.to_dict() == old  # the weights format of adjscc is unchanged
     assert load_pretrained("adjscc-r1_12").config.to_dict() == {**old, "latent_channels": 8}
@@ -175,10 +183,26 @@ def photo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_hours_budget_stops_checkpointed_and_resumes(photo_dir: Path, tmp_path: Path) -> None:
-    opts = TrainOptions(arch="resjscc", ratio="1/12", channels=TINY, res_blocks=(0, 1), images=str(photo_dir),
-                        steps=4, warmup=1, batch_pixels=2 * 32 * 32, crop_sizes=(32,), checkpoint_every=100,
-                        eval_every=100, threads=1, progress=False, out=str(tmp_path / "run"),
-                        export=str(tmp_path / "w"), hours=1e-9, precision="bf16", clip_grad=1.0)
+    opts = TrainOptions(
+        arch="resjscc",
+        ratio="1/12",
+        channels=TINY,
+        res_blocks=(0, 1),
+        images=str(photo_dir),
+        steps=4,
+        warmup=1,
+        batch_pixels=2 * 32 * 32,
+        crop_sizes=(32,),
+        checkpoint_every=100,
+        eval_every=100,
+        threads=1,
+        progress=False,
+        out=str(tmp_path / "run"),
+        export=str(tmp_path / "w"),
+        hours=1e-9,
+        precision="bf16",
+        clip_grad=1.0,
+    )
     res = train(opts)
     assert res.steps == 1  # the budget is spent after the first step
     assert (tmp_path / "run" / "resjscc-r1_12" / "checkpoint").is_dir()

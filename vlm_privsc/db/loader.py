@@ -36,8 +36,9 @@ def default_db_path() -> Path:
     return Path(str(resources.files("vlm_privsc.privacy_db") / DEFAULT_DB_NAME))
 
 
-def read_yaml(path: Path, what: str = "privacy database",
-              top: str = "a mapping with 'categories' and 'policies'") -> tuple[Any, yaml.Node | None]:
+def read_yaml(
+    path: Path, what: str = "privacy database", top: str = "a mapping with 'categories' and 'policies'"
+) -> tuple[Any, yaml.Node | None]:
     """Parse ``path`` (a ``what``, whose top level must be ``top``); return the data and its
     node tree (for line numbers in error messages)."""
     from vlm_privsc.io.files import read_input_bytes
@@ -54,7 +55,8 @@ def read_yaml(path: Path, what: str = "privacy database",
             if node is not None and _expanded_size(node, path) > MAX_YAML_VALUES:
                 raise ConfigError(
                     f"{path}: refused: its YAML aliases expand to more than {MAX_YAML_VALUES:,} values "
-                    "(a 'billion laughs' file?)")
+                    "(a 'billion laughs' file?)"
+                )
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -167,7 +169,8 @@ def _check_detectors(db: PrivacyDB, path: Path, node: yaml.Node | None) -> None:
 
     for cname, cat in db.categories.items():
         specs: list[tuple[tuple[Any, ...], Any]] = [
-            (("categories", cname, "detectors", i), spec) for i, spec in enumerate(cat.detectors)]
+            (("categories", cname, "detectors", i), spec) for i, spec in enumerate(cat.detectors)
+        ]
         if cat.confirm is not None:
             specs += [(("categories", cname, "confirm", "by", i), spec) for i, spec in enumerate(cat.confirm.by)]
         for at, spec in specs:
@@ -205,8 +208,6 @@ def load_db(path: str | Path | None = None) -> PrivacyDB:
     extends = user.pop("extends", "default")
     if extends not in ("default", "none", None):
         line = line_of(user_node, ("extends",))
-        raise ConfigError(
-            f"{user_path}:{line}: extends: must be 'default' or 'none' (got {extends!r})"
-        )
+        raise ConfigError(f"{user_path}:{line}: extends: must be 'default' or 'none' (got {extends!r})")
     merged = _deep_merge(base, user) if extends == "default" else user
     return _validate(merged, user_path, user_node)

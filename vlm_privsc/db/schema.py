@@ -170,8 +170,10 @@ class PrivacyDB(_Strict):
         for cname, cat in self.categories.items():
             for other in cat.confirm.by_categories if cat.confirm else ():
                 if other not in self.categories:
-                    raise ValueError(f"categories.{cname}.confirm.by_categories names unknown category "
-                                     f"{other!r}; valid: {', '.join(valid)}")
+                    raise ValueError(
+                        f"categories.{cname}.confirm.by_categories names unknown category "
+                        f"{other!r}; valid: {', '.join(valid)}"
+                    )
                 if other == cname:
                     raise ValueError(f"categories.{cname}.confirm.by_categories: a category cannot confirm itself")
         for c in self.merge.precedence:
@@ -184,33 +186,25 @@ class PrivacyDB(_Strict):
                 continue
             for c in pol.categories:
                 if c not in self.categories:
-                    raise ValueError(
-                        f"policy {pname!r} names unknown category {c!r}; valid: {', '.join(valid)}"
-                    )
+                    raise ValueError(f"policy {pname!r} names unknown category {c!r}; valid: {', '.join(valid)}")
         return self
 
     # --- queries -------------------------------------------------------------------
     def policy_categories(self, policy: str) -> tuple[str, ...]:
         """The category names of ``policy``; an unknown policy lists the valid ones."""
         if policy not in self.policies:
-            raise UnknownNameError(
-                f"unknown policy {policy!r}; valid: {', '.join(sorted(self.policies))}"
-            )
+            raise UnknownNameError(f"unknown policy {policy!r}; valid: {', '.join(sorted(self.policies))}")
         cats = self.policies[policy].categories
         return tuple(self.categories) if cats == "*" else tuple(cats)
 
     def category(self, name: str) -> Category:
         if name not in self.categories:
-            raise UnknownNameError(
-                f"unknown category {name!r}; valid: {', '.join(sorted(self.categories))}"
-            )
+            raise UnknownNameError(f"unknown category {name!r}; valid: {', '.join(sorted(self.categories))}")
         return self.categories[name]
 
     def canonical_json(self) -> str:
         """Canonical JSON (sorted keys, no whitespace): what the digest hashes."""
-        return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def digest(self) -> str:
         """sha256 of the canonical JSON: the identity transmitter and receiver compare."""

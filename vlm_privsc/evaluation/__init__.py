@@ -5,5 +5,15 @@ from vlm_privsc.evaluation.engines import Engine, LocalEngine, RayEngine
 from vlm_privsc.evaluation.runner import EvalGrid, EvalRun, evaluate, run_evaluation
 from vlm_privsc.evaluation.summary import summarise
 
-__all__ = ["Engine", "EvalGrid", "EvalRun", "FaceItem", "LocalEngine", "RayEngine", "evaluate", "load_faces",
-           "run_evaluation", "summarise"]
+__all__ = [
+    "Engine",
+    "EvalGrid",
+    "EvalRun",
+    "FaceItem",
+    "LocalEngine",
+    "RayEngine",
+    "evaluate",
+    "load_faces",
+    "run_evaluation",
+    "summarise",
+]

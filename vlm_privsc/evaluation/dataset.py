@@ -45,8 +45,10 @@ def _from_csv(path: Path) -> list[FaceItem]:
         if not image:
             raise InputError(f"face list {str(path)!r} line {line}: the {icol} column is empty")
         if not identity:
-            raise InputError(f"face list {str(path)!r} line {line}: the {pcol} of {image!r} is empty "
-                             "(every photo needs the identity of the person in it)")
+            raise InputError(
+                f"face list {str(path)!r} line {line}: the {pcol} of {image!r} is empty "
+                "(every photo needs the identity of the person in it)"
+            )
         items.append(FaceItem(image, (path.parent / image).resolve(), identity))
     return items
 

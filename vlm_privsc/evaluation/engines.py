@@ -111,10 +111,16 @@ class EngineReport:
     failures: list[PhotoFailure] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"engine": self.engine, "workers": self.workers, "per_worker": dict(sorted(self.per_worker.items())),
-                "restarted": self.restarted,
-                "failed": [{"image": f.image, "error": f.error, "attempts": f.attempts, "workers": list(f.workers)}
-                           for f in self.failures]}
+        return {
+            "engine": self.engine,
+            "workers": self.workers,
+            "per_worker": dict(sorted(self.per_worker.items())),
+            "restarted": self.restarted,
+            "failed": [
+                {"image": f.image, "error": f.error, "attempts": f.attempts, "workers": list(f.workers)}
+                for f in self.failures
+            ],
+        }
 
 
 class EngineError(VlmscError):
@@ -212,8 +218,12 @@ class Engine(ABC):
         self.close()
 
 
-def stream_results(engine: Engine, tasks: Iterable[PhotoTask], attempts: int = MAX_ATTEMPTS,
-                   on_failure: Callable[[PhotoFailure], None] | None = None) -> Iterator[PhotoResult]:
+def stream_results(
+    engine: Engine,
+    tasks: Iterable[PhotoTask],
+    attempts: int = MAX_ATTEMPTS,
+    on_failure: Callable[[PhotoFailure], None] | None = None,
+) -> Iterator[PhotoResult]:
     """Submit every task and yield each successful result once, in completion order.
 
     A failed try (the worker raised, or died with the photo) re-queues the photo until it
@@ -272,8 +282,9 @@ class LocalEngine(Engine):
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=_pool_init,
-                                         initargs=(spec, self.threads))
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=mp.get_context("spawn"), initializer=_pool_init, initargs=(spec, self.threads)
+        )
 
     def submit(self, task: PhotoTask) -> None:
         if self._pool is None:
@@ -297,9 +308,10 @@ class LocalEngine(Engine):
         try:
             return fut.result()
         except BrokenProcessPool:
-            raise EngineError("a local worker process died (killed or out of memory); the rows written so far "
-                              "are kept: re-run the same command to resume (--engine ray replaces dead workers)"
-                              ) from None
+            raise EngineError(
+                "a local worker process died (killed or out of memory); the rows written so far "
+                "are kept: re-run the same command to resume (--engine ray replaces dead workers)"
+            ) from None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -327,7 +339,9 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise EngineError("--engine ray needs Ray: pip install 'vlm-privsc[ray]' (or pip install 'ray>=2.40')") from None
+        raise EngineError(
+            "--engine ray needs Ray: pip install 'vlm-privsc[ray]' (or pip install 'ray>=2.40')"
+        ) from None
     return ray
 
 
@@ -342,8 +356,10 @@ class _RayWorker:
             self.w: PhotoWorker | None = PhotoWorker(spec, threads)
         except Exception as e:  # reported by ready()
             self.w = None
-            self.error = ("user" if isinstance(e, VlmscError) else "bug", _error_text(e) if not isinstance(e, VlmscError)
-                          else str(e))
+            self.error = (
+                "user" if isinstance(e, VlmscError) else "bug",
+                _error_text(e) if not isinstance(e, VlmscError) else str(e),
+            )
             if not isinstance(e, VlmscError):
                 traceback.print_exc()
 
@@ -352,7 +368,9 @@ class _RayWorker:
 
     def run(self, task: PhotoTask) -> PhotoResult:
         if self.w is None:
-            return PhotoResult(task, (), self.id, 0.0, error=f"worker could not start: {self.error[1] if self.error else ''}")
+            return PhotoResult(
+                task, (), self.id, 0.0, error=f"worker could not start: {self.error[1] if self.error else ''}"
+            )
         return self.w.run(task)
 
 
@@ -374,9 +392,16 @@ class RayEngine(Engine):
 
     name = "ray"
 
-    def __init__(self, workers: int | None = None, address: str | None = None, cpus_per_worker: float = 1.0,
-                 gpus_per_worker: float = 0.0, ship_photos: bool = True, max_replacements: int | None = None,
-                 start_timeout_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        address: str | None = None,
+        cpus_per_worker: float = 1.0,
+        gpus_per_worker: float = 0.0,
+        ship_photos: bool = True,
+        max_replacements: int | None = None,
+        start_timeout_s: float = 300.0,
+    ) -> None:
         if cpus_per_worker <= 0 or gpus_per_worker < 0:
             raise ConfigError("Ray workers need cpus_per_worker > 0 and --gpus-per-worker >= 0")
         super().__init__(workers or 1)
@@ -403,8 +428,9 @@ class RayEngine(Engine):
         ray = self._ray = import_ray()
         if ray.is_initialized():
             return
-        kw: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                                  configure_logging=False)
+        kw: dict[str, Any] = dict(
+            include_dashboard=False, log_to_driver=False, logging_level="ERROR", configure_logging=False
+        )
         env = {k: os.environ[k] for k in ("VLMSC_KEY", "VLMSC_WEIGHTS_DIR") if os.environ.get(k)}
         if env:  # the workers read the key and the weights folder as the local engine's do
             kw["runtime_env"] = {"env_vars": env}
@@ -466,16 +492,19 @@ class RayEngine(Engine):
         self.report = EngineReport(self.name, self.workers)
         if self.max_replacements is None:
             self.max_replacements = 2 * self.workers + 2
-        self._cls = ray.remote(_RayWorker).options(num_cpus=self.cpus, num_gpus=self.gpus, max_restarts=0,
-                                                   max_task_retries=0)
+        self._cls = ray.remote(_RayWorker).options(
+            num_cpus=self.cpus, num_gpus=self.gpus, max_restarts=0, max_task_retries=0
+        )
         self._args = (ray.put(spec), max(1, int(self.cpus)))
         for _ in range(self.workers):
             self._spawn()
         # the first worker up (or its start-up error) before any photo is sent; the rest join as they come
         ready, _ = ray.wait(list(self._starting), num_returns=1, timeout=self.start_timeout_s)
         if not ready:
-            raise EngineError(f"no Ray worker started within {self.start_timeout_s:g} s: asked for {self.workers} "
-                              f"with {self.cpus:g} CPU and {self.gpus:g} GPU each; the cluster has {self._resources()}")
+            raise EngineError(
+                f"no Ray worker started within {self.start_timeout_s:g} s: asked for {self.workers} "
+                f"with {self.cpus:g} CPU and {self.gpus:g} GPU each; the cluster has {self._resources()}"
+            )
         self._started(ready[0])
 
     # -- scheduling -------------------------------------------------------------------------
@@ -492,8 +521,14 @@ class RayEngine(Engine):
                 try:
                     t = replace(t, data=t.item.path.read_bytes())
                 except OSError as e:
-                    self._unsent.append(PhotoResult(t, (), "", error=_error_text(InputError(
-                        f"cannot read image {str(t.item.path)!r}: {e.strerror or e}"))))
+                    self._unsent.append(
+                        PhotoResult(
+                            t,
+                            (),
+                            "",
+                            error=_error_text(InputError(f"cannot read image {str(t.item.path)!r}: {e.strerror or e}")),
+                        )
+                    )
                     continue
             a = self._idle.popleft()
             self._inflight[a.run.remote(t)] = (a, t)
@@ -508,9 +543,11 @@ class RayEngine(Engine):
             if self._unsent:
                 return self._unsent.popleft()
             if not self._inflight and not self._starting:
-                raise EngineError(f"no Ray worker left ({self.report.restarted} restarted, limit "
-                                  f"{self.max_replacements}); {len(self._queue)} photos not evaluated; "
-                                  "re-run the same command to resume")
+                raise EngineError(
+                    f"no Ray worker left ({self.report.restarted} restarted, limit "
+                    f"{self.max_replacements}); {len(self._queue)} photos not evaluated; "
+                    "re-run the same command to resume"
+                )
             (ref,), _ = ray.wait([*self._inflight, *self._starting], num_returns=1)
             if ref in self._starting:
                 self._started(ref)

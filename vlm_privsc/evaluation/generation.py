@@ -92,7 +92,9 @@ def box_centred_in(boxes: Sequence[Sequence[float]], region: torch.Tensor) -> bo
     return False
 
 
-def bootstrap_ci(values: Sequence[float], n: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+def bootstrap_ci(
+    values: Sequence[float], n: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float, float]:
     """``(mean, low, high)``: the mean of the finite ``values`` and its percentile bootstrap interval."""
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
     if v.size == 0:

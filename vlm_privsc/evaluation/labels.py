@@ -36,8 +36,10 @@ def load_labels(path: str | Path) -> dict[str, list[Box]]:
     fcol = next((cols[c] for c in _FILE_COLS if c in cols), None)
     missing = [c for c in ("x0", "y0", "x1", "y1") if c not in cols]
     if fcol is None or missing:
-        raise InputError(f"labels {str(p)!r} need a file column ({'/'.join(_FILE_COLS)}) and x0,y0,x1,y1; "
-                         f"found: {', '.join(header) or 'nothing'}")
+        raise InputError(
+            f"labels {str(p)!r} need a file column ({'/'.join(_FILE_COLS)}) and x0,y0,x1,y1; "
+            f"found: {', '.join(header) or 'nothing'}"
+        )
     out: dict[str, list[Box]] = defaultdict(list)
     for line, r in enumerate(rows, start=2):
         try:

@@ -36,7 +36,11 @@ def leakage_vs_eve_snr(by_config: list[dict[str, Any]]) -> bytes:
     fig, ax = plt.subplots(figsize=(6, 4))
     for (policy, scheme), cs in sorted(_series(by_config).items()):
         for b in sorted({c["bob_snr_db"] for c in cs}):
-            pts = sorted((c["eve_snr_db"], c["eve_match_rate"]) for c in cs if c["bob_snr_db"] == b and c["eve_match_rate"] is not None)
+            pts = sorted(
+                (c["eve_snr_db"], c["eve_match_rate"])
+                for c in cs
+                if c["bob_snr_db"] == b and c["eve_match_rate"] is not None
+            )
             if pts:
                 ax.plot(*zip(*pts), marker="o", label=f"{policy}/{scheme} (Bob {b:g} dB)")
     ax.set_xlabel("Eve SNR (dB)")
@@ -53,7 +57,11 @@ def bob_quality_vs_snr(by_config: list[dict[str, Any]]) -> bytes:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for (policy, scheme), cs in sorted(_series(by_config).items()):
         e0 = sorted({c["eve_snr_db"] for c in cs})[0]
-        pts = sorted((c["bob_snr_db"], c["bob_psnr_db"], c["bob_psnr_nonprivate_db"], c["bob_ssim"]) for c in cs if c["eve_snr_db"] == e0)
+        pts = sorted(
+            (c["bob_snr_db"], c["bob_psnr_db"], c["bob_psnr_nonprivate_db"], c["bob_ssim"])
+            for c in cs
+            if c["eve_snr_db"] == e0
+        )
         if not pts:
             continue
         x = [p[0] for p in pts]
@@ -74,8 +82,11 @@ def privacy_utility(by_config: list[dict[str, Any]]) -> bytes:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     for (policy, scheme), cs in sorted(_series(by_config).items()):
-        pts = [(c["bob_psnr_nonprivate_db"], c["eve_match_rate"]) for c in cs
-               if c["bob_psnr_nonprivate_db"] is not None and c["eve_match_rate"] is not None]
+        pts = [
+            (c["bob_psnr_nonprivate_db"], c["eve_match_rate"])
+            for c in cs
+            if c["bob_psnr_nonprivate_db"] is not None and c["eve_match_rate"] is not None
+        ]
         if pts:
             ax.scatter(*zip(*pts), label=f"{policy}/{scheme}", s=25)
     ax.set_xlabel("Bob PSNR on non-private pixels (dB)  (utility)")
@@ -99,9 +110,13 @@ def _engine_lines(meta: dict[str, Any]) -> list[str]:
     if "engine" not in meta:
         return []
     per = meta.get("per_worker") or {}
-    out = ["", f"Engine: {meta['engine']}, {meta.get('workers')} worker(s)"
-           + (f", {meta['restarted']} restarted" if meta.get("restarted") else "")
-           + ("; photos per worker: " + ", ".join(f"`{w}` {n}" for w, n in per.items()) if per else "") + "."]
+    out = [
+        "",
+        f"Engine: {meta['engine']}, {meta.get('workers')} worker(s)"
+        + (f", {meta['restarted']} restarted" if meta.get("restarted") else "")
+        + ("; photos per worker: " + ", ".join(f"`{w}` {n}" for w, n in per.items()) if per else "")
+        + ".",
+    ]
     for f in meta.get("failed") or []:
         out.append(f"- failed after {f['attempts']} tries: `{f['image']}`: {f['error']}")
     return out
@@ -143,21 +158,35 @@ def markdown_report(summary: dict[str, Any], meta: dict[str, Any]) -> str:
             f"{_fmt(c['bob_psnr_nonprivate_db'], 2)} | {_fmt(c['bob_ssim'])} | {_fmt(c['bob_match_rate'])} | "
             f"{_fmt(c['guard_face_coverage'])} | {_fmt(c.get('guard_label_recall'))} | {c['n']} |"
         )
-    lines += ["", "## Leakage reduction vs no guard", "",
-              "Bob non-private PSNR change: per photo, the guarded restoration minus the unguarded one on the same "
-              "(non-private) pixels, averaged.", "",
-              "| configuration | reduction | match rate | match rate (none) | Bob non-private PSNR change (dB) |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Leakage reduction vs no guard",
+        "",
+        "Bob non-private PSNR change: per photo, the guarded restoration minus the unguarded one on the same "
+        "(non-private) pixels, averaged.",
+        "",
+        "| configuration | reduction | match rate | match rate (none) | Bob non-private PSNR change (dB) |",
+        "|---|---|---|---|---|",
+    ]
     for k, v in summary["leakage_reduction"].items():
         if v is None:
             lines.append(f"| {k} | - (baseline never matched) | | | |")
         else:
-            lines.append(f"| {k} | {_fmt(v['leakage_reduction'])} | {_fmt(v['match_rate'])} | "
-                         f"{_fmt(v['match_rate_none'])} | {_fmt(v['bob_nonprivate_psnr_change_db'], 2)} |")
+            lines.append(
+                f"| {k} | {_fmt(v['leakage_reduction'])} | {_fmt(v['match_rate'])} | "
+                f"{_fmt(v['match_rate_none'])} | {_fmt(v['bob_nonprivate_psnr_change_db'], 2)} |"
+            )
     skipped = meta.get("skipped") or []
     if skipped:
-        lines += ["", f"## Skipped photos ({len(skipped)})", "", "These could not be read and are in no row:", "",
-                  "| photo | reason |", "|---|---|"]
+        lines += [
+            "",
+            f"## Skipped photos ({len(skipped)})",
+            "",
+            "These could not be read and are in no row:",
+            "",
+            "| photo | reason |",
+            "|---|---|",
+        ]
         lines += [f"| {s['photo']} | {s['reason'].replace('|', '/')} |" for s in skipped]
     lines += ["", "Plots: `leakage_vs_eve_snr.png`, `bob_quality_vs_snr.png`, `privacy_utility.png`.", ""]
     return "\n".join(lines)

@@ -57,8 +57,13 @@ def read_labels(path: Path) -> dict[str, dict[str, str]]:
     return {r["file"]: {k: v.strip() for k, v in r.items() if k != "file"} for r in rows}
 
 
-def measure(images: Path, labels: dict[str, dict[str, str]], categories: list[str],
-            detect_max_side: int = 1280, db: PrivacyDB | None = None) -> list[CategoryPrecision]:
+def measure(
+    images: Path,
+    labels: dict[str, dict[str, str]],
+    categories: list[str],
+    detect_max_side: int = 1280,
+    db: PrivacyDB | None = None,
+) -> list[CategoryPrecision]:
     """Run the guard of ``db`` (default: the default database) with each category's policy
     on every labelled photo."""
     from vlm_privsc.db import load_db
@@ -67,8 +72,9 @@ def measure(images: Path, labels: dict[str, dict[str, str]], categories: list[st
 
     db = db or load_db()
     guards = {cat: PrivacyGuard(db, CATEGORY_POLICY[cat], detect_max_side=detect_max_side).load() for cat in categories}
-    tally: dict[str, dict[str, list[str]]] = {c: {"negatives": [], "false": [], "positives": [], "found": []}
-                                              for c in categories}
+    tally: dict[str, dict[str, list[str]]] = {
+        c: {"negatives": [], "false": [], "positives": [], "found": []} for c in categories
+    }
     fractions: dict[str, list[float]] = {c: [] for c in categories}
     for name, lab in sorted(labels.items()):
         wanted = [c for c in categories if lab.get(c, "?") in ("0", "1")]
@@ -92,24 +98,45 @@ def measure(images: Path, labels: dict[str, dict[str, str]], categories: list[st
     for cat in categories:
         t, fr = tally[cat], fractions[cat]
         neg, pos = len(t["negatives"]), len(t["positives"])
-        out.append(CategoryPrecision(
-            cat, CATEGORY_POLICY[cat], neg, len(t["false"]), round(len(t["false"]) / neg, 4) if neg else None,
-            round(sum(fr) / len(fr), 5) if fr else None,
-            pos, len(t["found"]), round(len(t["found"]) / pos, 4) if pos else None, tuple(t["false"])))
+        out.append(
+            CategoryPrecision(
+                cat,
+                CATEGORY_POLICY[cat],
+                neg,
+                len(t["false"]),
+                round(len(t["false"]) / neg, 4) if neg else None,
+                round(sum(fr) / len(fr), 5) if fr else None,
+                pos,
+                len(t["found"]),
+                round(len(t["found"]) / pos, 4) if pos else None,
+                tuple(t["false"]),
+            )
+        )
     return out
 
 
 def markdown(results: list[CategoryPrecision], command: str, images: str) -> str:
-    lines = [f"# Guard precision on {images}", "", "Command:", "", "```", command, "```", "",
-             "| category | policy | photos without it | masked anyway | false-mask rate (target <= 0.05) | "
-             "false-masked pixels (mean) | photos with it | found | photo recall |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Guard precision on {images}",
+        "",
+        "Command:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "| category | policy | photos without it | masked anyway | false-mask rate (target <= 0.05) | "
+        "false-masked pixels (mean) | photos with it | found | photo recall |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         rate = "-" if r.false_mask_rate is None else f"{r.false_mask_rate:.3f}"
         frac = "-" if r.false_masked_fraction is None else f"{r.false_masked_fraction:.4f}"
         rec = "-" if r.photo_recall is None else f"{r.photo_recall:.3f}"
-        lines.append(f"| {r.category} | {r.policy} | {r.negatives} | {r.false_masked_photos} | {rate} | {frac} | "
-                     f"{r.positives} | {r.found_photos} | {rec} |")
+        lines.append(
+            f"| {r.category} | {r.policy} | {r.negatives} | {r.false_masked_photos} | {rate} | {frac} | "
+            f"{r.positives} | {r.found_photos} | {rec} |"
+        )
     lines += ["", "Photos masked anyway:", ""]
     lines += [f"- {r.category}: {', '.join(r.false_photos) or 'none'}" for r in results]
     return "\n".join(lines) + "\n"
@@ -129,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m vlm_privsc.evaluation.precision " + " ".join(sys.argv[1:] if argv is None else argv)
     from vlm_privsc.io.atomic import atomic_write_json, atomic_write_text
 
-    atomic_write_json(a.out / "precision.json", {"command": command, "seconds": round(time.perf_counter() - t0, 1),
-                                                 "results": [asdict(r) for r in results]})
+    atomic_write_json(
+        a.out / "precision.json",
+        {"command": command, "seconds": round(time.perf_counter() - t0, 1), "results": [asdict(r) for r in results]},
+    )
     atomic_write_text(a.out / "precision.md", markdown(results, command, str(a.images)))
     print(markdown(results, command, str(a.images)))
     return 0

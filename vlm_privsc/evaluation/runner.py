@@ -40,12 +40,35 @@ from vlm_privsc.evaluation.labels import Box, boxes_for, covered
 from vlm_privsc.io.atomic import atomic_write_text
 
 ROW_FIELDS = [
-    "image", "identity", "policy", "scheme", "channel", "bob_snr_db", "eve_snr_db", "seed",
-    "n_faces", "private_fraction", "guard_face_coverage", "n_labels", "labels_covered",
-    "eve_similarity", "eve_match", "eve_reid_top1", "eve_psnr_db", "eve_ssim",
-    "bob_similarity", "bob_match", "bob_reid_top1", "bob_psnr_db", "bob_ssim", "bob_psnr_nonprivate_db",
+    "image",
+    "identity",
+    "policy",
+    "scheme",
+    "channel",
+    "bob_snr_db",
+    "eve_snr_db",
+    "seed",
+    "n_faces",
+    "private_fraction",
+    "guard_face_coverage",
+    "n_labels",
+    "labels_covered",
+    "eve_similarity",
+    "eve_match",
+    "eve_reid_top1",
+    "eve_psnr_db",
+    "eve_ssim",
+    "bob_similarity",
+    "bob_match",
+    "bob_reid_top1",
+    "bob_psnr_db",
+    "bob_ssim",
+    "bob_psnr_nonprivate_db",
     "bob_psnr_nonprivate_none_db",
-    "bob_category_ok", "eve_category_ok", "eve_category_from_shape_ok", "seconds",
+    "bob_category_ok",
+    "eve_category_ok",
+    "eve_category_from_shape_ok",
+    "seconds",
 ]
 
 
@@ -69,8 +92,15 @@ def cell_key(image: str, policy: str, scheme: str, channel: str, bob: float, eve
 
 
 def row_key(row: dict[str, Any]) -> str:
-    return cell_key(row["image"], row["policy"], row["scheme"], row["channel"], float(row["bob_snr_db"]),
-                    float(row["eve_snr_db"]), int(row["seed"]))
+    return cell_key(
+        row["image"],
+        row["policy"],
+        row["scheme"],
+        row["channel"],
+        float(row["bob_snr_db"]),
+        float(row["eve_snr_db"]),
+        int(row["seed"]),
+    )
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -93,8 +123,11 @@ def config_fingerprint(config: PipelineConfig) -> dict[str, Any]:
     m = config.jscc.model
     path = Path(m) if m and m.endswith(".safetensors") else weights_path(m or DEFAULT_MODEL)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "missing"
-    return {"pipeline": config.model_dump(mode="json"), "db_digest": load_db(config.guard.db).digest()[:16],
-            "jscc_weights_sha256": digest}
+    return {
+        "pipeline": config.model_dump(mode="json"),
+        "db_digest": load_db(config.guard.db).digest()[:16],
+        "jscc_weights_sha256": digest,
+    }
 
 
 def _first_difference(a: Any, b: Any, where: str = "") -> str | None:
@@ -119,8 +152,9 @@ def _check_fingerprint(out: Path, fp: dict[str, Any], have_rows: bool) -> None:
         old = json.loads(path.read_text())
         diff = _first_difference(old, fp)
         if diff:
-            raise ConfigError(f"{out} holds rows of another configuration ({diff}); "
-                              "use another --out or delete that folder")
+            raise ConfigError(
+                f"{out} holds rows of another configuration ({diff}); use another --out or delete that folder"
+            )
     atomic_write_text(path, json.dumps(fp, indent=1, sort_keys=True))
 
 
@@ -155,8 +189,9 @@ def _upgrade_header(path: Path, rows: list[dict[str, Any]]) -> None:
 class _Worker:
     """Holds a loaded pipeline and the Re-ID gallery; evaluates one photo's cells."""
 
-    def __init__(self, config: dict[str, Any], gallery: dict[str, Any], threads: int,
-                 labels: dict[str, list[Box]] | None = None) -> None:
+    def __init__(
+        self, config: dict[str, Any], gallery: dict[str, Any], threads: int, labels: dict[str, list[Box]] | None = None
+    ) -> None:
         import torch
 
         from vlm_privsc.keys import KEY_ENV, load_key
@@ -188,30 +223,54 @@ class _Worker:
 
         def unguarded_bob(scheme: str, b: float, e: float) -> Any:
             if (scheme, b, e) not in unguarded:  # not evaluated in this call (e.g. a resumed run): recompute
-                unguarded[(scheme, b, e)] = pipe.run(img, item.key, seed, policy=BASELINE_POLICY, snr_db=b, eve_snr_db=e,
-                                                     identity=False, scheme=scheme).bob.restored
+                unguarded[(scheme, b, e)] = pipe.run(
+                    img, item.key, seed, policy=BASELINE_POLICY, snr_db=b, eve_snr_db=e, identity=False, scheme=scheme
+                ).bob.restored
             return unguarded[(scheme, b, e)]
 
         for policy in grid.policies:
-            cells = [(s, b, e) for (p, s, b, e) in grid.cells() if p == policy
-                     and cell_key(item.key, p, s, grid.channel, b, e, seed) in todo]
+            cells = [
+                (s, b, e)
+                for (p, s, b, e) in grid.cells()
+                if p == policy and cell_key(item.key, p, s, grid.channel, b, e, seed) in todo
+            ]
             if not cells:
                 continue
             g = pipe.protect(img, seed, policy)
             mask = _resize_mask(g.mask, (h, w))[0, 0].numpy()
-            cover = [float(mask[int(f.box[1]):int(np.ceil(f.box[3])), int(f.box[0]):int(np.ceil(f.box[2]))].mean())
-                     if f.box[3] > f.box[1] and f.box[2] > f.box[0] else 0.0 for f in faces]
+            cover = [
+                float(mask[int(f.box[1]) : int(np.ceil(f.box[3])), int(f.box[0]) : int(np.ceil(f.box[2]))].mean())
+                if f.box[3] > f.box[1] and f.box[2] > f.box[0]
+                else 0.0
+                for f in faces
+            ]
             ref = boxes_for(self.labels, item.key) if self.labels is not None else None
             ref_cov = covered(mask, ref, (w / img.shape[-1], h / img.shape[-2])) if ref is not None else None
             for scheme, bob_snr, eve_snr in cells:
                 t0 = time.perf_counter()
-                r = pipe.run(img, item.key, seed, policy=policy, snr_db=bob_snr, eve_snr_db=eve_snr,
-                             guard_result=g, identity=False, scheme=scheme)
+                r = pipe.run(
+                    img,
+                    item.key,
+                    seed,
+                    policy=policy,
+                    snr_db=bob_snr,
+                    eve_snr_db=eve_snr,
+                    guard_result=g,
+                    identity=False,
+                    scheme=scheme,
+                )
                 bob, eve = to_uint8(r.bob.restored), to_uint8(r.eve.restored)
                 row: dict[str, Any] = {
-                    "image": item.key, "identity": item.identity, "policy": policy, "scheme": scheme,
-                    "channel": grid.channel, "bob_snr_db": bob_snr, "eve_snr_db": eve_snr, "seed": seed,
-                    "n_faces": len(faces), "private_fraction": round(float(mask.mean()), 5),
+                    "image": item.key,
+                    "identity": item.identity,
+                    "policy": policy,
+                    "scheme": scheme,
+                    "channel": grid.channel,
+                    "bob_snr_db": bob_snr,
+                    "eve_snr_db": eve_snr,
+                    "seed": seed,
+                    "n_faces": len(faces),
+                    "private_fraction": round(float(mask.mean()), 5),
                     "guard_face_coverage": round(float(np.mean([c >= 0.9 for c in cover])), 4) if faces else "",
                     "n_labels": "" if ref_cov is None else len(ref_cov),
                     "labels_covered": "" if ref_cov is None else sum(ref_cov),
@@ -231,7 +290,9 @@ class _Worker:
                 if policy == BASELINE_POLICY:
                     unguarded[(scheme, bob_snr, eve_snr)] = t_rec
                 ref_bob = unguarded_bob(scheme, bob_snr, eve_snr) if BASELINE_POLICY in grid.policies else None
-                row["bob_psnr_nonprivate_none_db"] = "" if ref_bob is None else round(psnr(r.original, ref_bob, ~r.mask), 4)
+                row["bob_psnr_nonprivate_none_db"] = (
+                    "" if ref_bob is None else round(psnr(r.original, ref_bob, ~r.mask), 4)
+                )
                 row["bob_category_ok"] = "" if r.metrics["bob_category_ok"] is None else r.metrics["bob_category_ok"]
                 row["eve_category_ok"] = "" if r.metrics["eve_category_ok"] is None else r.metrics["eve_category_ok"]
                 shape_ok = r.metrics.get("eve_category_from_shape_ok")
@@ -325,8 +386,9 @@ def evaluate(
     prog = EvalProgress(total=len(tasks))
     if not tasks:
         return EvalRun(existing, engine.report)
-    spec = WorkerSpec(config.model_dump(mode="json"), grid, build_gallery(items, config), labels,
-                      tuple(external_entries()))
+    spec = WorkerSpec(
+        config.model_dump(mode="json"), grid, build_gallery(items, config), labels, tuple(external_entries())
+    )
     new_file = not rows_path.exists() or rows_path.stat().st_size == 0
     with rows_path.open("a", newline="") as f, engine:
         writer = csv.DictWriter(f, fieldnames=ROW_FIELDS)

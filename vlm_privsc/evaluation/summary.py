@@ -51,28 +51,41 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         groups[config_key(r)].append(r)
     by_config = []
     for (policy, scheme, channel, b, e), rs in sorted(groups.items()):
-        by_config.append({
-            "policy": policy, "scheme": scheme, "channel": channel, "bob_snr_db": b, "eve_snr_db": e,
-            "eve_match_rate": _mean([_f(r["eve_match"]) for r in rs]),
-            "eve_reid_top1": _mean([_f(r["eve_reid_top1"]) for r in rs]),
-            "eve_similarity_mean": _mean([_f(r["eve_similarity"]) for r in rs]),
-            "eve_psnr_db": _mean([_f(r["eve_psnr_db"]) for r in rs]),
-            "bob_psnr_db": _mean([_f(r["bob_psnr_db"]) for r in rs]),
-            "bob_ssim": _mean([_f(r["bob_ssim"]) for r in rs]),
-            "bob_psnr_nonprivate_db": _mean([_f(r["bob_psnr_nonprivate_db"]) for r in rs]),
-            "bob_nonprivate_change_db": _mean([_diff(r.get("bob_psnr_nonprivate_db"), r.get("bob_psnr_nonprivate_none_db"))
-                                               for r in rs]),
-            "bob_match_rate": _mean([_f(r["bob_match"]) for r in rs]),
-            "bob_similarity_mean": _mean([_f(r["bob_similarity"]) for r in rs]),
-            "bob_category_ok": _mean([_f(r["bob_category_ok"]) for r in rs]),
-            "eve_category_ok": _mean([_f(r["eve_category_ok"]) for r in rs]),
-            "eve_category_from_shape_ok": _mean([_f(r.get("eve_category_from_shape_ok")) for r in rs]),
-            "guard_face_coverage": _mean([_f(r["guard_face_coverage"]) for r in rs]),
-            "guard_label_recall": _ratio([_f(r.get("labels_covered")) for r in rs], [_f(r.get("n_labels")) for r in rs]),
-            "n": len(rs),
-            "n_with_face": sum(1 for r in rs if _f(r["eve_match"]) is not None),
-        })
-    base = {(c["scheme"], c["channel"], c["bob_snr_db"], c["eve_snr_db"]): c for c in by_config if c["policy"] == BASELINE_POLICY}
+        by_config.append(
+            {
+                "policy": policy,
+                "scheme": scheme,
+                "channel": channel,
+                "bob_snr_db": b,
+                "eve_snr_db": e,
+                "eve_match_rate": _mean([_f(r["eve_match"]) for r in rs]),
+                "eve_reid_top1": _mean([_f(r["eve_reid_top1"]) for r in rs]),
+                "eve_similarity_mean": _mean([_f(r["eve_similarity"]) for r in rs]),
+                "eve_psnr_db": _mean([_f(r["eve_psnr_db"]) for r in rs]),
+                "bob_psnr_db": _mean([_f(r["bob_psnr_db"]) for r in rs]),
+                "bob_ssim": _mean([_f(r["bob_ssim"]) for r in rs]),
+                "bob_psnr_nonprivate_db": _mean([_f(r["bob_psnr_nonprivate_db"]) for r in rs]),
+                "bob_nonprivate_change_db": _mean(
+                    [_diff(r.get("bob_psnr_nonprivate_db"), r.get("bob_psnr_nonprivate_none_db")) for r in rs]
+                ),
+                "bob_match_rate": _mean([_f(r["bob_match"]) for r in rs]),
+                "bob_similarity_mean": _mean([_f(r["bob_similarity"]) for r in rs]),
+                "bob_category_ok": _mean([_f(r["bob_category_ok"]) for r in rs]),
+                "eve_category_ok": _mean([_f(r["eve_category_ok"]) for r in rs]),
+                "eve_category_from_shape_ok": _mean([_f(r.get("eve_category_from_shape_ok")) for r in rs]),
+                "guard_face_coverage": _mean([_f(r["guard_face_coverage"]) for r in rs]),
+                "guard_label_recall": _ratio(
+                    [_f(r.get("labels_covered")) for r in rs], [_f(r.get("n_labels")) for r in rs]
+                ),
+                "n": len(rs),
+                "n_with_face": sum(1 for r in rs if _f(r["eve_match"]) is not None),
+            }
+        )
+    base = {
+        (c["scheme"], c["channel"], c["bob_snr_db"], c["eve_snr_db"]): c
+        for c in by_config
+        if c["policy"] == BASELINE_POLICY
+    }
     reduction: dict[str, Any] = {}
     for c in by_config:
         if c["policy"] == BASELINE_POLICY:

@@ -185,8 +185,13 @@ class PrivacyGuard:
 
     # --- detection ---------------------------------------------------------------
     @staticmethod
-    def _run_spec(spec: DetectorSpec, cat: Category, small: np.ndarray,
-                  cache: dict[str, list[Detection]], timings: dict[str, float]) -> list[Detection]:
+    def _run_spec(
+        spec: DetectorSpec,
+        cat: Category,
+        small: np.ndarray,
+        cache: dict[str, list[Detection]],
+        timings: dict[str, float],
+    ) -> list[Detection]:
         """One detector's detections above its threshold (each detector runs once per photo)."""
         key = _spec_key(spec)
         if key not in cache:
@@ -224,9 +229,14 @@ class PrivacyGuard:
         h, w = image.shape[-2:]
         rgb = to_uint8(image)
         scale = detection_scale(h, w, self.detect_max_side)
-        small = rgb if scale == 1.0 else cv2.resize(
-            rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
-            interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC,
+        small = (
+            rgb
+            if scale == 1.0
+            else cv2.resize(
+                rgb,
+                (max(1, round(w * scale)), max(1, round(h * scale))),
+                interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC,
+            )
         )
         sy, sx = h / small.shape[0], w / small.shape[1]
 
@@ -287,13 +297,22 @@ class PrivacyGuard:
         return listed + [c for c in self.categories if c not in listed]
 
     # --- gates ---------------------------------------------------------------------
-    def _confirm(self, spec: ConfirmSpec, cat: Category, dets: list[Detection], small: np.ndarray,
-                 cache: dict[str, list[Detection]], timings: dict[str, float]) -> list[Detection]:
+    def _confirm(
+        self,
+        spec: ConfirmSpec,
+        cat: Category,
+        dets: list[Detection],
+        small: np.ndarray,
+        cache: dict[str, list[Detection]],
+        timings: dict[str, float],
+    ) -> list[Detection]:
         """The detections of ``dets`` that pass every gate of ``spec`` (see :class:`ConfirmSpec`)."""
         from vlm_privsc.guard.detectors.text import box_quad, count_chars, read_quads
 
-        quads = [d.polygon if d.polygon is not None and np.asarray(d.polygon).shape == (4, 2)
-                 else box_quad(d.box) for d in dets]
+        quads = [
+            d.polygon if d.polygon is not None and np.asarray(d.polygon).shape == (4, 2) else box_quad(d.box)
+            for d in dets
+        ]
         keep = [True] * len(dets)
         if spec.shape is not None:
             for i, q in enumerate(quads):
@@ -308,8 +327,12 @@ class PrivacyGuard:
             g = spec.read
             for i, (txt, score) in zip(todo, reads):
                 n, digits = count_chars(txt)
-                if (score < g.min_score or n < g.min_chars or digits < g.min_digits
-                        or (g.max_chars is not None and n > g.max_chars)):
+                if (
+                    score < g.min_score
+                    or n < g.min_chars
+                    or digits < g.min_digits
+                    or (g.max_chars is not None and n > g.max_chars)
+                ):
                     keep[i] = False
         if spec.by or spec.by_categories:
             confirmers: list[Detection] = []
@@ -319,8 +342,10 @@ class PrivacyGuard:
                 confirmers.extend(self._detect_category(self.db.categories[other], small, cache, timings))
             for i, d in enumerate(dets):
                 if keep[i]:
-                    keep[i] = any(not (c.detector == d.detector and c.box == d.box)
-                                  and overlap(d, c) >= spec.min_overlap for c in confirmers)
+                    keep[i] = any(
+                        not (c.detector == d.detector and c.box == d.box) and overlap(d, c) >= spec.min_overlap
+                        for c in confirmers
+                    )
         return [d for d, k in zip(dets, keep) if k]
 
     def _segment(self, small: np.ndarray, dets: list[Detection]) -> list[Detection]:

@@ -62,8 +62,15 @@ def _grabcut(image: np.ndarray, box: Box, prior: np.ndarray) -> np.ndarray:
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
         cv2.setRNGSeed(0)
-        cv2.grabCut(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), gc, None, bgd, fgd, 3,  # type: ignore[call-overload]
-                    cv2.GC_INIT_WITH_MASK)  # (OpenCV's stubs want a rect even with GC_INIT_WITH_MASK)
+        cv2.grabCut(
+            cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
+            gc,
+            None,
+            bgd,
+            fgd,
+            3,  # type: ignore[call-overload]
+            cv2.GC_INIT_WITH_MASK,
+        )  # (OpenCV's stubs want a rect even with GC_INIT_WITH_MASK)
     except cv2.error:
         return prior
     fg = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).astype(np.uint8) & prior
@@ -88,8 +95,9 @@ def region_mask(
         if spec.dilate > 0:  # grow the segment like the box: by a fraction of its size
             k = int(round(spec.dilate * max(box[2] - box[0], box[3] - box[1])))
             if k > 0:
-                m = np.asarray(cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))),
-                               dtype=np.uint8)
+                m = np.asarray(
+                    cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))), dtype=np.uint8
+                )
     elif spec.shape == "polygon" and polygon is not None and len(polygon) >= 3:
         m = _polygon_mask(polygon, spec.dilate, height, width)
     elif spec.shape == "ellipse":

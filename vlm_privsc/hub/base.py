@@ -59,11 +59,11 @@ class HubBackend:
                 )
             msg = str(exc)
             prefix = f"{cls.name}: "
-            return False, msg[len(prefix):] if msg.startswith(prefix) else msg
+            return False, msg[len(prefix) :] if msg.startswith(prefix) else msg
         except VlmscError as exc:
             msg = str(exc)
             prefix = f"{cls.name}: "
-            return False, msg[len(prefix):] if msg.startswith(prefix) else msg
+            return False, msg[len(prefix) :] if msg.startswith(prefix) else msg
         except TypeError as exc:  # unknown params
             return False, f"invalid params: {exc}"
         if isinstance(where, str):

@@ -41,8 +41,14 @@ class BackendStatus:
     """Named by the preset that was given."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"stage": self.stage, "name": self.name, "needs": self.needs, "available": self.available,
-                "detail": self.detail, "used_by_preset": self.used}
+        return {
+            "stage": self.stage,
+            "name": self.name,
+            "needs": self.needs,
+            "available": self.available,
+            "detail": self.detail,
+            "used_by_preset": self.used,
+        }
 
 
 def _doc_line(factory: Any) -> str:
@@ -50,8 +56,9 @@ def _doc_line(factory: Any) -> str:
     return doc.splitlines()[0].rstrip(".") if doc else ""
 
 
-def backend_status(stage: str, name: str, factory: Any, params: dict[str, Any] | None = None,
-                   used: bool = False) -> BackendStatus:
+def backend_status(
+    stage: str, name: str, factory: Any, params: dict[str, Any] | None = None, used: bool = False
+) -> BackendStatus:
     """The status of one registered backend (never raises)."""
     from vlm_privsc.hub.weights import missing_packages
 
@@ -108,13 +115,22 @@ def _jscc_rows(used: Iterable[str | None]) -> list[BackendStatus]:
         p = jw.weights_path(n)
         how = getattr(jw, "TRAIN_COMMANDS", {}).get(n)
         detail = str(p) if p.is_file() else f"missing {p}" + (f"; train it with: {how}" if how else "")
-        rows.append(BackendStatus("jscc", n, f"file {p.name} (shipped in the package)", p.is_file(), detail,
-                                  n in used_set or (n == jw.DEFAULT_MODEL and None in used_set)))
+        rows.append(
+            BackendStatus(
+                "jscc",
+                n,
+                f"file {p.name} (shipped in the package)",
+                p.is_file(),
+                detail,
+                n in used_set or (n == jw.DEFAULT_MODEL and None in used_set),
+            )
+        )
     return rows
 
 
-def catalog(params: dict[tuple[str, str], dict[str, Any]] | None = None,
-            jscc_model: str | None = "") -> list[BackendStatus]:
+def catalog(
+    params: dict[tuple[str, str], dict[str, Any]] | None = None, jscc_model: str | None = ""
+) -> list[BackendStatus]:
     """Every backend of every stage (hub backends included), with its status here.
 
     ``params`` (e.g. from :func:`preset_params`) gives the parameters to check a backend

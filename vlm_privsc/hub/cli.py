@@ -22,8 +22,14 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def list_models(
-    preset: Annotated[Optional[str], typer.Option("--preset", help="Check the backends with this preset's params (name or YAML) and mark them.")] = None,
-    weights_dir: Annotated[Optional[list[Path]], typer.Option("--weights-dir", help="Folder(s) holding hub weights (also: VLMSC_WEIGHTS_DIR).")] = None,
+    preset: Annotated[
+        Optional[str],
+        typer.Option("--preset", help="Check the backends with this preset's params (name or YAML) and mark them."),
+    ] = None,
+    weights_dir: Annotated[
+        Optional[list[Path]],
+        typer.Option("--weights-dir", help="Folder(s) holding hub weights (also: VLMSC_WEIGHTS_DIR)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Every backend of every stage: what it needs and whether it is available on this machine."""

@@ -77,7 +77,7 @@ class ClipSource:
     @property
     def where(self) -> Path | str:
         if self.model_name.startswith("local-dir:"):
-            return Path(self.model_name[len("local-dir:"):])
+            return Path(self.model_name[len("local-dir:") :])
         if self.pretrained and Path(self.pretrained).is_file():
             return Path(self.pretrained)
         return f"{self.model_name}/{self.pretrained}" if self.pretrained else self.model_name
@@ -143,10 +143,12 @@ def _find_tag_file(model: str, tag: str) -> ClipSource:
     )
 
 
-def clip_source(model: str = "ViT-B-32", pretrained: str | None = "laion2b_s34b_b79k", checkpoint: str | None = None) -> ClipSource:
+def clip_source(
+    model: str = "ViT-B-32", pretrained: str | None = "laion2b_s34b_b79k", checkpoint: str | None = None
+) -> ClipSource:
     """Resolve the clip backend's params to a :class:`ClipSource` (no download, no heavy import)."""
     if model.startswith("hf-hub:"):
-        found = resolve_folder(model[len("hf-hub:"):], backend="clip", kind="open_clip", param="model")
+        found = resolve_folder(model[len("hf-hub:") :], backend="clip", kind="open_clip", param="model")
         return ClipSource(f"local-dir:{found}") if isinstance(found, Path) else ClipSource(model)
     if looks_like_path(model):
         found = resolve_folder(model, backend="clip", kind="open_clip", param="model")
@@ -167,7 +169,9 @@ def clip_source(model: str = "ViT-B-32", pretrained: str | None = "laion2b_s34b_
         f = resolve_file(checkpoint, backend="clip", param="checkpoint")
         return ClipSource(model, str(f), bool(cfg.get("quick_gelu", False)) or pretrained == "openai")
     if not pretrained:
-        raise ConfigError("clip: give params.pretrained (a tag such as laion2b_s34b_b79k) or params.checkpoint (a file)")
+        raise ConfigError(
+            "clip: give params.pretrained (a tag such as laion2b_s34b_b79k) or params.checkpoint (a file)"
+        )
     if looks_like_path(pretrained):
         f = resolve_file(pretrained, backend="clip", param="pretrained")
         return ClipSource(model, str(f), bool(cfg.get("quick_gelu", False)))
@@ -205,13 +209,23 @@ class ClipTextEmbedder(HubBackend):
         self._dim: int | None = None
 
     @classmethod
-    def locate(cls, model: str = "ViT-B-32", pretrained: str | None = "laion2b_s34b_b79k",
-               checkpoint: str | None = None, **_: Any) -> Path | str:
+    def locate(
+        cls,
+        model: str = "ViT-B-32",
+        pretrained: str | None = "laion2b_s34b_b79k",
+        checkpoint: str | None = None,
+        **_: Any,
+    ) -> Path | str:
         return clip_source(model, pretrained, checkpoint).where
 
     @classmethod
-    def weights_label(cls, model: str = "ViT-B-32", pretrained: str | None = "laion2b_s34b_b79k",
-                      checkpoint: str | None = None, **_: Any) -> str:
+    def weights_label(
+        cls,
+        model: str = "ViT-B-32",
+        pretrained: str | None = "laion2b_s34b_b79k",
+        checkpoint: str | None = None,
+        **_: Any,
+    ) -> str:
         return checkpoint or (f"{model}/{pretrained}" if pretrained else model)
 
     @property
@@ -221,7 +235,7 @@ class ClipTextEmbedder(HubBackend):
             name = self.source.model_name
             cfg: dict[str, Any] | None = None
             if name.startswith("local-dir:"):
-                j = json.loads((Path(name[len("local-dir:"):]) / "open_clip_config.json").read_text())
+                j = json.loads((Path(name[len("local-dir:") :]) / "open_clip_config.json").read_text())
                 cfg = j.get("model_cfg")
             elif not name.startswith("hf-hub:"):
                 cfg = _builtin_config(name)

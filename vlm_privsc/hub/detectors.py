@@ -53,8 +53,13 @@ def _check_image(image: np.ndarray, who: str) -> np.ndarray:
 
 
 def _finish(
-    boxes: torch.Tensor, scores: torch.Tensor, size: tuple[int, int], name: str,
-    floor: float, nms_iou: float, top_k: int,
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    size: tuple[int, int],
+    name: str,
+    floor: float,
+    nms_iou: float,
+    top_k: int,
 ) -> list[Detection]:
     """Clip xyxy boxes to the image, drop tiny ones and those below ``floor``,
     class-agnostic NMS, keep the ``top_k`` best (highest score first)."""
@@ -177,7 +182,9 @@ class Owlv2Detector(_TransformersDetector):
     def _query_embeds(self, model: Any, proc: Any, prompts: tuple[str, ...]) -> Any:
         if prompts not in self._queries:
             length = int(model.config.text_config.max_position_embeddings)
-            tok = proc.tokenizer(list(prompts), padding="max_length", max_length=length, truncation=True, return_tensors="pt")
+            tok = proc.tokenizer(
+                list(prompts), padding="max_length", max_length=length, truncation=True, return_tensors="pt"
+            )
             out = model.owlv2.get_text_features(
                 input_ids=tok["input_ids"].to(self.device), attention_mask=tok["attention_mask"].to(self.device)
             )

@@ -99,7 +99,9 @@ def crop_boxes(mask: np.ndarray, margin: float = 0.5, min_side: int = 128, max_c
     groups = [[c] for c in comps]
     while True:
         crops = [_square_around(union(g), (h, w), margin, min_side) for g in groups]
-        pair = next(((i, j) for i in range(len(crops)) for j in range(i + 1, len(crops)) if _overlap(crops[i], crops[j])), None)
+        pair = next(
+            ((i, j) for i in range(len(crops)) for j in range(i + 1, len(crops)) if _overlap(crops[i], crops[j])), None
+        )
         if pair is None:
             break
         i, j = pair
@@ -229,8 +231,17 @@ class StableDiffusionInpainter(HubBackend):
     # --- loading ---------------------------------------------------------------------
     def load(self) -> Any:
         """The diffusers pipeline, loaded once per process (Bob and Eve share it)."""
-        key = (self.name, str(self.source), self.pipeline, str(self.device), str(self.dtype), self.variant,
-               self.offload, self.safety_checker, self.revision)
+        key = (
+            self.name,
+            str(self.source),
+            self.pipeline,
+            str(self.device),
+            str(self.dtype),
+            self.variant,
+            self.offload,
+            self.safety_checker,
+            self.revision,
+        )
         return cached(key, self._load)
 
     def _load(self) -> Any:
@@ -239,7 +250,9 @@ class StableDiffusionInpainter(HubBackend):
         cls_name = PIPELINES.get(self.pipeline, self.pipeline)
         cls = getattr(diffusers, cls_name, None)
         if cls is None:
-            raise ConfigError(f"sd: unknown diffusers pipeline {self.pipeline!r}; use auto, sd, sdxl or a diffusers class name")
+            raise ConfigError(
+                f"sd: unknown diffusers pipeline {self.pipeline!r}; use auto, sd, sdxl or a diffusers class name"
+            )
         kw: dict[str, Any] = dtype_kwarg("diffusers", self.dtype)
         if self.variant:
             kw["variant"] = self.variant
@@ -283,8 +296,11 @@ class StableDiffusionInpainter(HubBackend):
         if prompt not in self._embeds:
             with torch.no_grad():
                 res = pipe.encode_prompt(
-                    prompt=prompt, device=self._device(pipe), num_images_per_prompt=1,
-                    do_classifier_free_guidance=True, negative_prompt=self.negative_prompt,
+                    prompt=prompt,
+                    device=self._device(pipe),
+                    num_images_per_prompt=1,
+                    do_classifier_free_guidance=True,
+                    negative_prompt=self.negative_prompt,
                 )
             if len(self._embeds) > 128:
                 self._embeds.clear()
@@ -364,13 +380,21 @@ class StableDiffusionInpainter(HubBackend):
             result = pipe(
                 image=Image.fromarray((crop * 255.0).round().astype(np.uint8)),
                 mask_image=Image.fromarray(mc.astype(np.uint8) * 255),
-                height=th, width=tw,
-                num_inference_steps=self.steps, guidance_scale=self.guidance_scale, strength=self.strength,
-                generator=gen, output_type="np", **kwargs,
+                height=th,
+                width=tw,
+                num_inference_steps=self.steps,
+                guidance_scale=self.guidance_scale,
+                strength=self.strength,
+                generator=gen,
+                output_type="np",
+                **kwargs,
             )
             nsfw = getattr(result, "nsfw_content_detected", None)
             if nsfw and any(nsfw):
-                warnings.warn("sd: the safety checker blanked a generated crop (params.safety_checker=false disables it)", stacklevel=2)
+                warnings.warn(
+                    "sd: the safety checker blanked a generated crop (params.safety_checker=false disables it)",
+                    stacklevel=2,
+                )
             gen_img = np.asarray(result.images[0], dtype=np.float32)
             out[y0:y1, x0:x1] = _resize(gen_img, (x1 - x0, y1 - y0))
         return torch.from_numpy(out).permute(2, 0, 1)[None].to(image.device, image.dtype)

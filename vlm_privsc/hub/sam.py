@@ -78,7 +78,9 @@ def read_state_dict(path: Path, who: str = "sam") -> dict[str, torch.Tensor]:
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(state, dict) or "image_encoder.patch_embed.proj.weight" not in state:
-        raise InputError(f"{who}: {str(path)!r} is not a segment-anything checkpoint (no image_encoder.patch_embed weights)")
+        raise InputError(
+            f"{who}: {str(path)!r} is not a segment-anything checkpoint (no image_encoder.patch_embed weights)"
+        )
     return state
 
 
@@ -98,7 +100,9 @@ def sam_arch(state: dict[str, torch.Tensor]) -> dict[str, Any]:
         window = windowed[0] if windowed else grid
     out_chans = int(state["image_encoder.neck.0.weight"].shape[0])
     dec_layers = {int(m.group(1)) for k in state if (m := re.match(r"mask_decoder\.transformer\.layers\.(\d+)\.", k))}
-    iou_layers = {int(m.group(1)) for k in state if (m := re.match(r"mask_decoder\.iou_prediction_head\.layers\.(\d+)\.", k))}
+    iou_layers = {
+        int(m.group(1)) for k in state if (m := re.match(r"mask_decoder\.iou_prediction_head\.layers\.(\d+)\.", k))
+    }
     q = state["mask_decoder.transformer.layers.0.cross_attn_token_to_image.q_proj.weight"]
     return {
         "img_size": grid * patch,
@@ -129,22 +133,36 @@ def build_sam(arch: dict[str, Any], decoder_heads: int = 8) -> torch.nn.Module:
     grid = arch["img_size"] // arch["patch_size"]
     return Sam(
         image_encoder=ImageEncoderViT(
-            depth=arch["depth"], embed_dim=arch["embed_dim"], img_size=arch["img_size"], mlp_ratio=arch["mlp_ratio"],
-            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), num_heads=arch["num_heads"],
-            patch_size=arch["patch_size"], qkv_bias=arch["qkv_bias"], use_rel_pos=arch["use_rel_pos"],
-            global_attn_indexes=arch["global_attn_indexes"], window_size=arch["window_size"], out_chans=arch["out_chans"],
+            depth=arch["depth"],
+            embed_dim=arch["embed_dim"],
+            img_size=arch["img_size"],
+            mlp_ratio=arch["mlp_ratio"],
+            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+            num_heads=arch["num_heads"],
+            patch_size=arch["patch_size"],
+            qkv_bias=arch["qkv_bias"],
+            use_rel_pos=arch["use_rel_pos"],
+            global_attn_indexes=arch["global_attn_indexes"],
+            window_size=arch["window_size"],
+            out_chans=arch["out_chans"],
         ),
         prompt_encoder=PromptEncoder(
-            embed_dim=arch["out_chans"], image_embedding_size=(grid, grid),
-            input_image_size=(arch["img_size"], arch["img_size"]), mask_in_chans=arch["mask_in_chans"],
+            embed_dim=arch["out_chans"],
+            image_embedding_size=(grid, grid),
+            input_image_size=(arch["img_size"], arch["img_size"]),
+            mask_in_chans=arch["mask_in_chans"],
         ),
         mask_decoder=MaskDecoder(
             num_multimask_outputs=arch["num_multimask_outputs"],
             transformer=TwoWayTransformer(
-                depth=arch["decoder_depth"], embedding_dim=arch["out_chans"], mlp_dim=arch["decoder_mlp_dim"],
-                num_heads=decoder_heads, attention_downsample_rate=arch["attention_downsample_rate"],
+                depth=arch["decoder_depth"],
+                embedding_dim=arch["out_chans"],
+                mlp_dim=arch["decoder_mlp_dim"],
+                num_heads=decoder_heads,
+                attention_downsample_rate=arch["attention_downsample_rate"],
             ),
-            transformer_dim=arch["out_chans"], iou_head_depth=arch["iou_head_depth"],
+            transformer_dim=arch["out_chans"],
+            iou_head_depth=arch["iou_head_depth"],
             iou_head_hidden_dim=arch["iou_head_hidden_dim"],
         ),
         pixel_mean=list(PIXEL_MEAN),
@@ -159,7 +177,9 @@ def load_sam_checkpoint(path: Path, decoder_heads: int = 8, who: str = "sam") ->
     try:
         arch = sam_arch(state)
     except (KeyError, IndexError) as exc:
-        raise InputError(f"{who}: {str(path)!r}: unexpected segment-anything checkpoint layout (missing {exc})") from None
+        raise InputError(
+            f"{who}: {str(path)!r}: unexpected segment-anything checkpoint layout (missing {exc})"
+        ) from None
     model = build_sam(arch, decoder_heads)
     try:
         model.load_state_dict(state, strict=True)

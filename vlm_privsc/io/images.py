@@ -49,7 +49,20 @@ class LoadedImage:
 
 def packaged_image_names() -> list[str]:
     """Names usable as ``skimage:NAME`` (colour or grey photos in scikit-image)."""
-    return ["astronaut", "camera", "coffee", "chelsea", "rocket", "text", "page", "immunohistochemistry", "cat", "hubble_deep_field", "retina", "moon"]
+    return [
+        "astronaut",
+        "camera",
+        "coffee",
+        "chelsea",
+        "rocket",
+        "text",
+        "page",
+        "immunohistochemistry",
+        "cat",
+        "hubble_deep_field",
+        "retina",
+        "moon",
+    ]
 
 
 def _load_packaged(name: str) -> np.ndarray:
@@ -130,7 +143,7 @@ def load_rgb(source: str | Path) -> tuple[np.ndarray, LoadedImage]:
     """
     src = str(source)
     if src.startswith(PACKAGED_PREFIX):
-        arr = _array_to_rgb_uint8(_load_packaged(src[len(PACKAGED_PREFIX):]))
+        arr = _array_to_rgb_uint8(_load_packaged(src[len(PACKAGED_PREFIX) :]))
         return arr, LoadedImage(to_tensor(arr), src, "RGB", False, False)
     path = Path(src)
     data = read_input_bytes(path, "image", MAX_IMAGE_BYTES)
@@ -141,8 +154,10 @@ def load_rgb(source: str | Path) -> tuple[np.ndarray, LoadedImage]:
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as im:
                 if im.width * im.height > MAX_IMAGE_PIXELS:
-                    raise InputError(f"image {src!r} is too large ({im.width}x{im.height} = "
-                                     f"{im.width * im.height / 1e6:.0f} Mpx; the limit is {MAX_IMAGE_PIXELS / 1e6:.0f} Mpx)")
+                    raise InputError(
+                        f"image {src!r} is too large ({im.width}x{im.height} = "
+                        f"{im.width * im.height / 1e6:.0f} Mpx; the limit is {MAX_IMAGE_PIXELS / 1e6:.0f} Mpx)"
+                    )
                 im.load()
                 mode = im.mode
                 transposed = im.getexif().get(0x0112, 1) not in (1, None)
@@ -153,8 +168,10 @@ def load_rgb(source: str | Path) -> tuple[np.ndarray, LoadedImage]:
                 else:
                     arr, had_alpha = _to_rgb_uint8(im2)
     except NonFiniteError as e:
-        raise InputError(f"image {src!r} holds {e} non-finite pixel values (NaN or infinity); "
-                         "replace them (e.g. numpy.nan_to_num) before sending it") from None
+        raise InputError(
+            f"image {src!r} holds {e} non-finite pixel values (NaN or infinity); "
+            "replace them (e.g. numpy.nan_to_num) before sending it"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise InputError(f"cannot read image {src!r}: not a supported image file ({e.__class__.__name__})") from None
     except Image.DecompressionBombError as e:  # pragma: no cover - caught above from the header

@@ -48,8 +48,9 @@ def check_folder_path(out: Path) -> None:
         raise OutputError(f"cannot write to {str(out)!r}: it is a file, not a folder")
 
 
-def check_output_folder(out: Path, names: Iterable[str], inputs: Iterable[str | Path] = (),
-                        legacy_names: Iterable[str] = ()) -> None:
+def check_output_folder(
+    out: Path, names: Iterable[str], inputs: Iterable[str | Path] = (), legacy_names: Iterable[str] = ()
+) -> None:
     """Refuse, with one :class:`OutputError` line, an ``out`` that is a file, that lies
     below a file, that holds an input of this command, or that holds files which are not
     an earlier output set. Called before any model is loaded."""
@@ -57,8 +58,10 @@ def check_output_folder(out: Path, names: Iterable[str], inputs: Iterable[str | 
     for src in inputs:
         s = str(src)
         if s and ":" not in s.split("/")[0] and _inside(Path(s), out):
-            raise OutputError(f"the input {s!r} lies inside the output folder {str(out)!r}, which this "
-                              "command replaces: choose another --out")
+            raise OutputError(
+                f"the input {s!r} lies inside the output folder {str(out)!r}, which this "
+                "command replaces: choose another --out"
+            )
     if not out.is_dir():
         return
     ours = set(names) | set(legacy_names) | {MANIFEST}
@@ -75,12 +78,20 @@ def check_output_folder(out: Path, names: Iterable[str], inputs: Iterable[str | 
         raise OutputError(f"cannot read the output folder: {os_error_line(e)}") from None
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise OutputError(f"the output folder {str(out)!r} holds files this command did not write ({shown}); "
-                          "choose a new or empty --out (nothing was changed)")
+        raise OutputError(
+            f"the output folder {str(out)!r} holds files this command did not write ({shown}); "
+            "choose a new or empty --out (nothing was changed)"
+        )
 
 
-def write_output_set(out_dir: str | Path, files: Mapping[str, Content], inputs: Iterable[str | Path] = (),
-                     legacy_names: Iterable[str] = (), *, _fail_after: int | None = None) -> list[Path]:
+def write_output_set(
+    out_dir: str | Path,
+    files: Mapping[str, Content],
+    inputs: Iterable[str | Path] = (),
+    legacy_names: Iterable[str] = (),
+    *,
+    _fail_after: int | None = None,
+) -> list[Path]:
     """Write ``files`` (name -> bytes, or a mapping written as JSON) as the output set
     ``out_dir``, replacing an earlier set there at once (see the module docstring).
     Returns the final paths, ``manifest.json`` last. ``_fail_after`` injects an

@@ -101,8 +101,15 @@ def _channel_label(name: str, opts: BenchOptions) -> str:
     return "awgn" if name == "awgn" else f"rayleigh_{opts.mode}_{opts.equalizer}"
 
 
-def _separation_row(ladders: list[sep.CodecLadder], uses: list[int], snr_db: float, channel: str, mode: str,
-                    seed: int, best_codecs: tuple[str, ...] = ()) -> dict[str, Any]:
+def _separation_row(
+    ladders: list[sep.CodecLadder],
+    uses: list[int],
+    snr_db: float,
+    channel: str,
+    mode: str,
+    seed: int,
+    best_codecs: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """The JPEG/WebP reference (``sep_*``) and, with ``best_codecs``, the strongest one
     (``best_sep_*``), both at the same per-image budgets (the same Rayleigh draws)."""
     rng = np.random.default_rng([seed, int(round(snr_db * 100)) + 10_000])
@@ -114,8 +121,9 @@ def _separation_row(ladders: list[sep.CodecLadder], uses: list[int], snr_db: flo
     return row
 
 
-def _sep_stats(ladders: list[sep.CodecLadder], budgets: list[float], codecs: tuple[str, ...],
-               prefix: str) -> dict[str, Any]:
+def _sep_stats(
+    ladders: list[sep.CodecLadder], budgets: list[float], codecs: tuple[str, ...], prefix: str
+) -> dict[str, Any]:
     chosen: list[sep.CodecPoint] = []
     fits = 0
     for lad, budget in zip(ladders, budgets):
@@ -146,8 +154,14 @@ def run_bench(opts: BenchOptions, argv: list[str] | None = None) -> dict[str, An
     datasets = load_datasets(opts)
     rows: list[dict[str, Any]] = []
     all_codecs = tuple(dict.fromkeys((*sep.CODECS, *best_codecs)))
-    ladders = {d: [sep.CodecLadder(np.asarray(im), all_codecs, cache_dir=opts.sep_cache) for im in imgs]
-               for d, imgs in datasets} if opts.separation else {}
+    ladders = (
+        {
+            d: [sep.CodecLadder(np.asarray(im), all_codecs, cache_dir=opts.sep_cache) for im in imgs]
+            for d, imgs in datasets
+        }
+        if opts.separation
+        else {}
+    )
     total = len(datasets) * len(models) * len(opts.channels) * len(opts.snrs)
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("DeepJSCC", total=total)
@@ -155,19 +169,28 @@ def run_bench(opts: BenchOptions, argv: list[str] | None = None) -> dict[str, An
             for mname, model in models:
                 uses = [model.channel_uses(im.shape[0], im.shape[1]) for im in imgs]
                 for ch in opts.channels:
-                    channel = build_channel("awgn") if ch == "awgn" else build_channel(
-                        "rayleigh", mode=opts.mode, equalizer=opts.equalizer)
+                    channel = (
+                        build_channel("awgn")
+                        if ch == "awgn"
+                        else build_channel("rayleigh", mode=opts.mode, equalizer=opts.equalizer)
+                    )
                     for snr in opts.snrs:
                         q = evaluate(model, imgs, channel, float(snr), seed=opts.seed)
                         row: dict[str, Any] = {
-                            "dataset": dname, "channel": _channel_label(ch, opts), "snr_db": float(snr),
-                            "ratio": str(model.ratio), "model": mname, "n_images": q.n,
-                            "psnr_db": round(q.psnr_db, 3), "ssim": round(q.ssim, 4),
+                            "dataset": dname,
+                            "channel": _channel_label(ch, opts),
+                            "snr_db": float(snr),
+                            "ratio": str(model.ratio),
+                            "model": mname,
+                            "n_images": q.n,
+                            "psnr_db": round(q.psnr_db, 3),
+                            "ssim": round(q.ssim, 4),
                             "channel_uses_mean": round(float(np.mean(uses)), 1),
                         }
                         if opts.separation:
-                            srow = _separation_row(ladders[dname], uses, float(snr), ch, opts.mode, opts.seed,
-                                                   best_codecs)
+                            srow = _separation_row(
+                                ladders[dname], uses, float(snr), ch, opts.mode, opts.seed, best_codecs
+                            )
                             row.update(srow)
                             for pre, key in (("sep_", "gain_db"), ("best_sep_", "best_gain_db")):
                                 ref = srow.get(f"{pre}psnr_db")
@@ -181,9 +204,17 @@ def run_bench(opts: BenchOptions, argv: list[str] | None = None) -> dict[str, An
             for mname, model in models:
                 for size, batch in ((32, 64), (512, 1)):
                     ips = throughput(model, size, batch, seconds=3.0)
-                    tput.append({"model": mname, "ratio": str(model.ratio), "size": size, "batch": batch,
-                                 "device": "cpu", "threads": torch.get_num_threads(),
-                                 "images_per_s": round(ips, 2)})
+                    tput.append(
+                        {
+                            "model": mname,
+                            "ratio": str(model.ratio),
+                            "size": size,
+                            "batch": batch,
+                            "device": "cpu",
+                            "threads": torch.get_num_threads(),
+                            "images_per_s": round(ips, 2),
+                        }
+                    )
                     bar.advance(t_tp)
     report = {
         "command": "vlmsc bench jscc " + " ".join(shlex.quote(a) for a in (argv or [])),
@@ -193,12 +224,15 @@ def run_bench(opts: BenchOptions, argv: list[str] | None = None) -> dict[str, An
         "cpu": platform.processor() or platform.machine(),
         "seed": opts.seed,
         "separation_reference": "better of JPEG/WebP (Pillow, WebP method 6) at the highest quality whose whole file fits k*C bits; "
-                                "C = log2(1+SNR) (AWGN), log2(1+|h|^2 SNR) per image (Rayleigh block), "
-                                "E[log2(1+|h|^2 SNR)] (Rayleigh fast); images that nothing fits count as mid-grey",
+        "C = log2(1+SNR) (AWGN), log2(1+|h|^2 SNR) per image (Rayleigh block), "
+        "E[log2(1+|h|^2 SNR)] (Rayleigh fast); images that nothing fits count as mid-grey",
         "best_separation_reference": (
             f"best of {', '.join(best_codecs)} per image at the same budgets (JPEG 2000: OpenJPEG 9/7 with mct=1, "
             f"rate-targeted; AVIF: Pillow; HEIC: pillow-heif x265 preset {sep.HEIC_PRESET}); an upper bound that no "
-            "practical system reaches (error-free coding at capacity)") if best_codecs else None,
+            "practical system reaches (error-free coding at capacity)"
+        )
+        if best_codecs
+        else None,
         "codec_versions": _codec_versions(),
         "results": rows,
         "throughput": tput,
@@ -239,18 +273,20 @@ def _fmt(v: Any, nd: int = 2) -> str:
 
 def markdown_table(report: dict[str, Any]) -> str:
     """The results as Markdown tables (quality per SNR, then throughput)."""
-    lines = ["| dataset | channel | model | k/n | SNR dB | DeepJSCC PSNR | SSIM | JPEG/WebP PSNR | fits | gain dB "
-             "| best separation PSNR | SSIM | fits | winning codecs | gap to best dB |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    lines = [
+        "| dataset | channel | model | k/n | SNR dB | DeepJSCC PSNR | SSIM | JPEG/WebP PSNR | fits | gain dB "
+        "| best separation PSNR | SSIM | fits | winning codecs | gap to best dB |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
     for r in report["results"]:
-        codecs = ", ".join(f"{c} {n}" for c, n in sorted((r.get("best_sep_codecs") or {}).items(),
-                                                          key=lambda t: -t[1]))
+        codecs = ", ".join(f"{c} {n}" for c, n in sorted((r.get("best_sep_codecs") or {}).items(), key=lambda t: -t[1]))
         lines.append(
             f"| {r['dataset']} | {r['channel']} | {r.get('model', '')} | {r['ratio']} | {r['snr_db']:g} | "
             f"{r['psnr_db']:.2f} | {r['ssim']:.3f} | {_fmt(r.get('sep_psnr_db'))} | "
             f"{_fmt(r.get('sep_fit_fraction'))} | {_fmt(r.get('gain_db'))} | {_fmt(r.get('best_sep_psnr_db'))} | "
             f"{_fmt(r.get('best_sep_ssim'), 3)} | {_fmt(r.get('best_sep_fit_fraction'))} | {codecs or '-'} | "
-            f"{_fmt(r.get('best_gain_db'))} |")
+            f"{_fmt(r.get('best_gain_db'))} |"
+        )
     if report.get("throughput"):
         lines += ["", "| model | size | batch | encode+decode images/s (CPU) |", "|---|---:|---:|---:|"]
         for t in report["throughput"]:
@@ -263,19 +299,43 @@ def print_table(report: dict[str, Any]) -> None:
     from rich.table import Table
 
     t = Table(title="DeepJSCC vs separation at capacity (JPEG/WebP; best of all codecs)")
-    for c in ("dataset", "channel", "k/n", "SNR", "PSNR", "SSIM", "JPEG/WebP", "fits", "gain", "best sep", "fits",
-              "gap"):
+    for c in (
+        "dataset",
+        "channel",
+        "k/n",
+        "SNR",
+        "PSNR",
+        "SSIM",
+        "JPEG/WebP",
+        "fits",
+        "gain",
+        "best sep",
+        "fits",
+        "gap",
+    ):
         t.add_column(c, justify="right" if c not in ("dataset", "channel") else "left")
     for r in report["results"]:
-        t.add_row(r["dataset"], r["channel"], r["ratio"], f"{r['snr_db']:g}", f"{r['psnr_db']:.2f}",
-                  f"{r['ssim']:.3f}", _fmt(r.get("sep_psnr_db")), _fmt(r.get("sep_fit_fraction")),
-                  _fmt(r.get("gain_db")), _fmt(r.get("best_sep_psnr_db")), _fmt(r.get("best_sep_fit_fraction")),
-                  _fmt(r.get("best_gain_db")))
+        t.add_row(
+            r["dataset"],
+            r["channel"],
+            r["ratio"],
+            f"{r['snr_db']:g}",
+            f"{r['psnr_db']:.2f}",
+            f"{r['ssim']:.3f}",
+            _fmt(r.get("sep_psnr_db")),
+            _fmt(r.get("sep_fit_fraction")),
+            _fmt(r.get("gain_db")),
+            _fmt(r.get("best_sep_psnr_db")),
+            _fmt(r.get("best_sep_fit_fraction")),
+            _fmt(r.get("best_gain_db")),
+        )
     con = Console()
     con.print(t)
     for tp in report.get("throughput", []):
-        con.print(f"throughput {tp['model']} {tp['size']}x{tp['size']} batch {tp['batch']}: "
-                f"{tp['images_per_s']:.1f} images/s (CPU, {tp['threads']} threads)")
+        con.print(
+            f"throughput {tp['model']} {tp['size']}x{tp['size']} batch {tp['batch']}: "
+            f"{tp['images_per_s']:.1f} images/s (CPU, {tp['threads']} threads)"
+        )
 
 
 def plot_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
@@ -297,15 +357,25 @@ def plot_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
             rr = sorted((r for r in rows if r["ratio"] == ratio), key=lambda r: r["snr_db"])
             snrs = [r["snr_db"] for r in rr]
             for ax, key, skey in ((axes[0], "psnr_db", "sep_psnr_db"), (axes[1], "ssim", "sep_ssim")):
-                line, = ax.plot(snrs, [r[key] for r in rr], "o-", label=f"DeepJSCC k/n={ratio}")
+                (line,) = ax.plot(snrs, [r[key] for r in rr], "o-", label=f"DeepJSCC k/n={ratio}")
                 sv = [(r["snr_db"], r.get(skey)) for r in rr if r.get(skey) is not None]
                 if sv:
-                    ax.plot([s for s, _ in sv], [v for _, v in sv], "s--", color=line.get_color(),
-                            label=f"JPEG/WebP + capacity k/n={ratio}")
+                    ax.plot(
+                        [s for s, _ in sv],
+                        [v for _, v in sv],
+                        "s--",
+                        color=line.get_color(),
+                        label=f"JPEG/WebP + capacity k/n={ratio}",
+                    )
                 bv = [(r["snr_db"], r.get("best_" + skey)) for r in rr if r.get("best_" + skey) is not None]
                 if bv:
-                    ax.plot([s for s, _ in bv], [v for _, v in bv], "^:", color=line.get_color(),
-                            label=f"best codec + capacity k/n={ratio} (bound)")
+                    ax.plot(
+                        [s for s, _ in bv],
+                        [v for _, v in bv],
+                        "^:",
+                        color=line.get_color(),
+                        label=f"best codec + capacity k/n={ratio} (bound)",
+                    )
         for ax, lab in ((axes[0], "PSNR (dB)"), (axes[1], "SSIM")):
             ax.set_xlabel("SNR (dB)")
             ax.set_ylabel(lab)

@@ -136,11 +136,14 @@ def load_cifar_lossless(data_dir: Path, split: str = ..., labels: Literal[False]
 @overload
 def load_cifar_lossless(data_dir: Path, split: str, labels: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
 @overload
-def load_cifar_lossless(data_dir: Path, split: str = ..., *, labels: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+def load_cifar_lossless(
+    data_dir: Path, split: str = ..., *, labels: Literal[True]
+) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-def load_cifar_lossless(data_dir: Path, split: str = "test", labels: bool = False
-                        ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+def load_cifar_lossless(
+    data_dir: Path, split: str = "test", labels: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Lossless CIFAR-10 subset (``x_train`` / ``x_test`` of cifar10_partial.npz), uint8 NHWC;
     with ``labels=True`` also the class indices (``y_train`` / ``y_test``)."""
     path = data_dir / CIFAR_NPZ
@@ -169,8 +172,12 @@ def _readable_photos(data_dir: Path, folders: Iterable[str]) -> Iterator[np.ndar
                 continue
 
 
-def load_photos(data_dir: Path, folders: Iterable[str] = PHOTO_FOLDERS, min_side: int = 32,
-                scales: Sequence[float] = (1.0, 0.5, 0.25)) -> list[np.ndarray]:
+def load_photos(
+    data_dir: Path,
+    folders: Iterable[str] = PHOTO_FOLDERS,
+    min_side: int = 32,
+    scales: Sequence[float] = (1.0, 0.5, 0.25),
+) -> list[np.ndarray]:
     """Photos from ``folders`` of the data dir, each at several scales (uint8 HWC)."""
     out: list[np.ndarray] = []
     for img in _readable_photos(data_dir, folders):
@@ -191,8 +198,9 @@ class PatchSampler:
     horizontally at random. Deterministic given ``rng``.
     """
 
-    def __init__(self, cifar: np.ndarray, photos: Sequence[np.ndarray] = (), photo_fraction: float = 0.25,
-                 crop: int = 32) -> None:
+    def __init__(
+        self, cifar: np.ndarray, photos: Sequence[np.ndarray] = (), photo_fraction: float = 0.25, crop: int = 32
+    ) -> None:
         if len(cifar) == 0 and not photos:
             raise InputError("no training images")
         self.cifar = cifar
@@ -220,7 +228,7 @@ class PatchSampler:
                 p = self.photos[i]
                 y = int(rng.integers(0, p.shape[0] - c + 1))
                 x = int(rng.integers(0, p.shape[1] - c + 1))
-                crops.append(p[y:y + c, x:x + c])
+                crops.append(p[y : y + c, x : x + c])
             parts.append(np.stack(crops))
         out = np.concatenate(parts)
         flip = rng.random(batch) < 0.5
@@ -228,8 +236,13 @@ class PatchSampler:
         return out[rng.permutation(batch)]
 
 
-def load_real_photos(data_dir: Path, folders: Iterable[str] = REAL_PHOTO_FOLDERS, max_side: int = 768,
-                     scales: Sequence[float] = (1.0, 0.5), min_side: int = 64) -> list[np.ndarray]:
+def load_real_photos(
+    data_dir: Path,
+    folders: Iterable[str] = REAL_PHOTO_FOLDERS,
+    max_side: int = 768,
+    scales: Sequence[float] = (1.0, 0.5),
+    min_side: int = 64,
+) -> list[np.ndarray]:
     """Photos for crop training: each shrunk to at most ``max_side`` px, at ``scales`` (uint8 HWC)."""
     out: list[np.ndarray] = []
     for img in _readable_photos(data_dir, folders):
@@ -254,8 +267,14 @@ class CropSampler:
     left-right at random. Deterministic given ``rng``.
     """
 
-    def __init__(self, photos: Sequence[np.ndarray], cifar: np.ndarray | None = None, pixels: int = 131_072,
-                 sizes: Sequence[int] = (64, 96, 128, 160, 192, 224, 256), cifar_fraction: float = 0.15) -> None:
+    def __init__(
+        self,
+        photos: Sequence[np.ndarray],
+        cifar: np.ndarray | None = None,
+        pixels: int = 131_072,
+        sizes: Sequence[int] = (64, 96, 128, 160, 192, 224, 256),
+        cifar_fraction: float = 0.15,
+    ) -> None:
         self.photos = [p for p in photos if min(p.shape[:2]) >= min(sizes)]
         if not self.photos:
             raise InputError(f"no training photo is at least {min(sizes)} px on its shorter side")
@@ -282,7 +301,7 @@ class CropSampler:
                 p = self.photos[i]
                 y = int(rng.integers(0, p.shape[0] - s + 1))
                 x = int(rng.integers(0, p.shape[1] - s + 1))
-                crops.append(p[y:y + s, x:x + s])
+                crops.append(p[y : y + s, x : x + s])
             out = np.stack(crops)
         flip = rng.random(len(out)) < 0.5
         out[flip] = out[flip, :, ::-1]

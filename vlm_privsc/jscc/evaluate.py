@@ -50,9 +50,17 @@ class Quality:
 
 
 @torch.no_grad()
-def evaluate_per_image(model: DeepJSCC, images: np.ndarray | Sequence[np.ndarray], channel: Channel,
-                       snr_db: SnrLike, seed: int = 0, batch: int = 128, with_ssim: bool = True,
-                       device: str | torch.device = "cpu", text_emb: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def evaluate_per_image(
+    model: DeepJSCC,
+    images: np.ndarray | Sequence[np.ndarray],
+    channel: Channel,
+    snr_db: SnrLike,
+    seed: int = 0,
+    batch: int = 128,
+    with_ssim: bool = True,
+    device: str | torch.device = "cpu",
+    text_emb: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
     """Send ``images`` (uint8 HWC, one array ``[N,H,W,3]`` or a list of any sizes) through
     ``encode -> channel -> decode``; the PSNR and SSIM of each image (``[N]`` each; SSIM is
     nan without ``with_ssim``). Noise is drawn from a generator seeded with ``seed``
@@ -63,7 +71,7 @@ def evaluate_per_image(model: DeepJSCC, images: np.ndarray | Sequence[np.ndarray
     gen = torch.Generator(device=device).manual_seed(seed)
     if isinstance(images, np.ndarray) and images.ndim == 4:
         starts = list(range(0, len(images), batch))
-        chunks = [images[i:i + batch] for i in starts]
+        chunks = [images[i : i + batch] for i in starts]
     else:
         starts = list(range(len(images)))
         chunks = [np.asarray(im)[None] for im in images]
@@ -73,7 +81,7 @@ def evaluate_per_image(model: DeepJSCC, images: np.ndarray | Sequence[np.ndarray
     ssims: list[Tensor] = []
     for i0, ch in zip(starts, chunks):
         x = to_tensor(ch).to(device)
-        t = None if text_emb is None else text_emb[i0:i0 + len(ch)].to(device)
+        t = None if text_emb is None else text_emb[i0 : i0 + len(ch)].to(device)
         y = model(x, channel, snr_db, gen, text_emb=t).clamp(0, 1)
         y = torch.round(y * 255) / 255  # what a receiver would save as 8-bit
         psnrs.append(psnr_per_image(x, y).cpu())
@@ -81,18 +89,33 @@ def evaluate_per_image(model: DeepJSCC, images: np.ndarray | Sequence[np.ndarray
     return torch.cat(psnrs), torch.cat(ssims)
 
 
-def evaluate(model: DeepJSCC, images: np.ndarray | Sequence[np.ndarray], channel: Channel, snr_db: SnrLike,
-             seed: int = 0, batch: int = 128, with_ssim: bool = True,
-             device: str | torch.device = "cpu", text_emb: Tensor | None = None) -> Quality:
+def evaluate(
+    model: DeepJSCC,
+    images: np.ndarray | Sequence[np.ndarray],
+    channel: Channel,
+    snr_db: SnrLike,
+    seed: int = 0,
+    batch: int = 128,
+    with_ssim: bool = True,
+    device: str | torch.device = "cpu",
+    text_emb: Tensor | None = None,
+) -> Quality:
     """Mean PSNR / SSIM of :func:`evaluate_per_image` (same arguments)."""
-    p, s = evaluate_per_image(model, images, channel, snr_db, seed=seed, batch=batch, with_ssim=with_ssim,
-                              device=device, text_emb=text_emb)
+    p, s = evaluate_per_image(
+        model, images, channel, snr_db, seed=seed, batch=batch, with_ssim=with_ssim, device=device, text_emb=text_emb
+    )
     return Quality(psnr_db=float(p.mean()), ssim=float(s.mean()), n=int(p.numel()))
 
 
 @torch.no_grad()
-def throughput(model: DeepJSCC, size: int, batch: int, seconds: float = 3.0, snr_db: float = 10.0,
-               device: str | torch.device = "cpu") -> float:
+def throughput(
+    model: DeepJSCC,
+    size: int,
+    batch: int,
+    seconds: float = 3.0,
+    snr_db: float = 10.0,
+    device: str | torch.device = "cpu",
+) -> float:
     """Encode + decode rate in images/s for ``batch`` random ``size x size`` images (no channel)."""
     model.eval()
     x = torch.rand(batch, 3, size, size, device=device)

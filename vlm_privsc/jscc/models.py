@@ -96,7 +96,9 @@ class JSCCConfig:
     res_blocks: tuple[int, ...] = ()  # resjscc: residual blocks at H/8 and H/16 (per side)
     norm: str = "gdn"  # resjscc encoder: "gdn" (squared parameters), "sgdn" (simplified, reparametrised), "prelu"
     dec_norm: str = "prelu"  # resjscc decoder: "prelu" or "isgdn" (inverse simplified GDN, reparametrised)
-    linear_skip: bool = False  # resjscc: a linear patch transform (stride x stride block -> latent) beside the deep path
+    linear_skip: bool = (
+        False  # resjscc: a linear patch transform (stride x stride block -> latent) beside the deep path
+    )
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
@@ -152,8 +154,9 @@ class JSCCConfig:
         unknown = set(d) - known
         if unknown:
             raise ConfigError(f"unknown JSCC config fields {sorted(unknown)}; valid: {sorted(known)}")
-        return cls(**{**d, "channels": tuple(d.get("channels", cls.channels)),
-                      "res_blocks": tuple(d.get("res_blocks", ()))})
+        return cls(
+            **{**d, "channels": tuple(d.get("channels", cls.channels)), "res_blocks": tuple(d.get("res_blocks", ()))}
+        )
 
 
 def default_config(arch: str, latent_channels: int, **kw: Any) -> JSCCConfig:
@@ -175,8 +178,7 @@ def latent_channels_for_ratio(ratio: Fraction | float | str, stride: int = STRID
     if c.denominator != 1 or c.numerator % 2:
         m = 3 * stride * stride
         raise ConfigError(
-            f"bandwidth ratio {r} needs {float(c):g} latent channels; choose a ratio j/{m} "
-            "(e.g. 1/6, 1/12, 1/24, 1/3)"
+            f"bandwidth ratio {r} needs {float(c):g} latent channels; choose a ratio j/{m} (e.g. 1/6, 1/12, 1/24, 1/3)"
         )
     return int(c)
 
@@ -249,8 +251,9 @@ class FiLM(nn.Module):
 class _Block(nn.Module):
     """conv (or transposed conv) -> PReLU -> optional AF -> optional FiLM."""
 
-    def __init__(self, cin: int, cout: int, k: int, stride: int, transposed: bool,
-                 adaptive: bool, text_dim: int = 0) -> None:
+    def __init__(
+        self, cin: int, cout: int, k: int, stride: int, transposed: bool, adaptive: bool, text_dim: int = 0
+    ) -> None:
         super().__init__()
         pad = k // 2
         if transposed:
@@ -261,8 +264,7 @@ class _Block(nn.Module):
         self.af = AFModule(cout) if adaptive else None
         self.film = FiLM(text_dim, cout) if text_dim > 0 else None
 
-    def forward(self, x: Tensor, snr: Tensor, cond: Tensor | None = None,
-                private: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, snr: Tensor, cond: Tensor | None = None, private: Tensor | None = None) -> Tensor:
         x = self.act(self.conv(x))
         if self.af is not None:
             x = self.af(x, snr, None if private is None else _public_weights(private, x.shape[-2:]))
@@ -318,7 +320,7 @@ class SimplifiedGDN(nn.Module):
     (IGDN), where the squared form of :class:`GDN` divides by ``sqrt(beta)`` as ``beta -> 0``.
     """
 
-    PEDESTAL = 2.0 ** -36  # reparam offset 2**-18, squared
+    PEDESTAL = 2.0**-36  # reparam offset 2**-18, squared
     BETA_MIN = 1e-6
 
     def __init__(self, channels: int, inverse: bool = False) -> None:
@@ -386,8 +388,9 @@ class _ResStage(nn.Module):
     diverge here (4,000 steps, lr 2e-4); GDN, bounded by ``|x| / sqrt(beta)``, stays stable.
     """
 
-    def __init__(self, cin: int, cout: int, k: int, n_res: int, decoder: bool, text_dim: int = 0,
-                 norm: str = "gdn") -> None:
+    def __init__(
+        self, cin: int, cout: int, k: int, n_res: int, decoder: bool, text_dim: int = 0, norm: str = "gdn"
+    ) -> None:
         super().__init__()
         self.decoder = decoder
         if decoder:
@@ -403,8 +406,7 @@ class _ResStage(nn.Module):
         self.af = AFModule(cout)
         self.film = FiLM(text_dim, cout) if text_dim > 0 else None
 
-    def forward(self, x: Tensor, snr: Tensor, cond: Tensor | None = None,
-                private: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, snr: Tensor, cond: Tensor | None = None, private: Tensor | None = None) -> Tensor:
         if self.decoder:
             x = self.gdn(self.conv(self.res(x)))
         else:
@@ -436,20 +438,24 @@ class DeepJSCC(nn.Module):
             return
         c1, c2, c3, c4 = config.channels
         k, a, c = config.kernel_size, config.snr_adaptive, config.latent_channels
-        self.enc = nn.ModuleList([
-            _Block(3, c1, k, 2, False, a),
-            _Block(c1, c2, k, 2, False, a),
-            _Block(c2, c3, k, 1, False, a),
-            _Block(c3, c4, k, 1, False, a),
-        ])
+        self.enc = nn.ModuleList(
+            [
+                _Block(3, c1, k, 2, False, a),
+                _Block(c1, c2, k, 2, False, a),
+                _Block(c2, c3, k, 1, False, a),
+                _Block(c3, c4, k, 1, False, a),
+            ]
+        )
         self.enc_out = nn.Conv2d(c4, c, k, 1, k // 2)
         t = config.text_dim
-        self.dec = nn.ModuleList([
-            _Block(c, c4, k, 1, True, a, t),
-            _Block(c4, c3, k, 1, True, a, t),
-            _Block(c3, c2, k, 1, True, a, t),
-            _Block(c2, c1, k, 2, True, a, t),
-        ])
+        self.dec = nn.ModuleList(
+            [
+                _Block(c, c4, k, 1, True, a, t),
+                _Block(c4, c3, k, 1, True, a, t),
+                _Block(c3, c2, k, 1, True, a, t),
+                _Block(c2, c1, k, 2, True, a, t),
+            ]
+        )
         self.dec_out: nn.Module = nn.ConvTranspose2d(c1, 3, k, 2, k // 2, output_padding=1)
 
     def _build_res(self, config: JSCCConfig) -> None:
@@ -458,16 +464,23 @@ class DeepJSCC(nn.Module):
         k, c, t = config.kernel_size, config.latent_channels, config.text_dim
         r8, r16 = config.res_blocks
         en, dn = config.norm, config.dec_norm
-        self.enc = nn.ModuleList([
-            _ResStage(3, c1, k, 0, False, norm=en), _ResStage(c1, c2, k, 0, False, norm=en),
-            _ResStage(c2, c3, k, r8, False, norm=en), _ResStage(c3, c4, k, r16, False, norm=en),
-        ])
+        self.enc = nn.ModuleList(
+            [
+                _ResStage(3, c1, k, 0, False, norm=en),
+                _ResStage(c1, c2, k, 0, False, norm=en),
+                _ResStage(c2, c3, k, r8, False, norm=en),
+                _ResStage(c3, c4, k, r16, False, norm=en),
+            ]
+        )
         self.enc_out = nn.Conv2d(c4, c, 3, 1, 1)
         self.dec_in = _Block(c, c4, 3, 1, False, True, t)
-        self.dec = nn.ModuleList([
-            _ResStage(c4, c3, k, r16, True, t, dn), _ResStage(c3, c2, k, r8, True, t, dn),
-            _ResStage(c2, c1, k, 0, True, t, dn),
-        ])
+        self.dec = nn.ModuleList(
+            [
+                _ResStage(c4, c3, k, r16, True, t, dn),
+                _ResStage(c3, c2, k, r8, True, t, dn),
+                _ResStage(c2, c1, k, 0, True, t, dn),
+            ]
+        )
         self.dec_out = nn.Sequential(nn.Conv2d(c1, 12, 3, 1, 1), nn.PixelShuffle(2))
         if config.linear_skip:
             s = RES_STRIDE
@@ -525,9 +538,16 @@ class DeepJSCC(nn.Module):
     # --- mask-aware coding -------------------------------------------------------
     def _private(self, mask: Tensor, b: int, h: int, w: int) -> Tensor:
         """The private mask ``[B,1,hp,wp]`` (bool) padded like the image."""
-        if mask.dtype != torch.bool or mask.dim() != 4 or mask.shape[1] != 1 or tuple(mask.shape[-2:]) != (h, w) \
-                or mask.shape[0] not in (1, b):
-            raise InputError(f"JSCC mask must be bool [B,1,{h},{w}] (True = private), got {mask.dtype} {tuple(mask.shape)}")
+        if (
+            mask.dtype != torch.bool
+            or mask.dim() != 4
+            or mask.shape[1] != 1
+            or tuple(mask.shape[-2:]) != (h, w)
+            or mask.shape[0] not in (1, b)
+        ):
+            raise InputError(
+                f"JSCC mask must be bool [B,1,{h},{w}] (True = private), got {mask.dtype} {tuple(mask.shape)}"
+            )
         hp, wp = self.padded_size(h, w)
         m = mask.expand(b, 1, h, w).float()
         if (hp, wp) != (h, w):
@@ -591,13 +611,25 @@ class DeepJSCC(nn.Module):
         z = torch.view_as_complex(f.reshape(b, -1, 2).float().contiguous())
         return power_normalize(z, active=None if private is None else self._symbol_keep(private))
 
-    def decode(self, z: Tensor, snr_db: SnrLike | None = None, size: tuple[int, int] | None = None,
-               text_emb: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def decode(
+        self,
+        z: Tensor,
+        snr_db: SnrLike | None = None,
+        size: tuple[int, int] | None = None,
+        text_emb: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
         with _FlushDenormals():
             return self._decode(z, snr_db, size, text_emb, mask)
 
-    def _decode(self, z: Tensor, snr_db: SnrLike | None = None, size: tuple[int, int] | None = None,
-                text_emb: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def _decode(
+        self,
+        z: Tensor,
+        snr_db: SnrLike | None = None,
+        size: tuple[int, int] | None = None,
+        text_emb: Tensor | None = None,
+        mask: Tensor | None = None,
+    ) -> Tensor:
         """Received symbols ``[B, k]`` (complex) -> images ``[B,3,H,W]`` in [0,1].
 
         ``size``: the original ``(H, W)``; ``None`` assumes a square image.
@@ -657,8 +689,14 @@ class DeepJSCC(nn.Module):
             x = torch.sigmoid(self.dec_out(f))
         return x[:, :, :h, :w]
 
-    def forward(self, x: Tensor, channel: nn.Module, snr_db: SnrLike,
-                generator: torch.Generator | None = None, text_emb: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        x: Tensor,
+        channel: nn.Module,
+        snr_db: SnrLike,
+        generator: torch.Generator | None = None,
+        text_emb: Tensor | None = None,
+    ) -> Tensor:
         """End to end: ``decode(channel(encode(x)))``, for training and evaluation."""
         z = self.encode(x, snr_db)
         y = channel(z, snr_db, generator)

@@ -74,8 +74,9 @@ def check_codecs(codecs: tuple[str, ...]) -> None:
             raise InputError(f"unknown separation codec {c!r}; choose from {', '.join(STRONG_CODECS)}")
         if not codec_available(c):
             how = "pip install pillow-heif" if c == "heic" else "a Pillow built with it (pip install -U pillow)"
-            raise InputError(f"separation codec {c!r} is not available here: install {how}, "
-                             f"or leave it out of --sep-codecs")
+            raise InputError(
+                f"separation codec {c!r} is not available here: install {how}, or leave it out of --sep-codecs"
+            )
 
 
 def _encode(image: Image.Image, codec: str, quality: int, webp_method: int, heic_preset: str) -> bytes:
@@ -137,8 +138,14 @@ class CodecLadder:
     their compression ratio as ``quality``.
     """
 
-    def __init__(self, image: np.ndarray, codecs: tuple[str, ...] = CODECS, webp_method: int = 6,
-                 heic_preset: str = HEIC_PRESET, cache_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        image: np.ndarray,
+        codecs: tuple[str, ...] = CODECS,
+        webp_method: int = 6,
+        heic_preset: str = HEIC_PRESET,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.image = np.asarray(image, dtype=np.uint8)
         self.codecs = tuple(codecs)
         self.webp_method = webp_method
@@ -150,15 +157,19 @@ class CodecLadder:
         self._disk = _DiskCache(cache_dir, self.image, webp_method, heic_preset) if cache_dir else None
         if self._disk:
             self._cache.update({k: (v[0], None) for k, v in self._disk.items.items()})
-            self._points.update({k: CodecPoint(k[0], k[1], v[0], v[1], v[2]) for k, v in self._disk.items.items()
-                                 if v[1] is not None})
+            self._points.update(
+                {k: CodecPoint(k[0], k[1], v[0], v[1], v[2]) for k, v in self._disk.items.items() if v[1] is not None}
+            )
 
     def _data(self, codec: str, quality: int) -> bytes:
         """The coded file (encoded again when only its size came from the disk cache)."""
         key = (codec, quality)
         if key not in self._cache or self._cache[key][1] is None:
-            data = (_encode_j2k(self._pil, quality / 10) if codec == "jpeg2000"
-                    else _encode(self._pil, codec, quality, self.webp_method, self.heic_preset))
+            data = (
+                _encode_j2k(self._pil, quality / 10)
+                if codec == "jpeg2000"
+                else _encode(self._pil, codec, quality, self.webp_method, self.heic_preset)
+            )
             self._cache[key] = (8 * len(data), data)
             if self._disk:
                 self._disk.put(key, 8 * len(data))
@@ -177,8 +188,13 @@ class CodecLadder:
         if key not in self._points:
             data = self._data(codec, quality)
             y = to_tensor(_decode(data))
-            self._points[key] = CodecPoint(codec, quality, 8 * len(data), float(psnr_per_image(self._x, y)[0]),
-                                           float(ssim_per_image(self._x, y)[0]))
+            self._points[key] = CodecPoint(
+                codec,
+                quality,
+                8 * len(data),
+                float(psnr_per_image(self._x, y)[0]),
+                float(ssim_per_image(self._x, y)[0]),
+            )
             if self._disk:
                 p = self._points[key]
                 self._disk.put(key, p.bits, p.psnr_db, p.ssim)
@@ -275,8 +291,9 @@ class _DiskCache:
         os.replace(tmp, self.path)
 
 
-def capacity_bits(channel_uses: int, snr_db: float, channel: str = "awgn", mode: str = "block",
-                  rng: np.random.Generator | None = None) -> float:
+def capacity_bits(
+    channel_uses: int, snr_db: float, channel: str = "awgn", mode: str = "block", rng: np.random.Generator | None = None
+) -> float:
     """Bit budget of an ideal code over ``channel_uses`` complex uses (see module docstring)."""
     snr = 10 ** (snr_db / 10)
     if channel == "awgn":

@@ -62,9 +62,15 @@ def text_decoder(base: DeepJSCC, text_dim: int) -> DeepJSCC:
     return model
 
 
-def finetune_decoder(model: DeepJSCC, images: np.ndarray, cond: Tensor, channel: Channel,
-                     opts: FinetuneOptions, log: Callable[[str], None] | None = None,
-                     log_every: int = 500) -> list[float]:
+def finetune_decoder(
+    model: DeepJSCC,
+    images: np.ndarray,
+    cond: Tensor,
+    channel: Channel,
+    opts: FinetuneOptions,
+    log: Callable[[str], None] | None = None,
+    log_every: int = 500,
+) -> list[float]:
     """Fine-tune the decoder of ``model`` on ``images`` (uint8 ``[N,H,W,3]``), each image
     decoded with its row of ``cond`` (``[N, D]``). Batches, flips, SNRs and channel noise
     depend only on ``opts.seed``, so two calls with the same options see identical data.
@@ -100,8 +106,10 @@ def finetune_decoder(model: DeepJSCC, images: np.ndarray, cond: Tensor, channel:
         if len(window) == log_every or step == opts.steps - 1:
             losses.append(float(np.mean(window)))
             if log:
-                log(f"  step {step + 1}/{opts.steps}: MSE {losses[-1]:.5f} "
-                    f"({-10 * math.log10(max(losses[-1], 1e-10)):.2f} dB)")
+                log(
+                    f"  step {step + 1}/{opts.steps}: MSE {losses[-1]:.5f} "
+                    f"({-10 * math.log10(max(losses[-1], 1e-10)):.2f} dB)"
+                )
             window = []
     model.eval()
     return losses
@@ -117,8 +125,9 @@ class ReceivedText:
 
 
 @torch.no_grad()
-def send_class_text(table: Tensor, labels: Sequence[int] | Tensor, channel: Channel, snr_db: float,
-                    seed: int = 0) -> ReceivedText:
+def send_class_text(
+    table: Tensor, labels: Sequence[int] | Tensor, channel: Channel, snr_db: float, seed: int = 0
+) -> ReceivedText:
     """Send each image's class-prompt embedding (``table[label]``) as analog symbols
     (``D/2`` complex, power 1, as :mod:`vlm_privsc.semantics.transport` does) over
     ``channel`` at ``snr_db``; snap each received vector to the nearest row of ``table``."""
@@ -173,7 +182,13 @@ class PuncturedJSCC(torch.nn.Module):
         full[:, : y.shape[1]] = y
         return self.model.decode(full, snr_db, size=size, text_emb=text_emb)
 
-    def forward(self, x: Tensor, channel: Channel, snr_db, generator: torch.Generator | None = None,
-                text_emb: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        x: Tensor,
+        channel: Channel,
+        snr_db,
+        generator: torch.Generator | None = None,
+        text_emb: Tensor | None = None,
+    ) -> Tensor:
         y = channel(self.encode(x, snr_db), snr_db, generator)
         return self.decode(y, snr_db, size=(x.shape[2], x.shape[3]), text_emb=text_emb)

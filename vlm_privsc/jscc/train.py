@@ -120,9 +120,17 @@ class _State:
         self.pixels = 0
 
     def state_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "seconds": self.seconds, "rng": json.dumps(self.rng.bit_generator.state),
-                "gen": self.gen.get_state(), "history": json.dumps(self.history), "runs": json.dumps(self.runs),
-                "skipped": self.skipped, "images": self.images, "pixels": self.pixels}
+        return {
+            "step": self.step,
+            "seconds": self.seconds,
+            "rng": json.dumps(self.rng.bit_generator.state),
+            "gen": self.gen.get_state(),
+            "history": json.dumps(self.history),
+            "runs": json.dumps(self.runs),
+            "skipped": self.skipped,
+            "images": self.images,
+            "pixels": self.pixels,
+        }
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
         self.step = int(d["step"])
@@ -175,8 +183,19 @@ def _init_record(path: str | None) -> dict[str, Any] | None:
     rec: dict[str, Any] = {"path": path}
     if meta.is_file():
         m = json.loads(meta.read_text())
-        rec["metadata"] = {k: m.get(k) for k in ("name", "trained_with", "runs", "init", "steps", "images_seen",
-                                                  "train_seconds", "eval_lossless_cifar10_test")}
+        rec["metadata"] = {
+            k: m.get(k)
+            for k in (
+                "name",
+                "trained_with",
+                "runs",
+                "init",
+                "steps",
+                "images_seen",
+                "train_seconds",
+                "eval_lossless_cifar10_test",
+            )
+        }
     return rec
 
 
@@ -203,17 +222,18 @@ def _load_photo_mix(opts: TrainOptions) -> tuple[Any, np.ndarray | None, list[st
     if not photos:
         raise InputError(f"no training photos under {d} ({', '.join(jdata.REAL_PHOTO_FOLDERS)})")
     cifar = [jdata.load_cifar_jpeg_train(d)]
-    sources = [f"crops {min(opts.crop_sizes)}-{max(opts.crop_sizes)} px of {', '.join(jdata.REAL_PHOTO_FOLDERS)} "
-               f"({len(photos)} image-scales, longest side <= 768, scales 1 and 1/2)",
-               f"{jdata.CIFAR_TAR} train ({len(cifar[0])})"]
+    sources = [
+        f"crops {min(opts.crop_sizes)}-{max(opts.crop_sizes)} px of {', '.join(jdata.REAL_PHOTO_FOLDERS)} "
+        f"({len(photos)} image-scales, longest side <= 768, scales 1 and 1/2)",
+        f"{jdata.CIFAR_TAR} train ({len(cifar[0])})",
+    ]
     try:
         cifar.append(jdata.load_cifar_lossless(d, "train"))
         sources.append(f"{jdata.CIFAR_NPZ} x_train ({len(cifar[1])})")
     except InputError:
         pass
     sources.append(f"{opts.cifar_fraction:g} of the batches CIFAR-10; about {opts.batch_pixels} pixels a batch")
-    sampler = jdata.CropSampler(photos, np.concatenate(cifar), opts.batch_pixels, opts.crop_sizes,
-                                opts.cifar_fraction)
+    sampler = jdata.CropSampler(photos, np.concatenate(cifar), opts.batch_pixels, opts.crop_sizes, opts.cifar_fraction)
     try:
         test = jdata.load_cifar_lossless(d, "test")[: opts.eval_images]
     except InputError:
@@ -306,7 +326,8 @@ def _train(opts: TrainOptions, argv: list[str] | None, export_dtype: str) -> Tra
     budget_s = opts.hours * 3600 if opts.hours else None
     optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, warmup_cosine(opts.warmup, opts.steps, budget_s, lambda: state.seconds))
+        optim, warmup_cosine(opts.warmup, opts.steps, budget_s, lambda: state.seconds)
+    )
     model, optim, sched = acc.prepare(model, optim, sched)
     acc.register_for_checkpointing(state)
     out = Path(opts.out) / name
@@ -320,8 +341,10 @@ def _train(opts: TrainOptions, argv: list[str] | None, export_dtype: str) -> Tra
     raw = acc.unwrap_model(model)
     if opts.init:
         console.print(f"warm start from {opts.init}: {len(warm)} tensors copied")
-    console.print(f"training {name}: {sum(p.numel() for p in raw.parameters())} parameters, k/n={config.ratio}, "
-                  f"device={dev}, data: {'; '.join(sources)}")
+    console.print(
+        f"training {name}: {sum(p.numel() for p in raw.parameters())} parameters, k/n={config.ratio}, "
+        f"device={dev}, data: {'; '.join(sources)}"
+    )
 
     def out_of_time() -> bool:
         return budget_s is not None and state.seconds >= budget_s
@@ -354,8 +377,14 @@ def _train(opts: TrainOptions, argv: list[str] | None, export_dtype: str) -> Tra
 
     last_eval: dict[str, float] = {}
     model.train()
-    cols = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
+    cols = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+    ]
     with Progress(*cols, console=console, disable=not opts.progress or not acc.is_main_process) as bar:
         task = bar.add_task(f"train {name}", total=opts.steps, completed=state.step, info="")
         run_loss = 0.0
@@ -389,15 +418,23 @@ def _train(opts: TrainOptions, argv: list[str] | None, export_dtype: str) -> Tra
             done = state.step == opts.steps or out_of_time()
             if (state.step % opts.eval_every == 0 or done) and acc.is_main_process:
                 last_eval = do_eval(final=done)
-                state.history.append({"step": state.step, "seconds": round(state.seconds, 1),
-                                      "train_psnr_db": round(-10 * math.log10(max(run_loss, 1e-10)), 3),
-                                      **last_eval})
-                console.print(f"step {state.step}/{opts.steps} {state.seconds:.0f}s "
-                              f"train {-10 * math.log10(max(run_loss, 1e-10)):.2f} dB  eval {last_eval}")
+                state.history.append(
+                    {
+                        "step": state.step,
+                        "seconds": round(state.seconds, 1),
+                        "train_psnr_db": round(-10 * math.log10(max(run_loss, 1e-10)), 3),
+                        **last_eval,
+                    }
+                )
+                console.print(
+                    f"step {state.step}/{opts.steps} {state.seconds:.0f}s "
+                    f"train {-10 * math.log10(max(run_loss, 1e-10)):.2f} dB  eval {last_eval}"
+                )
             if state.step % opts.checkpoint_every == 0 or state.step in (opts.steps, end) or done:
                 acc.save_state(str(ckpt))
-            bar.update(task, completed=state.step,
-                       info=f"loss {-10 * math.log10(max(run_loss, 1e-10)):.2f} dB {last_eval}")
+            bar.update(
+                task, completed=state.step, info=f"loss {-10 * math.log10(max(run_loss, 1e-10)):.2f} dB {last_eval}"
+            )
     seconds = state.seconds
     path = None
     finished = state.step >= opts.steps or out_of_time()
@@ -408,8 +445,8 @@ def _train(opts: TrainOptions, argv: list[str] | None, export_dtype: str) -> Tra
         meta = {
             "name": name,
             "paper": "Bourtsoulatze, Kurka, Gunduz 2019 (DeepJSCC); Xu et al. 2022 (ADJSCC AF modules)"
-                     + ("; Balle et al. 2016 (GDN)" if opts.arch == "resjscc" else "")
-                     + ("; Johnston et al. 2019 (simplified GDN)" if config.norm == "sgdn" else ""),
+            + ("; Balle et al. 2016 (GDN)" if opts.arch == "resjscc" else "")
+            + ("; Johnston et al. 2019 (simplified GDN)" if config.norm == "sgdn" else ""),
             "trained_with": command,
             "runs": state.runs,
             "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items()},
@@ -431,8 +468,15 @@ def _train(opts: TrainOptions, argv: list[str] | None, export_dtype: str) -> Tra
         save_model(raw, path, meta, dtype=torch.float16 if export_dtype == "fp16" else torch.float32)
         console.print(f"wrote {path} (+ .json)")
     acc.wait_for_everyone()
-    return TrainResult(model=raw.eval(), steps=state.step, images_seen=state.images or state.step * opts.batch,
-                       seconds=seconds, eval_psnr_db=last_eval, weights=path, main_process=acc.is_main_process)
+    return TrainResult(
+        model=raw.eval(),
+        steps=state.step,
+        images_seen=state.images or state.step * opts.batch,
+        seconds=seconds,
+        eval_psnr_db=last_eval,
+        weights=path,
+        main_process=acc.is_main_process,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -58,8 +58,12 @@ def weights_path(name: str, folder: str | os.PathLike[str] | None = None) -> Pat
     return Path(folder or WEIGHTS_DIR) / f"{PREFIX}{name}.safetensors"
 
 
-def save_model(model: DeepJSCC, path: str | os.PathLike[str], metadata: dict[str, Any] | None = None,
-               dtype: torch.dtype = torch.float32) -> Path:
+def save_model(
+    model: DeepJSCC,
+    path: str | os.PathLike[str],
+    metadata: dict[str, Any] | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> Path:
     """Write ``model`` to ``path`` (safetensors, ``dtype``: fp32 or fp16 to halve the file) and
     ``metadata`` + config to ``path.json``. :func:`load_model` always rebuilds an fp32 model."""
     path = Path(path)
@@ -67,8 +71,13 @@ def save_model(model: DeepJSCC, path: str | os.PathLike[str], metadata: dict[str
     state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
     cfg = json.dumps(model.config.to_dict(), sort_keys=True)
     save_file(state, str(path), metadata={CONFIG_KEY: cfg, "format": FORMAT})
-    meta = {"format": FORMAT, "config": model.config.to_dict(), "ratio": str(model.ratio),
-            "parameters": int(sum(v.numel() for v in state.values())), **(metadata or {})}
+    meta = {
+        "format": FORMAT,
+        "config": model.config.to_dict(),
+        "ratio": str(model.ratio),
+        "parameters": int(sum(v.numel() for v in state.values())),
+        **(metadata or {}),
+    }
     path.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n")
     return path
 
@@ -98,7 +107,7 @@ def list_pretrained(folder: str | os.PathLike[str] | None = None) -> list[str]:
     d = Path(folder or WEIGHTS_DIR)
     if not d.is_dir():
         return []
-    return sorted(p.stem[len(PREFIX):] for p in d.glob(f"{PREFIX}*.safetensors"))
+    return sorted(p.stem[len(PREFIX) :] for p in d.glob(f"{PREFIX}*.safetensors"))
 
 
 def load_pretrained(name: str | None = None, device: str | torch.device = "cpu") -> DeepJSCC:
@@ -112,9 +121,7 @@ def load_pretrained(name: str | None = None, device: str | torch.device = "cpu")
     if not path.is_file():
         have = ", ".join(list_pretrained()) or "none"
         how = TRAIN_COMMANDS.get(name, "vlmsc train jscc --ratio 1/6 --export vlm_privsc/weights")
-        raise MissingWeightsError(
-            f"JSCC weights {path} not found (available: {have}); train them with: {how}"
-        )
+        raise MissingWeightsError(f"JSCC weights {path} not found (available: {have}); train them with: {how}")
     return load_model(path, device=device)
 
 

@@ -86,8 +86,7 @@ class Scheme(nn.Module):
             return y
         return self.invert(y)
 
-    def roundtrip(self, z: Tensor, channel: nn.Module, snr_db: Any,
-                  generator: torch.Generator | None = None) -> Tensor:
+    def roundtrip(self, z: Tensor, channel: nn.Module, snr_db: Any, generator: torch.Generator | None = None) -> Tensor:
         """Bob's whole link for training and evaluation: ``invert(channel(apply(z)))``.
 
         The scheme's randomness (nonces, DP noise) is drawn from a generator seeded from
@@ -99,8 +98,7 @@ class Scheme(nn.Module):
         sent = self.apply(z, _gen(seed, z))
         return self.invert(channel(sent, snr_db, generator), _gen(seed, z))
 
-    def intercept(self, z: Tensor, channel: nn.Module, snr_db: Any,
-                  generator: torch.Generator | None = None) -> Tensor:
+    def intercept(self, z: Tensor, channel: nn.Module, snr_db: Any, generator: torch.Generator | None = None) -> Tensor:
         """Eve's view of ``z`` sent through her channel: ``eavesdrop(channel(apply(z)))``."""
         sent = self.apply(z, _gen(scheme_seed(generator), z))
         return self.eavesdrop(channel(sent, snr_db, generator))

@@ -68,15 +68,19 @@ def _idx(path: Path) -> np.ndarray:
         data = f.read()
     magic = int.from_bytes(data[:4], "big")
     ndim = magic & 0xFF
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 def load_mnist(data_dir: Path) -> Split:
     """MNIST from ``data_dir/mnist`` (IDX gz)."""
     d = Path(data_dir) / "mnist"
-    names = ("train-images.idx3-ubyte.gz", "train-labels.idx1-ubyte.gz",
-             "t10k-images.idx3-ubyte.gz", "t10k-labels.idx1-ubyte.gz")
+    names = (
+        "train-images.idx3-ubyte.gz",
+        "train-labels.idx1-ubyte.gz",
+        "t10k-images.idx3-ubyte.gz",
+        "t10k-labels.idx1-ubyte.gz",
+    )
     missing = [n for n in names if not (d / n).is_file()]
     if missing:
         raise InputError(f"MNIST files missing in {d}: {', '.join(missing)}")
@@ -98,12 +102,25 @@ def load_cifar10(data_dir: Path) -> Split:
         raise InputError(f"lossless CIFAR-10 subset not found: {npz}")
     with np.load(npz) as z:
         xte, yte = np.asarray(z["x_test"]), np.asarray(z["y_test"]).astype(np.int64)
-    return Split("cifar10", xtr, ytr, xte, yte,
-                 note="train: 50k JPEG q75 (tarball); test: 1,017 lossless x_test of cifar10_partial.npz")
+    return Split(
+        "cifar10",
+        xtr,
+        ytr,
+        xte,
+        yte,
+        note="train: 50k JPEG q75 (tarball); test: 1,017 lossless x_test of cifar10_partial.npz",
+    )
 
 
-def synthetic(name: str = "synthetic", n_train: int = 256, n_test: int = 64, size: int = 32, channels: int = 3,
-              classes: int = 10, seed: int = 0) -> Split:
+def synthetic(
+    name: str = "synthetic",
+    n_train: int = 256,
+    n_test: int = 64,
+    size: int = 32,
+    channels: int = 3,
+    classes: int = 10,
+    seed: int = 0,
+) -> Split:
     """Class-dependent smooth random patterns plus noise (uint8), learnable in a few steps."""
     rng = np.random.default_rng(seed)
     base = rng.uniform(0, 1, (classes, 4, 4, channels))

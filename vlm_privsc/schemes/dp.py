@@ -31,8 +31,13 @@ from vlm_privsc.errors import ConfigError
 from vlm_privsc.schemes.base import SCHEMES, Scheme, check_symbols
 
 
-def laplace_noise(shape: tuple[int, ...], scale: float, generator: torch.Generator | None = None, *,
-                  device: torch.device | str | None = None) -> Tensor:
+def laplace_noise(
+    shape: tuple[int, ...],
+    scale: float,
+    generator: torch.Generator | None = None,
+    *,
+    device: torch.device | str | None = None,
+) -> Tensor:
     """Samples of Laplace(0, ``scale``) by the inverse CDF (torch's Laplace takes no generator)."""
     u = torch.rand(shape, generator=generator, device=device) - 0.5
     u = u.clamp(-0.5 + 1e-7, 0.5 - 1e-7)
@@ -52,8 +57,9 @@ class LaplaceDP(Scheme):
     name = "dp"
     stage = "transmit"
 
-    def __init__(self, epsilon: float = 0.1, clip: float = 1.0, sensitivity: float | None = None,
-                 renormalize: bool = True) -> None:
+    def __init__(
+        self, epsilon: float = 0.1, clip: float = 1.0, sensitivity: float | None = None, renormalize: bool = True
+    ) -> None:
         super().__init__()
         if not epsilon > 0:
             raise ConfigError(f"dp scheme: epsilon must be > 0, got {epsilon}")
@@ -79,5 +85,10 @@ class LaplaceDP(Scheme):
         return power_normalize(out) if self.renormalize else out
 
     def _params(self) -> dict[str, Any]:
-        return {"epsilon": self.epsilon, "clip": self.clip, "sensitivity": self.sensitivity,
-                "scale": self.scale, "renormalize": self.renormalize}
+        return {
+            "epsilon": self.epsilon,
+            "clip": self.clip,
+            "sensitivity": self.sensitivity,
+            "scale": self.scale,
+            "renormalize": self.renormalize,
+        }

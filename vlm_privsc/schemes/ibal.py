@@ -37,8 +37,15 @@ class IBAL(Scheme):
     name = "ibal"
     stage = "train"
 
-    def __init__(self, train_snr_db: float = 12.0, kl_weight: float = 1.0, privacy_scale: float = 1.0,
-                 attacker_epochs: float = 0.5, attacker_lr: float = 1e-3, ssim_weight: float = 0.1) -> None:
+    def __init__(
+        self,
+        train_snr_db: float = 12.0,
+        kl_weight: float = 1.0,
+        privacy_scale: float = 1.0,
+        attacker_epochs: float = 0.5,
+        attacker_lr: float = 1e-3,
+        ssim_weight: float = 0.1,
+    ) -> None:
         super().__init__()
         if kl_weight < 0 or privacy_scale < 0 or attacker_epochs <= 0:
             raise ConfigError("ibal scheme: kl_weight and privacy_scale must be >= 0 and attacker_epochs > 0")
@@ -64,5 +71,10 @@ class IBAL(Scheme):
         return task_loss + self.kl_weight * kl - self.privacy_weight * attacker_mse
 
     def _params(self) -> dict[str, Any]:
-        return {"train_snr_db": self.train_snr_db, "kl_weight": self.kl_weight, "privacy_scale": self.privacy_scale,
-                "privacy_weight": self.privacy_weight, "attacker_epochs": self.attacker_epochs}
+        return {
+            "train_snr_db": self.train_snr_db,
+            "kl_weight": self.kl_weight,
+            "privacy_scale": self.privacy_scale,
+            "privacy_weight": self.privacy_weight,
+            "attacker_epochs": self.attacker_epochs,
+        }

@@ -47,12 +47,15 @@ class LBVQ(Scheme):
     constellation: Tensor  # a buffer (register_buffer below)
     stage = "transmit"
 
-    def __init__(self, num_codewords: int = 16, dim: int = 2, commitment: float = 0.25,
-                 init_scale: float = 0.7) -> None:
+    def __init__(
+        self, num_codewords: int = 16, dim: int = 2, commitment: float = 0.25, init_scale: float = 0.7
+    ) -> None:
         super().__init__()
         if num_codewords not in QAM.ORDERS:
-            raise ConfigError(f"lbvq scheme: num_codewords must be a QAM order {QAM.ORDERS} "
-                              f"(one index per QAM symbol), got {num_codewords}")
+            raise ConfigError(
+                f"lbvq scheme: num_codewords must be a QAM order {QAM.ORDERS} "
+                f"(one index per QAM symbol), got {num_codewords}"
+            )
         if dim <= 0:
             raise ConfigError(f"lbvq scheme: dim must be positive, got {dim}")
         self.qam = QAM(num_codewords)
@@ -108,8 +111,7 @@ class LBVQ(Scheme):
         check_symbols(y, self.name)
         return self.dequantize(self.demodulate(y))
 
-    def roundtrip(self, z: Tensor, channel: nn.Module, snr_db: Any,
-                  generator: torch.Generator | None = None) -> Tensor:
+    def roundtrip(self, z: Tensor, channel: nn.Module, snr_db: Any, generator: torch.Generator | None = None) -> Tensor:
         """Quantise, send the QAM symbols through ``channel``, demap, and pass gradients
         straight through to ``z`` (the forward value has the real symbol errors)."""
         idx = self.quantize(z)

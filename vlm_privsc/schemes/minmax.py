@@ -38,8 +38,15 @@ class MinMaxTraining(Scheme):
     name = "minmax"
     stage = "train"
 
-    def __init__(self, privacy_weight: float = 1.0, rec_weight: float = 1.0, eve_rec_weight: float = 0.0,
-                 eve_steps: int = 1, num_classes: int = 10, eve_mse_cap: float = 0.1) -> None:
+    def __init__(
+        self,
+        privacy_weight: float = 1.0,
+        rec_weight: float = 1.0,
+        eve_rec_weight: float = 0.0,
+        eve_steps: int = 1,
+        num_classes: int = 10,
+        eve_mse_cap: float = 0.1,
+    ) -> None:
         super().__init__()
         if privacy_weight < 0 or rec_weight < 0 or eve_rec_weight < 0 or eve_steps < 1 or num_classes < 2:
             raise ConfigError("minmax scheme: weights must be >= 0, eve_steps >= 1, num_classes >= 2")
@@ -65,5 +72,9 @@ class MinMaxTraining(Scheme):
         return out
 
     def _params(self) -> dict[str, Any]:
-        return {"privacy_weight": self.privacy_weight, "rec_weight": self.rec_weight,
-                "eve_rec_weight": self.eve_rec_weight, "eve_steps": self.eve_steps}
+        return {
+            "privacy_weight": self.privacy_weight,
+            "rec_weight": self.rec_weight,
+            "eve_rec_weight": self.eve_rec_weight,
+            "eve_steps": self.eve_steps,
+        }

@@ -36,8 +36,16 @@ class TaskJSCC(nn.Module):
     protection); ``last_kl`` holds ``mean KL(N(mu, sigma^2) || N(0, 1))`` per dimension.
     """
 
-    def __init__(self, in_channels: int = 3, image_size: int = 32, latent_dim: int = 128, num_classes: int = 10,
-                 reconstruct: bool = False, variational: bool = False, width: int = 32) -> None:
+    def __init__(
+        self,
+        in_channels: int = 3,
+        image_size: int = 32,
+        latent_dim: int = 128,
+        num_classes: int = 10,
+        reconstruct: bool = False,
+        variational: bool = False,
+        width: int = 32,
+    ) -> None:
         super().__init__()
         if latent_dim <= 0 or latent_dim % 2:
             raise ConfigError(f"latent_dim must be a positive even number (pairs of reals), got {latent_dim}")
@@ -47,9 +55,12 @@ class TaskJSCC(nn.Module):
         self.variational = variational
         s = image_size // 4
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3, 2, 1), nn.PReLU(),
-            nn.Conv2d(width, 2 * width, 3, 2, 1), nn.PReLU(),
-            nn.Conv2d(2 * width, 2 * width, 3, 1, 1), nn.PReLU(),
+            nn.Conv2d(in_channels, width, 3, 2, 1),
+            nn.PReLU(),
+            nn.Conv2d(width, 2 * width, 3, 2, 1),
+            nn.PReLU(),
+            nn.Conv2d(2 * width, 2 * width, 3, 1, 1),
+            nn.PReLU(),
             nn.Flatten(),
         )
         self.to_latent = nn.Linear(2 * width * s * s, latent_dim * (2 if variational else 1))
@@ -65,8 +76,10 @@ class TaskJSCC(nn.Module):
     def encode(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Images ``[B,C,S,S]`` in [0,1] -> unit-power complex symbols ``[B, k]``."""
         if x.dim() != 4 or x.shape[1] != self.in_channels or x.shape[-1] != self.image_size:
-            raise InputError(f"TaskJSCC needs images [B,{self.in_channels},{self.image_size},{self.image_size}], "
-                             f"got {tuple(x.shape)}")
+            raise InputError(
+                f"TaskJSCC needs images [B,{self.in_channels},{self.image_size},{self.image_size}], "
+                f"got {tuple(x.shape)}"
+            )
         f = self.to_latent(self.features(x - 0.5))
         if self.variational:
             mu, logvar = f.chunk(2, dim=1)

@@ -49,10 +49,19 @@ class CooperativePerturbation(Scheme):
     name = "perturbation"
     stage = "transmit"
 
-    def __init__(self, surrogate: nn.Module | None = None, legit: nn.Module | None = None,
-                 psr_db: float = -10.0, steps: int = 10, step_size: float = 0.25,
-                 legit_weight: float = 1.0, eve_channel: nn.Module | None = None,
-                 eve_snr_db: float | None = None, mode: Mode = "pgd", renormalize: bool = True) -> None:
+    def __init__(
+        self,
+        surrogate: nn.Module | None = None,
+        legit: nn.Module | None = None,
+        psr_db: float = -10.0,
+        steps: int = 10,
+        step_size: float = 0.25,
+        legit_weight: float = 1.0,
+        eve_channel: nn.Module | None = None,
+        eve_snr_db: float | None = None,
+        mode: Mode = "pgd",
+        renormalize: bool = True,
+    ) -> None:
         super().__init__()
         if mode not in ("pgd", "random"):
             raise ConfigError(f"perturbation scheme: mode must be 'pgd' or 'random', got {mode!r}")
@@ -73,9 +82,11 @@ class CooperativePerturbation(Scheme):
 
     def unmet_needs(self) -> str | None:
         if self.mode == "pgd" and self.surrogate is None:
-            return ("mode 'pgd' needs a surrogate eavesdropper model, which a pipeline preset cannot hold; "
-                    "set the preset's scheme params to {mode: random} (random perturbation at psr_db) or use "
-                    "scripts/repro_multitask.py")
+            return (
+                "mode 'pgd' needs a surrogate eavesdropper model, which a pipeline preset cannot hold; "
+                "set the preset's scheme params to {mode: random} (random perturbation at psr_db) or use "
+                "scripts/repro_multitask.py"
+            )
         return None
 
     @property
@@ -91,13 +102,15 @@ class CooperativePerturbation(Scheme):
         """The perturbation ``delta`` (``||delta||^2 <= psr * ||z||^2`` per image)."""
         check_symbols(z, self.name)
         z = z.detach().to(torch.complex64)
-        radius = self.psr ** 0.5 * _row_norm(z)
+        radius = self.psr**0.5 * _row_norm(z)
         if self.mode == "random":
             d = complex_normal(tuple(z.shape), generator, device=z.device)
             return d * radius / (_row_norm(d) + 1e-12)
         if self.surrogate is None:
-            raise ConfigError("perturbation scheme: mode 'pgd' needs a surrogate eavesdropper model "
-                              "(build_scheme('perturbation', surrogate=...)) or mode='random'")
+            raise ConfigError(
+                "perturbation scheme: mode 'pgd' needs a surrogate eavesdropper model "
+                "(build_scheme('perturbation', surrogate=...)) or mode='random'"
+            )
         s, leg = self.surrogate, self.legit
         with torch.no_grad():
             s0 = s(z).argmax(-1)
@@ -125,5 +138,11 @@ class CooperativePerturbation(Scheme):
         return power_normalize(out) if self.renormalize else out
 
     def _params(self) -> dict[str, Any]:
-        return {"psr_db": self.psr_db, "steps": self.steps, "step_size": self.step_size,
-                "legit_weight": self.legit_weight, "mode": self.mode, "eve_snr_db": self.eve_snr_db}
+        return {
+            "psr_db": self.psr_db,
+            "steps": self.steps,
+            "step_size": self.step_size,
+            "legit_weight": self.legit_weight,
+            "mode": self.mode,
+            "eve_snr_db": self.eve_snr_db,
+        }

@@ -26,11 +26,18 @@ from vlm_privsc.schemes.data import DEFAULT_DATA, REPO_ROOT
 def base_parser(description: str, default_out: str) -> argparse.ArgumentParser:
     """``--data``, ``--out``, ``--quick``, ``--seed``, ``--threads`` (the scripts' common flags)."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                   help="shared data folder (default ../shared/data beside the repository)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="shared data folder (default ../shared/data beside the repository)",
+    )
     p.add_argument("--out", type=Path, default=REPO_ROOT / default_out, help=f"output folder (default {default_out})")
-    p.add_argument("--quick", action="store_true",
-                   help="tiny run for tests: a handful of samples, synthetic data when --data is missing")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny run for tests: a handful of samples, synthetic data when --data is missing",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     return p
@@ -93,16 +100,20 @@ def machine() -> str:
     load = ""
     if hasattr(os, "getloadavg"):
         load = f", load average at end {os.getloadavg()[0]:.1f}"
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads{load}")
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads{load}"
+    )
 
 
 def threads_note(threads: int) -> str:
     """A caveat line about the thread count (markdown list item)."""
     if threads == 1:
-        return ("- Run with `--threads 1`: the 2 cores were shared with other jobs (load average ~7); under that\n"
-                "  oversubscription two torch threads ran much slower than one (a throwaway timing check of the\n"
-                "  training step, not a committed measurement).\n")
+        return (
+            "- Run with `--threads 1`: the 2 cores were shared with other jobs (load average ~7); under that\n"
+            "  oversubscription two torch threads ran much slower than one (a throwaway timing check of the\n"
+            "  training step, not a committed measurement).\n"
+        )
     return f"- Run with {threads} torch threads.\n"
 
 

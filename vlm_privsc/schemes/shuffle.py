@@ -85,8 +85,9 @@ class KeyedShuffle(Scheme):
 
     def _perm(self, n: int, nonce: int) -> tuple[Tensor, Tensor]:
         if self.key is None:
-            raise ConfigError("shuffle scheme: no key; the pipeline binds the shared key (--key FILE), "
-                              "a bare scheme needs key=...")
+            raise ConfigError(
+                "shuffle scheme: no key; the pipeline binds the shared key (--key FILE), a bare scheme needs key=..."
+            )
         hit = self._cache.get((n, nonce))
         if hit is None:
             p = keyed_permutation(self.key, n, nonce)

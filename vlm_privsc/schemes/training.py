@@ -69,18 +69,32 @@ class LinkResult:
     n: int
 
 
-def train_link(model: TaskJSCC, images: ArrayLike, labels: ArrayLike, *, channel: nn.Module, snr_db: float,
-               scheme: Scheme | None = None, epochs: float = 1.0, batch_size: int = 128, lr: float = 1e-3,
-               rec_weight: float = 0.0, kl_weight: float = 0.0, aux_weight: float = 1.0,
-               generator: torch.Generator | None = None, log: Log = None) -> list[dict[str, float]]:
+def train_link(
+    model: TaskJSCC,
+    images: ArrayLike,
+    labels: ArrayLike,
+    *,
+    channel: nn.Module,
+    snr_db: float,
+    scheme: Scheme | None = None,
+    epochs: float = 1.0,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    rec_weight: float = 0.0,
+    kl_weight: float = 0.0,
+    aux_weight: float = 1.0,
+    generator: torch.Generator | None = None,
+    log: Log = None,
+) -> list[dict[str, float]]:
     """Train encoder + heads end to end through ``scheme.roundtrip`` over ``channel``.
 
     Loss: ``CE + rec_weight*MSE(reconstruction) + kl_weight*KL (variational) + aux_weight*scheme.aux_loss``.
     Returns one record per epoch (mean loss, train accuracy).
     """
     scheme = scheme or NoScheme()
-    params = list(model.parameters()) + [p for p in scheme.parameters() if p.requires_grad
-                                         and all(p is not q for q in model.parameters())]
+    params = list(model.parameters()) + [
+        p for p in scheme.parameters() if p.requires_grad and all(p is not q for q in model.parameters())
+    ]
     opt = torch.optim.Adam(params, lr=lr)
     lab = _labels(labels)
     model.train()
@@ -122,9 +136,20 @@ def train_link(model: TaskJSCC, images: ArrayLike, labels: ArrayLike, *, channel
     return hist
 
 
-def train_ibal(model: TaskJSCC, attacker: nn.Module, images: ArrayLike, labels: ArrayLike, *, ibal: IBAL,
-               channel: nn.Module, epochs: int = 1, batch_size: int = 128, lr: float = 1e-3,
-               generator: torch.Generator | None = None, log: Log = None) -> list[dict[str, float]]:
+def train_ibal(
+    model: TaskJSCC,
+    attacker: nn.Module,
+    images: ArrayLike,
+    labels: ArrayLike,
+    *,
+    ibal: IBAL,
+    channel: nn.Module,
+    epochs: int = 1,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    generator: torch.Generator | None = None,
+    log: Log = None,
+) -> list[dict[str, float]]:
     """IBAL training (see :mod:`vlm_privsc.schemes.ibal`): every epoch the attacker is
     retrained (``ibal.attacker_epochs`` passes), then encoder + head for one pass."""
     if not model.variational:
@@ -139,8 +164,16 @@ def train_ibal(model: TaskJSCC, attacker: nn.Module, images: ArrayLike, labels: 
         def view(x: Tensor, g: torch.Generator | None) -> Tensor:
             return channel(model.encode(x, g), snr, g)
 
-        a_hist = train_inversion(attacker, view, images, epochs=ibal.attacker_epochs, batch_size=batch_size,
-                                 lr=ibal.attacker_lr, ssim_weight=ibal.ssim_weight, generator=generator)
+        a_hist = train_inversion(
+            attacker,
+            view,
+            images,
+            epochs=ibal.attacker_epochs,
+            batch_size=batch_size,
+            lr=ibal.attacker_lr,
+            ssim_weight=ibal.ssim_weight,
+            generator=generator,
+        )
         attacker.eval()
         attacker.requires_grad_(False)
         model.train()
@@ -162,21 +195,40 @@ def train_ibal(model: TaskJSCC, attacker: nn.Module, images: ArrayLike, labels: 
             acc += int((logits.argmax(-1) == y).sum())
             cnt += n
         attacker.requires_grad_(True)
-        rec = {"epoch": ep, **{k_: v / max(cnt, 1) for k_, v in tot.items()}, "train_accuracy": acc / max(cnt, 1),
-               "attacker_loss": a_hist[-1] if a_hist else float("nan")}
+        rec = {
+            "epoch": ep,
+            **{k_: v / max(cnt, 1) for k_, v in tot.items()},
+            "train_accuracy": acc / max(cnt, 1),
+            "attacker_loss": a_hist[-1] if a_hist else float("nan"),
+        }
         hist.append(rec)
         if log:
-            log(f"  ibal epoch {ep}: ce {rec['ce']:.3f} kl {rec['kl']:.3f} attacker mse {rec['mse']:.4f} "
-                f"train acc {rec['train_accuracy']:.3f}")
+            log(
+                f"  ibal epoch {ep}: ce {rec['ce']:.3f} kl {rec['kl']:.3f} attacker mse {rec['mse']:.4f} "
+                f"train acc {rec['train_accuracy']:.3f}"
+            )
     model.eval()
     return hist
 
 
-def train_minmax(model: TaskJSCC, eve_classifier: nn.Module, images: ArrayLike, labels: ArrayLike, *,
-                 minmax: MinMaxTraining, bob_channel: nn.Module, bob_snr_db: float, eve_channel: nn.Module,
-                 eve_snr_db: float, eve_inverter: nn.Module | None = None, epochs: float = 1.0,
-                 batch_size: int = 128, lr: float = 1e-3, generator: torch.Generator | None = None,
-                 log: Log = None) -> list[dict[str, float]]:
+def train_minmax(
+    model: TaskJSCC,
+    eve_classifier: nn.Module,
+    images: ArrayLike,
+    labels: ArrayLike,
+    *,
+    minmax: MinMaxTraining,
+    bob_channel: nn.Module,
+    bob_snr_db: float,
+    eve_channel: nn.Module,
+    eve_snr_db: float,
+    eve_inverter: nn.Module | None = None,
+    epochs: float = 1.0,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    generator: torch.Generator | None = None,
+    log: Log = None,
+) -> list[dict[str, float]]:
     """Iterative min-max (see :mod:`vlm_privsc.schemes.minmax`): per batch, Eve's update(s)
     on the frozen encoder, then the encoder + Bob's heads against the frozen Eve."""
     lab = _labels(labels)
@@ -194,8 +246,10 @@ def train_minmax(model: TaskJSCC, eve_classifier: nn.Module, images: ArrayLike, 
             r = {"epoch": ep, **{k_: v / cnt for k_, v in tot.items()}}
             hist.append(r)
             if log:
-                log(f"  minmax epoch {ep}: bob ce {r['bob_ce']:.3f} eve ce {r['eve_ce']:.3f} "
-                    f"bob acc {r['bob_acc']:.3f} eve acc {r['eve_acc']:.3f}")
+                log(
+                    f"  minmax epoch {ep}: bob ce {r['bob_ce']:.3f} eve ce {r['eve_ce']:.3f} "
+                    f"bob acc {r['bob_acc']:.3f} eve acc {r['eve_acc']:.3f}"
+                )
 
     for ep, idx in _epochs_iter(len(images), batch_size, epochs, generator):
         if ep != cur:
@@ -234,9 +288,13 @@ def train_minmax(model: TaskJSCC, eve_classifier: nn.Module, images: ArrayLike, 
         for p in eve_params:
             p.requires_grad_(True)
         n = len(idx)
-        vals: dict[str, Any] = {"loss": loss, "bob_ce": bob_ce, "eve_ce": eve_ce,
-                                "bob_acc": (logits.argmax(-1) == y).float().mean(),
-                                "eve_acc": (e_logits.argmax(-1) == y).float().mean()}
+        vals: dict[str, Any] = {
+            "loss": loss,
+            "bob_ce": bob_ce,
+            "eve_ce": eve_ce,
+            "bob_acc": (logits.argmax(-1) == y).float().mean(),
+            "eve_acc": (e_logits.argmax(-1) == y).float().mean(),
+        }
         if bob_mse is not None:
             vals["bob_mse"] = bob_mse
         for k_, v in vals.items():
@@ -249,9 +307,17 @@ def train_minmax(model: TaskJSCC, eve_classifier: nn.Module, images: ArrayLike, 
 
 
 @torch.no_grad()
-def evaluate_link(model: TaskJSCC, images: ArrayLike, labels: ArrayLike, *, channel: nn.Module, snr_db: float,
-                  scheme: Scheme | None = None, generator: torch.Generator | None = None,
-                  batch_size: int = 256) -> LinkResult:
+def evaluate_link(
+    model: TaskJSCC,
+    images: ArrayLike,
+    labels: ArrayLike,
+    *,
+    channel: nn.Module,
+    snr_db: float,
+    scheme: Scheme | None = None,
+    generator: torch.Generator | None = None,
+    batch_size: int = 256,
+) -> LinkResult:
     """Bob's accuracy (and reconstruction PSNR when the model has a decoder) at ``snr_db``."""
     scheme = scheme or NoScheme()
     model.eval()

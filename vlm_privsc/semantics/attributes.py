@@ -59,10 +59,12 @@ ATTRIBUTES: dict[str, AttributeSpec] = {
     "tone": AttributeSpec(0, (30.0, 45.0, 60.0, 75.0), ("dark", "medium-dark", "medium", "medium-light", "light")),
     "warmth": AttributeSpec(1, (8.0, 18.0), ("neutral", "warm", "red")),
     "tint": AttributeSpec(2, (10.0, 22.0), ("cool", "neutral", "yellow")),
-    "shade_x": AttributeSpec(0, (-12.0, -4.0, 4.0, 12.0),
-                             ("left", "slightly-left", "even", "slightly-right", "right"), kind="shade_x"),
-    "shade_y": AttributeSpec(0, (-12.0, -4.0, 4.0, 12.0),
-                             ("above", "slightly-above", "even", "slightly-below", "below"), kind="shade_y"),
+    "shade_x": AttributeSpec(
+        0, (-12.0, -4.0, 4.0, 12.0), ("left", "slightly-left", "even", "slightly-right", "right"), kind="shade_x"
+    ),
+    "shade_y": AttributeSpec(
+        0, (-12.0, -4.0, 4.0, 12.0), ("above", "slightly-above", "even", "slightly-below", "below"), kind="shade_y"
+    ),
 }
 """Every attribute the transmitter can describe (the preset picks which it sends)."""
 
@@ -83,8 +85,7 @@ def half_masks(region: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     ys, xs = np.nonzero(region)
     yy, xx = np.mgrid[: region.shape[0], : region.shape[1]]
     cx, cy = 0.5 * (xs.min() + xs.max()), 0.5 * (ys.min() + ys.max())
-    return {"shade_x": (region & (xx < cx), region & (xx > cx)),
-            "shade_y": (region & (yy < cy), region & (yy > cy))}
+    return {"shade_x": (region & (xx < cx), region & (xx > cx)), "shade_y": (region & (yy < cy), region & (yy > cy))}
 
 
 def shading(lab: np.ndarray, region: np.ndarray, kind: str, channel: int = 0) -> float:

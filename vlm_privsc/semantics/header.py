@@ -50,16 +50,20 @@ class SealedHeader:
 
     def bits(self) -> dict[str, int]:
         """Bit cost by part (``total`` included)."""
-        parts = {"nonce": 8 * NONCE_BYTES, "mask": 8 * (len(self.clear) - NONCE_BYTES),
-                 "sealed_regions": 8 * (len(self.sealed) - TAG_BYTES), "tag": 8 * TAG_BYTES}
+        parts = {
+            "nonce": 8 * NONCE_BYTES,
+            "mask": 8 * (len(self.clear) - NONCE_BYTES),
+            "sealed_regions": 8 * (len(self.sealed) - TAG_BYTES),
+            "tag": 8 * TAG_BYTES,
+        }
         parts["total"] = sum(parts.values())
         return parts
 
     def mask(self) -> torch.Tensor:
         """The private mask ``[1,1,H,W]`` (bool) from the clear part."""
-        h, w = struct.unpack(">HH", self.clear[NONCE_BYTES:NONCE_BYTES + 4])
+        h, w = struct.unpack(">HH", self.clear[NONCE_BYTES : NONCE_BYTES + 4])
         try:
-            bits = np.unpackbits(np.frombuffer(zlib.decompress(self.clear[NONCE_BYTES + 4:]), np.uint8))
+            bits = np.unpackbits(np.frombuffer(zlib.decompress(self.clear[NONCE_BYTES + 4 :]), np.uint8))
         except zlib.error:
             raise InputError("header: the mask of the clear part is corrupt") from None
         return torch.from_numpy(bits[: h * w].reshape(h, w).astype(bool))[None, None]
@@ -73,7 +77,7 @@ class SealedHeader:
         size = 9 + k
         out = []
         for i in range(n):
-            rec = plain[2 + i * size: 2 + (i + 1) * size]
+            rec = plain[2 + i * size : 2 + (i + 1) * size]
             x0, y0, x1, y1, cid = struct.unpack(">HHHHB", rec[:9])
             attrs = {}
             for name, idx in zip(attribute_names, rec[9:]):
@@ -96,8 +100,14 @@ def region_box(mask: torch.Tensor) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
-def build_header(key: SharedKey, nonce: bytes, db_digest: str, mask: torch.Tensor,
-                 regions: Sequence[RegionInfo], attribute_names: Sequence[str]) -> SealedHeader:
+def build_header(
+    key: SharedKey,
+    nonce: bytes,
+    db_digest: str,
+    mask: torch.Tensor,
+    regions: Sequence[RegionInfo],
+    attribute_names: Sequence[str],
+) -> SealedHeader:
     """Pack and seal one message's header (see the module docstring)."""
     if len(nonce) != NONCE_BYTES:
         raise InputError(f"header nonce must have {NONCE_BYTES} bytes, got {len(nonce)}")
@@ -107,6 +117,7 @@ def build_header(key: SharedKey, nonce: bytes, db_digest: str, mask: torch.Tenso
     body = [struct.pack(">H", len(regions))]
     for r in regions:
         body.append(struct.pack(">HHHHB", *r.box, r.category_id))
-        body.append(bytes(ATTRIBUTES[n].names.index(r.attributes[n]) if n in r.attributes else 255
-                          for n in attribute_names))
+        body.append(
+            bytes(ATTRIBUTES[n].names.index(r.attributes[n]) if n in r.attributes else 255 for n in attribute_names)
+        )
     return SealedHeader(nonce, clear, seal(key, nonce, b"".join(body), _aad(db_digest, clear)))

