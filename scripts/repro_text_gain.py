@@ -45,6 +45,22 @@ from vlm_privsc.schemes.repro import (
 
 CHANNEL_NAMES = {"awgn": "awgn", "rayleigh": "rayleigh_block"}
 ARMS = ("base", "no_text", "text", "text_wrong")
+GAIN_COLUMNS = (
+    "channel",
+    "snr_db",
+    "psnr_no_text_db",
+    "psnr_text_db",
+    "gain_db",
+    "gain_ci95_db",
+    "psnr_rel_change",
+    "ssim_no_text",
+    "ssim_text",
+    "ssim_rel_change",
+    "mse_reduction",
+    "text_accuracy",
+    "n",
+)
+"""The columns of gain.csv (the README table shows all but ``n``)."""
 
 
 def parse(argv: list[str] | None):
@@ -206,22 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     write_csv(out / "results.csv", rows, ("channel", "snr_db", "arm", "psnr_db", "ssim", "text_accuracy", "n"))
-    gcols = (
-        "channel",
-        "snr_db",
-        "psnr_no_text_db",
-        "psnr_text_db",
-        "gain_db",
-        "gain_ci95_db",
-        "psnr_rel_change",
-        "ssim_no_text",
-        "ssim_text",
-        "ssim_rel_change",
-        "mse_reduction",
-        "text_accuracy",
-        "n",
-    )
-    write_csv(out / "gain.csv", gains, gcols)
+    write_csv(out / "gain.csv", gains, GAIN_COLUMNS)
     (out / "results.json").write_text(
         json.dumps(
             {
@@ -323,20 +324,7 @@ def _readme(
         "text_accuracy": ".3f",
         "snr_db": "g",
     }
-    cols = [
-        "channel",
-        "snr_db",
-        "psnr_no_text_db",
-        "psnr_text_db",
-        "gain_db",
-        "gain_ci95_db",
-        "psnr_rel_change",
-        "ssim_no_text",
-        "ssim_text",
-        "ssim_rel_change",
-        "mse_reduction",
-        "text_accuracy",
-    ]
+    cols = [c for c in GAIN_COLUMNS if c != "n"]
     text = f"""# (b) Text-conditioned DeepJSCC decoder vs the same decoder without text (CIFAR-10)
 {quick}
 Command (run from the repository root, {total / 60:.1f} min wall clock here):

@@ -129,17 +129,8 @@ class PipelineConfig(_Strict):
     eavesdropper: EavesdropperConfig = EavesdropperConfig()
 
 
-def _presets_root() -> Any:
-    """The packaged presets; from a source checkout (``pipelines/`` beside ``setup.py``) the
-    checkout's own, not those of the checkout an editable install was made from."""
-    root = Path(__file__).resolve().parents[1]
-    if (root / "pipelines" / "default.yaml").is_file() and (root / "setup.py").is_file():
-        return root / "pipelines"
-    return resources.files("vlm_privsc.pipelines")
-
-
 def preset_names() -> list[str]:
-    root = _presets_root()
+    root = resources.files("vlm_privsc.pipelines")
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -151,7 +142,7 @@ def load_preset(name_or_path: str | Path = "default") -> PipelineConfig:
     else:
         if s not in preset_names():
             raise UnknownNameError(f"unknown pipeline preset {s!r}; valid: {', '.join(preset_names())}")
-        path = Path(str(_presets_root() / f"{s}.yaml"))
+        path = Path(str(resources.files("vlm_privsc.pipelines") / f"{s}.yaml"))
     from vlm_privsc.db.loader import format_validation_error, read_yaml
 
     data, node = read_yaml(path, "pipeline preset", "a mapping of pipeline sections")

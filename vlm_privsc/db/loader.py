@@ -24,15 +24,7 @@ MAX_YAML_VALUES = 100_000
 
 
 def default_db_path() -> Path:
-    """The packaged default database (``privacy_db/default.yaml``).
-
-    Run from a source checkout (``vlm_privsc/`` beside ``privacy_db/`` and ``setup.py``), the
-    checkout's own file is used: an editable install made from another checkout would
-    otherwise map ``vlm_privsc.privacy_db`` to that checkout's database."""
-    root = Path(__file__).resolve().parents[2]
-    local = root / "privacy_db" / DEFAULT_DB_NAME
-    if local.is_file() and (root / "setup.py").is_file():
-        return local
+    """The packaged default database (``privacy_db/default.yaml``)."""
     return Path(str(resources.files("vlm_privsc.privacy_db") / DEFAULT_DB_NAME))
 
 

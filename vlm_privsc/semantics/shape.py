@@ -110,19 +110,9 @@ def shape_decisions(
     for i, region in enumerate(eve_regions):
         text = text_guesses[i] if i < len(text_guesses) else None
         cat = guess_category(region, categories)
-        if cat is None:
-            if text is not None:
-                out.append(text)
-                continue
-            out.append(SemanticDecision(None, None, 0.0, torch.zeros(0), source="none"))
-            continue
-        out.append(
-            SemanticDecision(
-                cat,
-                None,
-                text.similarity if text is not None else 0.0,
-                text.embedding if text is not None else torch.zeros(0),
-                source="shape",
-            )
-        )
+        if cat is None and text is not None:
+            out.append(text)  # no category draws this shape: her text-channel guess stands
+        else:
+            similarity, embedding = (text.similarity, text.embedding) if text is not None else (0.0, torch.zeros(0))
+            out.append(SemanticDecision(cat, None, similarity, embedding, source="shape" if cat else "none"))
     return tuple(out)
