@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from vlm_privsc.evaluation.generation import bootstrap_ci, box_centred_in, hog_faces, region_quality, seam_ratio
     from vlm_privsc.io.images import load_image, to_uint8
     from vlm_privsc.keys import optional_key
-    from vlm_privsc.metrics import psnr, ssim
+    from vlm_privsc.measure import psnr, ssim
     from vlm_privsc.pipeline import Pipeline, _resize
 
     photos = _photos(a.faces, a.limit)
@@ -127,18 +127,18 @@ def main(argv: list[str] | None = None) -> int:
             r = pipe.run(image, str(path), a.seed, policy=a.policy, snr_db=snr, eve_snr_db=snr, guard_result=g)
             faces_idx = [i for i, reg in enumerate(r.guard.regions) if reg.category == "face"]
             gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
-            n = len(r.region_masks)
+            n = len(r.transmission.region_masks)
             noattr, _ = pipe.restore(
                 r.bob.decoded,
                 r.mask,
-                list(r.region_masks),
+                list(r.transmission.region_masks),
                 r.bob.semantics,
                 pipe.bob_inpainter,
                 gen,
                 tuple({} for _ in range(n)),
             )
             gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
-            notext, _ = pipe.restore(r.bob.decoded, r.mask, list(r.region_masks), (), pipe.bob_inpainter, gen, None)
+            notext, _ = pipe.restore(r.bob.decoded, r.mask, list(r.transmission.region_masks), (), pipe.bob_inpainter, gen, None)
             u = pipe.run(image, str(path), a.seed, policy="none", snr_db=snr, eve_snr_db=snr, identity=False)
             imgs = {
                 "bob": r.bob.restored,
@@ -149,9 +149,9 @@ def main(argv: list[str] | None = None) -> int:
             }
             for name in pipe.config.semantic.attributes if a.attribute_ablation else ():  # one attribute alone
                 gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
-                only = tuple({name: at[name]} if name in at else {} for at in r.attributes)
+                only = tuple({name: at[name]} if name in at else {} for at in r.transmission.attributes)
                 imgs[f"bob_only_{name}"], _ = pipe.restore(
-                    r.bob.decoded, r.mask, list(r.region_masks), r.bob.semantics, pipe.bob_inpainter, gen, only
+                    r.bob.decoded, r.mask, list(r.transmission.region_masks), r.bob.semantics, pipe.bob_inpainter, gen, only
                 )
             orig = r.original
             o8 = to_uint8(orig)
@@ -178,11 +178,11 @@ def main(argv: list[str] | None = None) -> int:
                 }
                 # per removed face: naturalness (HOG / YuNet centred inside); per removed
                 # region of any category: quality inside and seam
-                nat_h = [box_centred_in(hog, r.region_masks[i]) for i in faces_idx]
-                nat_y = [box_centred_in(yun, r.region_masks[i]) for i in faces_idx]
-                ref_h = [box_centred_in(hog_orig, r.region_masks[i]) for i in faces_idx]
-                ref_y = [box_centred_in(yunet_orig, r.region_masks[i]) for i in faces_idx]
-                qs = [region_quality(orig, im, rm) for rm in r.region_masks]
+                nat_h = [box_centred_in(hog, r.transmission.region_masks[i]) for i in faces_idx]
+                nat_y = [box_centred_in(yun, r.transmission.region_masks[i]) for i in faces_idx]
+                ref_h = [box_centred_in(hog_orig, r.transmission.region_masks[i]) for i in faces_idx]
+                ref_y = [box_centred_in(yunet_orig, r.transmission.region_masks[i]) for i in faces_idx]
+                qs = [region_quality(orig, im, rm) for rm in r.transmission.region_masks]
                 row.update(
                     {
                         "faces_found_hog": sum(nat_h),
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                         "faces_found_yunet_original": sum(ref_y),
                         "psnr_mask": _mean([q.psnr_mask for q in qs]),
                         "ssim_mask_box": _mean([q.ssim_box for q in qs]),
-                        "seam_ratio": _mean([seam_ratio(im, rm) for rm in r.region_masks]),
+                        "seam_ratio": _mean([seam_ratio(im, rm) for rm in r.transmission.region_masks]),
                     }
                 )
                 if others and cmp.per_face:

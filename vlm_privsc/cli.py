@@ -25,6 +25,7 @@ from vlm_privsc.errors import InputError, VlmscError, os_error_line
 if TYPE_CHECKING:
     from vlm_privsc.evaluation.engines import EngineOptions
     from vlm_privsc.evaluation.suite import SuiteRun
+    from vlm_privsc.results import RunResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -759,7 +760,7 @@ def torch_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _print_run_summary(result: Any, load_s: float) -> None:
+def _print_run_summary(result: RunResult, load_s: float) -> None:
     m, ch = result.metrics, result.channel
 
     def f(v: Any, fmt: str = "{:.2f}") -> str:
@@ -775,26 +776,24 @@ def _print_run_summary(result: Any, load_s: float) -> None:
     t.add_column("")
     t.add_column("Bob (authorized)", justify="right")
     t.add_column("Eve (eavesdropper)", justify="right")
-    t.add_row("SNR (dB)", f(ch["snr_db"], "{:g}"), f(ch["eve_snr_db"], "{:g}"))
-    t.add_row("PSNR (dB)", f(m["psnr_received"]), f(m["psnr_eavesdropper"]))
-    t.add_row("SSIM", f(m["ssim_received"], "{:.3f}"), f(m["ssim_eavesdropper"], "{:.3f}"))
+    t.add_row("SNR (dB)", f(ch.snr_db, "{:g}"), f(ch.eve_snr_db, "{:g}"))
+    t.add_row("PSNR (dB)", f(m.psnr_received), f(m.psnr_eavesdropper))
+    t.add_row("SSIM", f(m.ssim_received, "{:.3f}"), f(m.ssim_eavesdropper, "{:.3f}"))
     t.add_row(
         "identity similarity",
-        f(m["identity_similarity_received"], "{:.3f}"),
-        f(m["identity_similarity_eavesdropper"], "{:.3f}"),
+        f(m.identity_similarity_received, "{:.3f}"),
+        f(m.identity_similarity_eavesdropper, "{:.3f}"),
     )
-    t.add_row(
-        f"identity match (>= {m['identity_threshold']:.3f})", f(m["identity_leak_received"]), f(m["identity_leak"])
-    )
-    t.add_row("category recovered (text channel)", f(m["bob_category_ok"]), f(m["eve_category_ok"]))
-    t.add_row("category guessed from mask shape", "", f(m.get("eve_category_from_shape_ok")))
+    t.add_row(f"identity match (>= {m.identity_threshold:.3f})", f(m.identity_leak_received), f(m.identity_leak))
+    t.add_row("category recovered (text channel)", f(m.bob_category_ok), f(m.eve_category_ok))
+    t.add_row("category guessed from mask shape", "", f(m.eve_category_from_shape_ok))
     console.print(t)
     regions = ", ".join(f"{r.category} {list(r.box)}" for r in result.guard.regions) or "none"
     console.print(
         f"guard: {len(result.guard.regions)} region(s) [{regions}], {100 * result.guard.private_fraction:.2f}% private | "
-        f"channel {ch['type']}: {ch['image_symbols']} image (of {ch['image_symbols_unmasked']}; the rest lie "
-        f"inside the mask) + {ch['semantic_symbols']} semantic symbols + "
-        f"{ch['header_bits']} header bits, k/n {ch['bandwidth_ratio_total']:.4f} | "
+        f"channel {ch.type}: {ch.image_symbols} image (of {ch.image_symbols_unmasked}; the rest lie "
+        f"inside the mask) + {ch.semantic_symbols} semantic symbols + "
+        f"{ch.header_bits} header bits, k/n {ch.bandwidth_ratio_total:.4f} | "
         f"load {load_s:.1f} s, run {sum(result.timings.values()):.2f} s"
     )
 

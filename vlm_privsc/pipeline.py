@@ -22,8 +22,7 @@ reproducible for a given key.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -36,52 +35,15 @@ from vlm_privsc.guard import GuardResult, PrivacyGuard
 from vlm_privsc.inpaint import INPAINTERS, TextCondition, paste_back
 from vlm_privsc.io.images import to_tensor, to_uint8
 from vlm_privsc.keys import SharedKey
-from vlm_privsc.metrics import psnr, ssim
+from vlm_privsc.measure import measure_run
+from vlm_privsc.results import ChannelReport, Reception, Role, RunResult, Transmission
 from vlm_privsc.semantics.attributes import describe
 from vlm_privsc.semantics.header import RegionInfo, SealedHeader, build_header, region_box
-from vlm_privsc.semantics.shape import shape_accuracy, shape_decisions
+from vlm_privsc.semantics.shape import mask_components, shape_decisions
 from vlm_privsc.semantics.transport import EavesdropperVocabulary, SemanticCodebook, SemanticDecision
 
-
-@dataclass(frozen=True)
-class Receiver:
-    """What one receiver (Bob or Eve) got."""
-
-    decoded: torch.Tensor = field(repr=False)
-    """JSCC decoder output ``[1,3,h,w]`` (before inpainting)."""
-    restored: torch.Tensor = field(repr=False)
-    """After inpainting the masked regions (feathered paste-back)."""
-    semantics: tuple[SemanticDecision, ...]
-    snr_db: float
-    generators: tuple[str, ...] = ()
-    """The generator that restored each region (chosen by the category this receiver recovered)."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """Everything one run produced; :func:`vlm_privsc.report.run_report` turns it into JSON."""
-
-    source: str
-    guard: GuardResult
-    original: torch.Tensor = field(repr=False)
-    """The original at the transmitted resolution ``[1,3,h,w]``."""
-    masked: torch.Tensor = field(repr=False)
-    mask: torch.Tensor = field(repr=False)
-    bob: Receiver
-    eve: Receiver
-    true_categories: tuple[str, ...]
-    channel: dict[str, Any]
-    header: dict[str, int]
-    metrics: dict[str, Any]
-    identity: dict[str, Any]
-    timings: dict[str, float]
-    config: PipelineConfig
-    db_digest: str
-    seed: int
-    attributes: tuple[dict[str, str], ...] = ()
-    """The region attributes the transmitter sent (Bob's generator reads them; Eve has none)."""
-    region_masks: tuple[torch.Tensor, ...] = field(default=(), repr=False)
-    """Each region's mask at the transmitted resolution ``[1,1,h,w]`` (the header's mask, split)."""
+if TYPE_CHECKING:
+    from vlm_privsc.identity import IdentityReference
 
 
 def _resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -261,8 +223,12 @@ class Pipeline:
         """Only the guard (reusable across channel settings with ``run(guard_result=...)``)."""
         return self.guard_for(policy).run(image, torch.Generator().manual_seed(seed * 1000))
 
+    def _generator(self, seed: int, stream: str) -> torch.Generator:
+        """The random stream ``stream`` of message ``seed`` (each stage draws from its own)."""
+        return torch.Generator().manual_seed(seed * 1000 + _STREAMS.index(stream))
+
     @torch.no_grad()
-    def run(
+    def transmit(
         self,
         image: torch.Tensor,
         source: str = "<tensor>",
@@ -270,36 +236,29 @@ class Pipeline:
         *,
         policy: str | None = None,
         snr_db: float | None = None,
-        eve_snr_db: float | None = None,
         guard_result: GuardResult | None = None,
-        identity: bool = True,
         scheme: str | None = None,
-    ) -> RunResult:
-        """Run the whole pipeline on ``image`` ``[1,3,H,W]``; deterministic for a seed.
-
-        ``policy``, ``snr_db``, ``eve_snr_db``, ``scheme`` override the preset; ``guard_result`` reuses
-        a :meth:`protect` result; ``identity=False`` skips the identity matcher.
-        """
+        timings: dict[str, float] | None = None,
+    ) -> Transmission:
+        """The transmitter on ``image`` ``[1,3,H,W]``: guard, resize, mask-aware JSCC encoding at
+        Bob's SNR (``snr_db``, the preset's when None), the keyed text embedding of each removed
+        region, the sealed header and the privacy scheme. ``timings`` (if given) gets its stages."""
         self.load()
         cfg = self.config
-        timings: dict[str, float] = {}
-        gens = {
-            k: torch.Generator().manual_seed(seed * 1000 + i)
-            for i, k in enumerate(("fill", "bob", "eve", "bob_inp", "eve_inp"))
-        }
-
+        timings = timings if timings is not None else {}
         t = time.perf_counter()
-        g = guard_result if guard_result is not None else self.guard_for(policy).run(image, gens["fill"])
+        g = (
+            guard_result
+            if guard_result is not None
+            else self.guard_for(policy).run(image, self._generator(seed, "fill"))
+        )
         timings["guard"] = time.perf_counter() - t
 
         h, w = working_size(image.shape[-2], image.shape[-1], cfg.jscc.max_side)
         original = _resize(image, (h, w))
         masked = _resize(g.masked, (h, w))
         mask = _resize_mask(g.mask, (h, w))
-
-        # --- transmitter: image symbols + semantic symbols + digital header ---------
         snr = check_snr_db(cfg.channel.snr_db if snr_db is None else snr_db, "snr_db")
-        eve_snr = check_snr_db(cfg.channel.eve_snr_db if eve_snr_db is None else eve_snr_db, "eve_snr_db")
         t = time.perf_counter()
         code_mask = mask if (cfg.jscc.mask_aware and bool(mask.any())) else None
         z_full = self.jscc.encode(masked, codec_snr(snr), mask=code_mask)
@@ -307,8 +266,8 @@ class Pipeline:
         z = z_full[keep][None] if keep is not None else z_full  # only the kept symbols travel
         timings["jscc_encode"] = time.perf_counter() - t
         cats = tuple(r.category for r in g.regions)
-        region_masks = [_resize_mask(r.mask[None, None], (h, w)) for r in g.regions]
-        attr_names = cfg.semantic.attributes if cfg.semantic.enabled else ()
+        region_masks = tuple(_resize_mask(r.mask[None, None], (h, w)) for r in g.regions)
+        attr_names = self._attribute_names()
         attributes = tuple(describe(original, rm, attr_names) for rm in region_masks)
         nonce = message_nonce(self.key, seed, masked)
         sem = (
@@ -325,144 +284,197 @@ class Pipeline:
             [RegionInfo(region_box(rm), ids[c], a) for rm, c, a in zip(region_masks, cats, attributes)],
             attr_names,
         )
-        header = sealed.bits()
-        rx_mask = sealed.mask()  # what both receivers read in clear
-        rx_code_mask = rx_mask if code_mask is not None else None
-        rx_keep = self.jscc.symbol_keep(rx_code_mask) if rx_code_mask is not None else None  # from the header
-
-        # --- channels ----------------------------------------------------------------
         sch = self.scheme_for(scheme)
-        key_seed = seed * 1000 + 7  # a public per-message seed (the nonce); the key is the scheme's
-        tx_sch, bob_sch = sch, sch
-        if getattr(sch, "key", 0) is None and hasattr(sch, "with_key"):  # keyed by the shared secret
-            tx_sch, bob_sch = sch.with_key(self.key), sch.with_key(self.bob_key)
-        sent = tx_sch.apply(z, torch.Generator().manual_seed(key_seed))
-        t = time.perf_counter()
-        zb = bob_sch.invert(self.channel(sent, snr, gens["bob"]), torch.Generator().manual_seed(key_seed))
-        ze = sch.eavesdrop(self.channel(sent, eve_snr, gens["eve"]))
-        sb = self.channel(sem[None], snr, gens["bob"])[0] if sem.numel() else sem
-        se = self.channel(sem[None], eve_snr, gens["eve"])[0] if sem.numel() else sem
-        timings["channel"] = time.perf_counter() - t
-
-        # --- receivers -----------------------------------------------------------------
-        t = time.perf_counter()
-        xb = self.jscc.decode(_unpack(zb, rx_keep), codec_snr(snr), size=(h, w), mask=rx_code_mask).clamp(0, 1)
-        xe = self.jscc.decode(_unpack(ze, rx_keep), codec_snr(eve_snr), size=(h, w), mask=rx_code_mask).clamp(0, 1)
-        timings["jscc_decode"] = time.perf_counter() - t
-        # Bob opens the sealed header with his key and database (refused: one clear error)
-        bob_regions = sealed.open(self.bob_key, self.rx_db.digest(), attr_names)
-        bob_masks = [rx_mask & _box_mask(r.box, (h, w)) for r in bob_regions]
-        n = len(bob_regions)
-        bob_sem = (
-            tuple(self.rx_codebook.receive(sb, n, self.rx_codebook.rotation(self.bob_key, nonce)))
-            if cfg.semantic.enabled
-            else ()
-        )
-        # Eve: the clear part (mask, nonce, symbol counts), her channel, the public default
-        # database and generators; the sealed part only with a leaked key
-        eve_regions = _try_open(sealed, self.eve_key, self.eve_db.digest(), attr_names)
-        if eve_regions is not None:
-            eve_masks = [rx_mask & _box_mask(r.box, (h, w)) for r in eve_regions]
-            eve_attrs: tuple[dict[str, str], ...] | None = tuple(r.attributes for r in eve_regions)
-        else:
-            eve_masks, eve_attrs = _components(rx_mask), None
-        n_sem = int(sem.numel()) // self.codebook.symbols_per_region() if cfg.semantic.enabled else 0
-        if not cfg.semantic.enabled:
-            eve_sem: tuple[SemanticDecision, ...] = ()
-        elif self.eve_key is not None:
-            eve_sem = tuple(self.eve_codebook.receive(se, n_sem, self.eve_codebook.rotation(self.eve_key, nonce)))
-        else:
-            eve_sem = tuple(self.eve_vocab.receive(se, n_sem))
-        eve_text_sem = eve_sem  # what the text channel gave her, measured as eve_category_ok
-        if eve_regions is None and cfg.eavesdropper.category_from == "shape":
-            eve_sem = shape_decisions([m[0, 0].numpy() for m in eve_masks], eve_text_sem, self.eve_db.categories)
-
-        t = time.perf_counter()
-        bob, bob_gens = self.restore(
-            xb,
-            rx_mask,
-            bob_masks,
-            bob_sem,
-            self.bob_inpainter,
-            gens["bob_inp"],
-            tuple(r.attributes for r in bob_regions),
-        )
-        timings["inpaint_bob"] = time.perf_counter() - t
-        t = time.perf_counter()
-        eve, eve_gens = self.restore(xe, rx_mask, eve_masks, eve_sem, self.eve_inpainter, gens["eve_inp"], eve_attrs)
-        timings["inpaint_eve"] = time.perf_counter() - t
-
-        # --- evaluation ----------------------------------------------------------------
-        t = time.perf_counter()
-        idb, ide = (
-            self.matcher.compare_many(to_uint8(original), [to_uint8(bob), to_uint8(eve)]) if identity else (None, None)
-        )
-        timings["identity"] = time.perf_counter() - t
-        public = ~mask
-        metrics = {
-            "psnr_received": psnr(original, bob),
-            "ssim_received": ssim(original, bob),
-            "psnr_received_nonprivate": psnr(original, bob, public),
-            "psnr_eavesdropper": psnr(original, xe if n == 0 else eve),
-            "ssim_eavesdropper": ssim(original, eve),
-            "identity_similarity_received": idb.similarity if idb else None,
-            "identity_similarity_eavesdropper": ide.similarity if ide else None,
-            "identity_threshold": float(self.matcher.threshold),
-            "identity_leak": ide.same_identity if ide else None,
-            "identity_leak_received": idb.same_identity if idb else None,
-            "bob_category_ok": _share_ok(cats, bob_sem),
-            "eve_category_ok": _share_ok(cats, eve_text_sem),
-            "eve_category_from_shape_ok": shape_accuracy(
-                cats,
-                [m[0, 0].numpy() for m in region_masks],
-                [m[0, 0].numpy() for m in _components(rx_mask)],
-                self.eve_db.categories,
-            ),
-        }
-        k = int(sent.shape[-1])
-        channel = {
-            "scheme": sch.name,
-            "type": cfg.channel.name,
-            "params": dict(cfg.channel.params),
-            "snr_db": snr,
-            "eve_snr_db": eve_snr,
-            "image_symbols": k,
-            "image_symbols_unmasked": int(z_full.shape[-1]),
-            "semantic_symbols": int(sem.numel()),
-            "semantic_symbols_per_region": self.codebook.symbols_per_region() if cfg.semantic.enabled else 0,
-            "header_bits": header["total"],
-            "key_fingerprint": self.key.fingerprint(),
-            "demo_key": self.key.demo,
-            "eve_holds_key": self.eve_key is not None,
-            "eve_insider": cfg.eavesdropper.insider,
-            "header_symbols_qpsk": (header["total"] + 1) // 2,
-            "total_symbols": k + int(sem.numel()) + (header["total"] + 1) // 2,
-            "bandwidth_ratio_image": k / (3 * h * w),
-            "bandwidth_ratio_total": (k + int(sem.numel()) + (header["total"] + 1) // 2) / (3 * h * w),
-            "transmitted_size": [w, h],
-            "original_size": [int(image.shape[-1]), int(image.shape[-2])],
-            "jscc_model": cfg.jscc.model or "default",
-        }
-        return RunResult(
+        tx_sch = sch.with_key(self.key) if _keyed_by_secret(sch) else sch
+        sent = tx_sch.apply(z, self._scheme_generator(seed))
+        return Transmission(
             source=source,
+            seed=seed,
             guard=g,
             original=original,
             masked=masked,
             mask=mask,
-            bob=Receiver(xb, bob, bob_sem, snr, bob_gens),
-            eve=Receiver(xe, eve, eve_sem, eve_snr, eve_gens),
-            true_categories=cats,
-            channel=channel,
-            header=header,
+            region_masks=region_masks,
+            categories=cats,
+            attributes=attributes,
+            symbols=sent,
+            symbols_unmasked=int(z_full.shape[-1]),
+            semantic_symbols=sem,
+            semantic_symbols_per_region=self.codebook.symbols_per_region() if cfg.semantic.enabled else 0,
+            header=sealed,
+            nonce=nonce,
+            scheme=sch.name,
+            snr_db=snr,
+            size=(h, w),
+            original_size=(int(image.shape[-2]), int(image.shape[-1])),
+        )
+
+    @torch.no_grad()
+    def receive(
+        self,
+        tx: Transmission,
+        role: Role,
+        snr_db: float | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> Reception:
+        """One receiver of ``tx``: its channel at ``snr_db`` (Bob: the transmission's SNR; Eve:
+        the preset's ``eve_snr_db`` when None), the JSCC decoder, the header, the text channel
+        and its generators. Bob holds the key and the receiver database; Eve the public
+        default database (the transmitter's as an insider), her own guesses, and the key only
+        if it leaked to her. ``timings`` (if given) gets ``jscc_decode_<role>``, ``inpaint_<role>``."""
+        self.load()
+        cfg = self.config
+        timings = timings if timings is not None else {}
+        is_bob = role == "bob"
+        default_snr = tx.snr_db if is_bob else cfg.channel.eve_snr_db
+        snr = check_snr_db(default_snr if snr_db is None else snr_db, f"{role}_snr_db")
+        h, w = tx.size
+        attr_names = self._attribute_names()
+        rx_mask = tx.header.mask()  # what every receiver reads in clear
+        rx_code_mask = rx_mask if (cfg.jscc.mask_aware and bool(rx_mask.any())) else None
+        rx_keep = self.jscc.symbol_keep(rx_code_mask) if rx_code_mask is not None else None
+
+        # the channel (and the privacy scheme's inverse, for whoever holds its key)
+        gen = self._generator(tx.seed, role)
+        sch = self.scheme_for(tx.scheme)
+        t = time.perf_counter()
+        y = self.channel(tx.symbols, snr, gen)
+        if is_bob:
+            y = (sch.with_key(self.bob_key) if _keyed_by_secret(sch) else sch).invert(
+                y, self._scheme_generator(tx.seed)
+            )
+        else:
+            y = sch.eavesdrop(y)
+        sem = tx.semantic_symbols
+        s_rx = self.channel(sem[None], snr, gen)[0] if sem.numel() else sem
+        timings[f"channel_{role}"] = time.perf_counter() - t
+        t = time.perf_counter()
+        decoded = self.jscc.decode(_unpack(y, rx_keep), codec_snr(snr), size=(h, w), mask=rx_code_mask).clamp(0, 1)
+        timings[f"jscc_decode_{role}"] = time.perf_counter() - t
+
+        db, codebook = (self.rx_db, self.rx_codebook) if is_bob else (self.eve_db, self.eve_codebook)
+        key = self.bob_key if is_bob else self.eve_key
+        if is_bob:  # Bob opens the sealed header with his key and database (refused: one clear error)
+            regions: list[RegionInfo] | None = tx.header.open(self.bob_key, self.rx_db.digest(), attr_names)
+        else:  # Eve: the sealed part only with a leaked key
+            regions = _try_open(tx.header, key, db.digest(), attr_names)
+        if regions is not None:
+            masks = [rx_mask & _box_mask(r.box, (h, w)) for r in regions]
+            attrs: tuple[dict[str, str], ...] | None = tuple(r.attributes for r in regions)
+        else:
+            masks, attrs = _components(rx_mask), None
+        n_sem = int(sem.numel()) // self.codebook.symbols_per_region() if cfg.semantic.enabled else 0
+        if not cfg.semantic.enabled:
+            text_sem: tuple[SemanticDecision, ...] = ()
+        elif is_bob:
+            n = len(regions) if regions is not None else 0
+            text_sem = tuple(codebook.receive(s_rx, n, codebook.rotation(self.bob_key, tx.nonce)))
+        elif key is not None:
+            text_sem = tuple(codebook.receive(s_rx, n_sem, codebook.rotation(key, tx.nonce)))
+        else:
+            text_sem = tuple(self.eve_vocab.receive(s_rx, n_sem))
+        acted = text_sem
+        if not is_bob and regions is None and cfg.eavesdropper.category_from == "shape":
+            acted = shape_decisions([m[0, 0].numpy() for m in masks], text_sem, self.eve_db.categories)
+
+        t = time.perf_counter()
+        inpainter = self.bob_inpainter if is_bob else self.eve_inpainter
+        restored, used = self.restore(
+            decoded, rx_mask, masks, acted, inpainter, self._generator(tx.seed, f"{role}_inp"), attrs
+        )
+        timings[f"inpaint_{role}"] = time.perf_counter() - t
+        return Reception(
+            role=role,
+            snr_db=snr,
+            decoded=decoded,
+            restored=restored,
+            semantics=acted,
+            text_semantics=text_sem,
+            generators=used,
+            opened_header=regions is not None,
+            region_masks=tuple(masks),
+        )
+
+    @torch.no_grad()
+    def run(
+        self,
+        image: torch.Tensor,
+        source: str = "<tensor>",
+        seed: int = 0,
+        *,
+        policy: str | None = None,
+        snr_db: float | None = None,
+        eve_snr_db: float | None = None,
+        guard_result: GuardResult | None = None,
+        identity: bool = True,
+        identity_reference: IdentityReference | None = None,
+        scheme: str | None = None,
+    ) -> RunResult:
+        """:meth:`transmit`, :meth:`receive` for Bob and Eve, then
+        :func:`~vlm_privsc.measure.measure_run`; deterministic for a seed.
+
+        ``policy``, ``snr_db``, ``eve_snr_db``, ``scheme`` override the preset; ``guard_result``
+        reuses a :meth:`protect` result; ``identity=False`` skips the identity matcher;
+        ``identity_reference`` reuses the original's faces and embeddings (batch runs).
+        """
+        self.load()
+        cfg = self.config
+        # both SNRs are checked before anything runs
+        check_snr_db(cfg.channel.snr_db if snr_db is None else snr_db, "snr_db")
+        check_snr_db(cfg.channel.eve_snr_db if eve_snr_db is None else eve_snr_db, "eve_snr_db")
+        timings: dict[str, float] = {}
+        tx = self.transmit(
+            image, source, seed, policy=policy, snr_db=snr_db, guard_result=guard_result, scheme=scheme, timings=timings
+        )
+        bob = self.receive(tx, "bob", timings=timings)
+        eve = self.receive(tx, "eve", eve_snr_db, timings=timings)
+        t = time.perf_counter()
+        metrics = measure_run(
+            tx, bob, eve, self.matcher, self.eve_db.categories, identity=identity, reference=identity_reference
+        )
+        timings["identity"] = time.perf_counter() - t
+        return RunResult(
+            transmission=tx,
+            bob=bob,
+            eve=eve,
             metrics=metrics,
-            identity={"received": idb.to_dict() if idb else None, "eavesdropper": ide.to_dict() if ide else None},
+            channel=self.channel_report(tx, bob, eve),
             timings=timings,
             config=cfg,
             db_digest=self.db.digest(),
-            seed=seed,
-            attributes=attributes,
-            region_masks=tuple(region_masks),
         )
+
+    def channel_report(self, tx: Transmission, bob: Reception, eve: Reception) -> ChannelReport:
+        """What went over the air for ``tx`` (symbols, bits, key facts)."""
+        cfg = self.config
+        (h, w), (oh, ow) = tx.size, tx.original_size
+        return ChannelReport(
+            scheme=tx.scheme,
+            type=cfg.channel.name,
+            params=dict(cfg.channel.params),
+            snr_db=bob.snr_db,
+            eve_snr_db=eve.snr_db,
+            image_symbols=int(tx.symbols.shape[-1]),
+            image_symbols_unmasked=tx.symbols_unmasked,
+            semantic_symbols=int(tx.semantic_symbols.numel()),
+            semantic_symbols_per_region=tx.semantic_symbols_per_region,
+            header_bits=tx.header_bits["total"],
+            key_fingerprint=self.key.fingerprint(),
+            demo_key=self.key.demo,
+            eve_holds_key=self.eve_key is not None,
+            eve_insider=cfg.eavesdropper.insider,
+            transmitted_size=(w, h),
+            original_size=(ow, oh),
+            jscc_model=cfg.jscc.model or "default",
+        )
+
+    def _attribute_names(self) -> tuple[str, ...]:
+        return tuple(self.config.semantic.attributes) if self.config.semantic.enabled else ()
+
+    @staticmethod
+    def _scheme_generator(seed: int) -> torch.Generator:
+        """The scheme's public per-message stream (like the nonce); its key is the secret."""
+        return torch.Generator().manual_seed(seed * 1000 + 7)
 
     def restore(
         self,
@@ -509,6 +521,15 @@ def message_nonce(key: SharedKey, seed: int, masked: torch.Tensor) -> bytes:
     return subkey(key, "nonce", int(seed).to_bytes(8, "big", signed=True) + digest, NONCE_BYTES)
 
 
+_STREAMS = ("fill", "bob", "eve", "bob_inp", "eve_inp")
+"""The per-message random streams, in the order of their seeds (``seed * 1000 + index``)."""
+
+
+def _keyed_by_secret(scheme: Any) -> bool:
+    """A scheme keyed by the shared secret (the keyed shuffle without a fixed key)."""
+    return getattr(scheme, "key", 0) is None and hasattr(scheme, "with_key")
+
+
 def _box_mask(box: tuple[int, int, int, int], size: tuple[int, int]) -> torch.Tensor:
     m = torch.zeros(1, 1, *size, dtype=torch.bool)
     x0, y0, x1, y1 = box
@@ -518,8 +539,7 @@ def _box_mask(box: tuple[int, int, int, int], size: tuple[int, int]) -> torch.Te
 
 def _components(mask: torch.Tensor) -> list[torch.Tensor]:
     """The connected parts of a mask, top-left first: Eve's regions when the header is sealed."""
-    n, labels = cv2.connectedComponents(mask[0, 0].numpy().astype(np.uint8), connectivity=8)
-    return [torch.from_numpy(labels == i)[None, None] for i in range(1, n)]
+    return [torch.from_numpy(c)[None, None] for c in mask_components(mask[0, 0].numpy())]
 
 
 def _try_open(
@@ -543,9 +563,3 @@ def _unpack(y: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
     full = torch.zeros(keep.shape, dtype=y.dtype, device=y.device)
     full[keep] = y.reshape(-1)
     return full
-
-
-def _share_ok(truth: tuple[str, ...], got: tuple[SemanticDecision, ...]) -> float | None:
-    if not truth or not got:
-        return None
-    return sum(a == b.category for a, b in zip(truth, got)) / len(truth)

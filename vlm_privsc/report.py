@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -16,6 +16,9 @@ import numpy as np
 from vlm_privsc.guard.guard import GuardResult
 from vlm_privsc.io.atomic import atomic_write_bytes, atomic_write_json
 from vlm_privsc.io.images import encode_png, mask_to_uint8, to_uint8
+
+if TYPE_CHECKING:
+    from vlm_privsc.results import RunResult
 
 # one distinct colour per category (RGB), stable across runs
 _PALETTE = [
@@ -118,11 +121,16 @@ def _num(v: Any) -> Any:
     return v
 
 
-def run_report(result: Any) -> dict[str, Any]:
+def _identity_json(c: Any) -> dict[str, Any] | None:
+    return None if c is None else c.to_dict()
+
+
+def run_report(result: RunResult) -> dict[str, Any]:
     """``report.json`` of one :class:`~vlm_privsc.pipeline.RunResult`."""
     r = result
     sem = []
-    for i, cat in enumerate(r.true_categories):
+    tx = r.transmission
+    for i, cat in enumerate(tx.categories):
         b = r.bob.semantics[i] if i < len(r.bob.semantics) else None
         e = r.eve.semantics[i] if i < len(r.eve.semantics) else None
         bg = r.bob.generators[i] if i < len(r.bob.generators) else None
@@ -130,7 +138,7 @@ def run_report(result: Any) -> dict[str, Any]:
         sem.append(
             {
                 "category": cat,
-                "attributes_sent": r.attributes[i] if i < len(r.attributes) else {},
+                "attributes_sent": tx.attributes[i] if i < len(tx.attributes) else {},
                 "bob": None
                 if b is None
                 else {"category": b.category, "prompt": b.prompt, "similarity": _num(b.similarity), "generator": bg},
@@ -148,17 +156,20 @@ def run_report(result: Any) -> dict[str, Any]:
         "regions": [reg.to_json() for reg in r.guard.regions],
         "uncovered_categories": list(r.guard.uncovered),
         "private_fraction": _num(r.guard.private_fraction),
-        "channel": {k: _num(v) for k, v in r.channel.items()},
-        "header_bits": r.header,
+        "channel": {k: _num(v) for k, v in r.channel.to_json().items()},
+        "header_bits": tx.header_bits,
         "semantics": sem,
-        "metrics": {k: _num(v) for k, v in r.metrics.items()},
-        "identity": r.identity,
+        "metrics": {k: _num(v) for k, v in r.metrics.to_json().items()},
+        "identity": {
+            "received": _identity_json(r.metrics.identity_received),
+            "eavesdropper": _identity_json(r.metrics.identity_eavesdropper),
+        },
         "timings": {k: round(v, 4) for k, v in {**r.guard.timings, **r.timings}.items()},
         "config": r.config.model_dump(mode="json"),
     }
 
 
-def render_panel(result: Any) -> bytes:
+def render_panel(result: RunResult) -> bytes:
     """``panel.png``: original | masked (sent) | Bob | Eve, titled with the metrics."""
     import io
 
@@ -167,7 +178,7 @@ def render_panel(result: Any) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    m = result.metrics
+    m = result.metrics.to_json()
 
     def f(v: Any, unit: str = "") -> str:
         if v is None:
@@ -203,7 +214,7 @@ def render_panel(result: Any) -> bytes:
         ax.imshow(to_uint8(im))
         ax.set_title(title, fontsize=9)
         ax.axis("off")
-    fig.suptitle(f"vlm-privsc: policy '{result.guard.policy}', channel {result.channel['type']}", fontsize=11)
+    fig.suptitle(f"vlm-privsc: policy '{result.guard.policy}', channel {result.channel.type}", fontsize=11)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -215,7 +226,7 @@ RUN_OUTPUTS = ("masked.png", "mask.png", "received.png", "eavesdropper.png", "pa
 """The files of ``vlmsc run``'s output set (plus ``manifest.json``)."""
 
 
-def render_run_outputs(result: Any) -> dict[str, bytes | dict[str, Any]]:
+def render_run_outputs(result: RunResult) -> dict[str, bytes | dict[str, Any]]:
     """Every file of ``vlmsc run --out DIR``."""
     return {
         "masked.png": encode_png(to_uint8(result.masked)),

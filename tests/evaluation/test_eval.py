@@ -188,7 +188,8 @@ def test_eval_bad_policy_is_one_line(faces_dir: Path, fast_preset: Path, tmp_pat
 
 
 def test_labels_load_match_and_cover(tmp_path: Path):
-    from vlm_privsc.evaluation.labels import boxes_for, covered, load_labels
+    from vlm_privsc.evaluation.labels import boxes_for, load_labels
+    from vlm_privsc.measure import covered
 
     f = tmp_path / "boxes.csv"
     f.write_text("file,x0,y0,x1,y1\na/1.png,0,0,10,10\n1.png,5,5,20,20\n")

@@ -11,7 +11,8 @@ from PIL import Image
 
 from vlm_privsc.channel import AWGNChannel, RayleighChannel
 from vlm_privsc.jscc import DEFAULT_MODEL, WEIGHTS_DIR, list_pretrained, load_pretrained
-from vlm_privsc.jscc.evaluate import psnr_per_image, to_tensor
+from vlm_privsc.jscc.evaluate import to_tensor
+from vlm_privsc.measure import psnr_per_image
 
 SHIPPED = {"adjscc-r1_6": "1/6", "adjscc-r1_12": "1/12", "resjscc-r1_6": "1/6"}
 # PSNR floors on the 256x256 astronaut at 20 dB (the third resjscc-r1_6, 2.1 CPU hours, see

@@ -120,8 +120,8 @@ def test_only_the_key_keeps_eve_out(fast_preset: Path):
     img = torch.rand(1, 3, 128, 160, generator=torch.Generator().manual_seed(0))
     outsider = Pipeline(cfg, key=key).run(img, seed=2, identity=False)
     insider = Pipeline(cfg, key=key, eve_key=key).run(img, seed=2, identity=False)
-    assert outsider.metrics["bob_category_ok"] == 1.0
-    assert insider.metrics["eve_category_ok"] == 1.0
+    assert outsider.metrics.bob_category_ok == 1.0
+    assert insider.metrics.eve_category_ok == 1.0
     assert [d.category for d in insider.eve.semantics] == [d.category for d in insider.bob.semantics]
     assert insider.eve.generators == insider.bob.generators
     # without the key: her vector is in an unknown basis (similarity near 0, not ~1)
@@ -228,11 +228,11 @@ def test_an_insider_eve_holds_the_database_but_not_the_key(fast_preset: Path):
     )
     img = torch.rand(1, 3, 128, 160, generator=torch.Generator().manual_seed(0))
     no_key = Pipeline(cfg, key=key).run(img, seed=2, identity=False)
-    assert no_key.channel["eve_insider"] is True and no_key.channel["eve_holds_key"] is False
+    assert no_key.channel.eve_insider is True and no_key.channel.eve_holds_key is False
     assert max(d.similarity for d in no_key.eve.semantics) < 0.6 < min(d.similarity for d in no_key.bob.semantics)
     leaked = Pipeline(cfg, key=key, eve_key=key).run(img, seed=2, identity=False)
     assert [d.category for d in leaked.eve.semantics] == [d.category for d in leaked.bob.semantics]
-    assert leaked.eve.generators == leaked.bob.generators and leaked.metrics["eve_category_ok"] == 1.0
+    assert leaked.eve.generators == leaked.bob.generators and leaked.metrics.eve_category_ok == 1.0
 
 
 def _ellipse(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -289,7 +289,7 @@ def test_eve_picks_her_generators_from_the_mask_shape(fast_preset: Path):
     route = Pipeline(cfg, key=key).load().eve_inpainter.backend_for
     assert strong.eve.generators == tuple(route(d.category) for d in strong.eve.semantics)
     # her text-channel score is the same measurement for both Eves; only her choice differs
-    assert strong.metrics["eve_category_ok"] == weak.metrics["eve_category_ok"]
-    assert strong.metrics["eve_category_from_shape_ok"] == weak.metrics["eve_category_from_shape_ok"]
+    assert strong.metrics.eve_category_ok == weak.metrics.eve_category_ok
+    assert strong.metrics.eve_category_from_shape_ok == weak.metrics.eve_category_from_shape_ok
     # deterministic for a seed
     assert torch.equal(strong.eve.restored, Pipeline(cfg, key=key).run(img, seed=2, identity=False).eve.restored)

@@ -37,25 +37,27 @@ def test_run_is_deterministic_and_complete(fast_preset: Path):
     assert not torch.equal(a.eve.decoded, c.eve.decoded)
     # the face region was found, removed and restored; outside the dilated mask Bob's
     # output is exactly the decoder's
-    assert a.true_categories == ("face",)
+    assert a.transmission.categories == ("face",)
     assert a.mask.any()
     from vlm_privsc.inpaint import dilate_mask
 
     outside = ~dilate_mask(a.mask, pipe.config.inpaint.dilate_px).expand_as(a.bob.restored)
     assert torch.equal(a.bob.restored[outside], a.bob.decoded[outside])
-    assert a.metrics["bob_category_ok"] == 1.0
+    assert a.metrics.bob_category_ok == 1.0
     ch = a.channel
     assert tuple(a.original.shape[-2:]) == (102, 128)
     # mask-aware code: the symbols of latent blocks wholly inside the face never travel
-    assert ch["image_symbols_unmasked"] == pipe.jscc.channel_uses(102, 128)
-    assert ch["image_symbols"] == int(pipe.jscc.symbol_keep(a.mask).sum()) < ch["image_symbols_unmasked"]
-    assert ch["semantic_symbols"] == 32  # one region, 64-d embedding -> 32 complex symbols
-    assert ch["total_symbols"] == ch["image_symbols"] + ch["semantic_symbols"] + ch["header_symbols_qpsk"]
+    assert ch.image_symbols_unmasked == pipe.jscc.channel_uses(102, 128)
+    assert ch.image_symbols == int(pipe.jscc.symbol_keep(a.mask).sum()) < ch.image_symbols_unmasked
+    assert ch.semantic_symbols == 32  # one region, 64-d embedding -> 32 complex symbols
+    assert ch.total_symbols == ch.image_symbols + ch.semantic_symbols + ch.header_symbols_qpsk
     assert set(a.timings) >= {
         "guard",
         "jscc_encode",
-        "channel",
-        "jscc_decode",
+        "channel_bob",
+        "channel_eve",
+        "jscc_decode_bob",
+        "jscc_decode_eve",
         "inpaint_bob",
         "inpaint_eve",
         "identity",
@@ -79,7 +81,7 @@ def test_mask_aware_off_sends_every_symbol(fast_preset: Path):
     cfg = override(load_preset(fast_preset), {"jscc": {"mask_aware": False}})
     off = Pipeline(cfg).run(_photo(), seed=3)
     on = Pipeline(load_preset(fast_preset)).run(_photo(), seed=3)
-    assert off.channel["image_symbols"] == off.channel["image_symbols_unmasked"] > on.channel["image_symbols"]
+    assert off.channel.image_symbols == off.channel.image_symbols_unmasked > on.channel.image_symbols
     assert torch.equal(off.masked, on.masked)  # the same picture is sent, coded two ways
     assert not torch.equal(off.bob.decoded, on.bob.decoded)
 
@@ -102,7 +104,7 @@ def test_another_database_or_key_is_refused(fast_preset: Path, tmp_path: Path):
 def test_rayleigh_and_overrides(fast_preset: Path):
     cfg = override(load_preset(fast_preset), {"channel": {"name": "rayleigh", "snr_db": 10.0}})
     r = Pipeline(cfg).run(_photo(), seed=1)
-    assert r.channel["type"] == "rayleigh" and r.channel["snr_db"] == 10.0
+    assert r.channel.type == "rayleigh" and r.channel.snr_db == 10.0
     with pytest.raises(ConfigError):
         override(load_preset(fast_preset), {"guard": {"fill": "sparkle"}})
 
@@ -200,10 +202,10 @@ def test_transmit_schemes_in_the_pipeline(fast_preset: Path):
     img = to_tensor(skimage.data.astronaut()[::4, ::4])
     plain = pipe.run(img, seed=2, snr_db=60.0, eve_snr_db=60.0, identity=False)
     sh = pipe.run(img, seed=2, snr_db=60.0, eve_snr_db=60.0, identity=False, scheme="shuffle")
-    assert sh.channel["scheme"] == "shuffle" and plain.channel["scheme"] == "none"
+    assert sh.channel.scheme == "shuffle" and plain.channel.scheme == "none"
     # Bob holds the key: at a noiseless-like SNR he decodes as without the scheme; Eve does not
     assert torch.allclose(sh.bob.decoded, plain.bob.decoded, atol=1e-3)
-    from vlm_privsc.metrics import psnr
+    from vlm_privsc.measure import psnr
 
     assert psnr(plain.original, plain.eve.decoded) > psnr(plain.original, sh.eve.decoded) + 5
     dp = pipe.run(img, seed=2, snr_db=60.0, eve_snr_db=60.0, identity=False, scheme="dp")
@@ -225,7 +227,7 @@ def test_transmit_schemes_in_the_pipeline(fast_preset: Path):
         )
     )
     pr = rnd.run(img, seed=2, snr_db=60.0, eve_snr_db=60.0, identity=False)
-    assert pr.channel["scheme"] == "perturbation"
+    assert pr.channel.scheme == "perturbation"
     assert psnr(plain.original, pr.bob.decoded) > psnr(plain.original, plain.bob.decoded) - 3
 
 
@@ -254,15 +256,15 @@ def test_generative_receivers_in_the_pipeline(fast_preset: Path):
     img = _photo()
     r = pipe.run(img, seed=1)
     assert r.bob.generators == ("face_gan",)
-    assert set(r.attributes[0]) == {"tone", "warmth"}
+    assert set(r.transmission.attributes[0]) == {"tone", "warmth"}
     # sealed: count (16 bit) + box (64) + category (8) + one byte an attribute; nonce and tag in clear
-    assert r.header["sealed_regions"] == 16 + 64 + 8 + 2 * 8 and r.header["tag"] == 128 and r.header["nonce"] == 96
+    assert r.transmission.header_bits["sealed_regions"] == 16 + 64 + 8 + 2 * 8 and r.transmission.header_bits["tag"] == 128 and r.transmission.header_bits["nonce"] == 96
     assert not torch.equal(r.bob.restored, r.eve.restored)
     from vlm_privsc.report import run_report
 
     rep = run_report(r)
     assert rep["semantics"][0]["bob"]["generator"] == "face_gan"
-    assert rep["semantics"][0]["attributes_sent"] == r.attributes[0]
+    assert rep["semantics"][0]["attributes_sent"] == r.transmission.attributes[0]
     # without attributes nothing derived from the private pixels travels: changing them
     # leaves Bob's restoration bit-identical
     plain = Pipeline(override(load_preset(fast_preset), {"semantic": {"attributes": []}}))

@@ -66,7 +66,7 @@ class PhotoTask:
     """Position of the photo in the data set (its seed is ``grid.seed + index``)."""
     item: FaceItem
     todo: frozenset[str]
-    """The :func:`~vlm_privsc.evaluation.runner.cell_key` s still to evaluate."""
+    """The :func:`~vlm_privsc.evaluation.rows.cell_key` s still to evaluate."""
     data: bytes | None = None
     """The photo file's bytes when shipped to a worker that may not see the driver's files."""
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from vlm_privsc.io.images import to_uint8
-from vlm_privsc.metrics import psnr, ssim
+from vlm_privsc.measure import psnr, ssim
 
 
 def _grey(img: torch.Tensor) -> np.ndarray:

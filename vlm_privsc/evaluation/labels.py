@@ -2,9 +2,8 @@
 
 A CSV with a file column (``file``/``image``/``path``/``filename``) and the pixel box
 ``x0,y0,x1,y1`` (``x1``/``y1`` exclusive) of one region per row, in the photo's own
-coordinates, e.g. ``eval/annotations/faces_deepface_boxes.csv``. A box counts as covered
-when at least :data:`COVER` of its pixels are under the guard's mask (the criterion of
-``scripts/bench_guard.py``).
+coordinates, e.g. ``eval/annotations/faces_deepface_boxes.csv``. Whether the guard covered
+a box is measured by :mod:`vlm_privsc.measure.coverage` (the project's one rule).
 """
 
 from __future__ import annotations
@@ -13,12 +12,9 @@ import csv
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
-import numpy as np
-
 from vlm_privsc.errors import InputError
+from vlm_privsc.measure.coverage import Box
 
-COVER = 0.9
-Box = tuple[float, float, float, float]
 _FILE_COLS = ("file", "image", "path", "filename")
 
 
@@ -59,15 +55,3 @@ def boxes_for(labels: dict[str, list[Box]], key: str) -> list[Box] | None:
         return labels[key]
     name = PurePosixPath(key).name
     return labels.get(name)
-
-
-def covered(mask: np.ndarray, boxes: list[Box], scale: tuple[float, float] = (1.0, 1.0)) -> list[bool]:
-    """Whether each box (photo coordinates, scaled by ``(sx, sy)`` to the mask's) is covered."""
-    h, w = mask.shape
-    sx, sy = scale
-    out = []
-    for x0, y0, x1, y1 in boxes:
-        a0, b0 = max(0, int(np.floor(x0 * sx))), max(0, int(np.floor(y0 * sy)))
-        a1, b1 = min(w, int(np.ceil(x1 * sx))), min(h, int(np.ceil(y1 * sy)))
-        out.append(bool(a1 > a0 and b1 > b0 and mask[b0:b1, a0:a1].mean() >= COVER))
-    return out

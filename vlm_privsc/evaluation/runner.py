@@ -13,7 +13,6 @@ Where the photos are evaluated (this process, a local process pool, Ray actors) 
 from __future__ import annotations
 
 import csv
-import io
 import os
 import time
 from collections.abc import Callable
@@ -36,40 +35,17 @@ from vlm_privsc.evaluation.engines import (
     WorkerSpec,
     stream_results,
 )
-from vlm_privsc.evaluation.labels import Box, boxes_for, covered
+from vlm_privsc.evaluation.labels import Box, boxes_for
+from vlm_privsc.evaluation.rows import (
+    ROW_FIELDS,
+    EvalRow,
+    cell_key,
+    drop_torn_line,
+    read_rows,
+    row_key,
+    upgrade_header,
+)
 from vlm_privsc.io.atomic import atomic_write_text
-
-ROW_FIELDS = [
-    "image",
-    "identity",
-    "policy",
-    "scheme",
-    "channel",
-    "bob_snr_db",
-    "eve_snr_db",
-    "seed",
-    "n_faces",
-    "private_fraction",
-    "guard_face_coverage",
-    "n_labels",
-    "labels_covered",
-    "eve_similarity",
-    "eve_match",
-    "eve_reid_top1",
-    "eve_psnr_db",
-    "eve_ssim",
-    "bob_similarity",
-    "bob_match",
-    "bob_reid_top1",
-    "bob_psnr_db",
-    "bob_ssim",
-    "bob_psnr_nonprivate_db",
-    "bob_psnr_nonprivate_none_db",
-    "bob_category_ok",
-    "eve_category_ok",
-    "eve_category_from_shape_ok",
-    "seconds",
-]
 
 
 @dataclass(frozen=True)
@@ -85,31 +61,6 @@ class EvalGrid:
 
     def cells(self) -> list[tuple[str, str, float, float]]:
         return [(p, s, b, e) for p in self.policies for s in self.schemes for b in self.snrs for e in self.eve_snrs]
-
-
-def cell_key(image: str, policy: str, scheme: str, channel: str, bob: float, eve: float, seed: int) -> str:
-    return f"{image}|{policy}|{scheme}|{channel}|{float(bob):g}|{float(eve):g}|{seed}"
-
-
-def row_key(row: dict[str, Any]) -> str:
-    return cell_key(
-        row["image"],
-        row["policy"],
-        row["scheme"],
-        row["channel"],
-        float(row["bob_snr_db"]),
-        float(row["eve_snr_db"]),
-        int(row["seed"]),
-    )
-
-
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Rows already written (a torn last line from an interrupted run is ignored)."""
-    if not path.exists():
-        return []
-    with path.open(newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("seconds") not in (None, "")]
-    return rows
 
 
 def config_fingerprint(config: PipelineConfig) -> dict[str, Any]:
@@ -158,34 +109,6 @@ def _check_fingerprint(out: Path, fp: dict[str, Any], have_rows: bool) -> None:
     atomic_write_text(path, json.dumps(fp, indent=1, sort_keys=True))
 
 
-def _drop_torn_line(path: Path) -> None:
-    """Cut a last line that an interrupted run left without its newline, so that the
-    rows appended next start on a line of their own."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open("rb+") as f:
-        data = f.read()
-        if data.endswith(b"\n"):
-            return
-        f.truncate(data.rfind(b"\n") + 1)
-
-
-def _upgrade_header(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Rewrite ``rows.csv`` with the current columns if an older version wrote it (resume
-    across versions: new columns stay empty in old rows)."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open(newline="") as f:
-        header = next(csv.reader(f), [])
-    if header == ROW_FIELDS:
-        return
-    buf = io.StringIO(newline="")
-    w = csv.DictWriter(buf, fieldnames=ROW_FIELDS, extrasaction="ignore")
-    w.writeheader()
-    w.writerows({k: r.get(k, "") for k in ROW_FIELDS} for r in rows)
-    atomic_write_text(path, buf.getvalue())
-
-
 class _Worker:
     """Holds a loaded pipeline and the Re-ID gallery; evaluates one photo's cells."""
 
@@ -206,16 +129,15 @@ class _Worker:
 
     def evaluate(self, item: FaceItem, index: int, grid: EvalGrid, todo: set[str]) -> list[dict[str, Any]]:
         from vlm_privsc.io.images import load_image, to_uint8
-        from vlm_privsc.metrics import psnr, ssim
+        from vlm_privsc.measure import covered, covered_share, psnr
         from vlm_privsc.pipeline import _resize, _resize_mask, working_size
 
         pipe, m = self.pipe, self.pipe.matcher
         img = load_image(item.path).tensor
         seed = grid.seed + index
         h, w = working_size(img.shape[-2], img.shape[-1], pipe.config.jscc.max_side)
-        orig = to_uint8(_resize(img, (h, w)))
-        faces = m.faces(orig)
-        orig_emb = [m.embed(orig, f) for f in faces]
+        original = m.reference(to_uint8(_resize(img, (h, w))))  # faces found and embedded once per photo
+        faces = list(original.faces)
         rows: list[dict[str, Any]] = []
         # Bob's restoration without the guard, per channel setting: the reference for the
         # non-private PSNR of the guarded runs, on exactly their non-private pixels
@@ -238,12 +160,7 @@ class _Worker:
                 continue
             g = pipe.protect(img, seed, policy)
             mask = _resize_mask(g.mask, (h, w))[0, 0].numpy()
-            cover = [
-                float(mask[int(f.box[1]) : int(np.ceil(f.box[3])), int(f.box[0]) : int(np.ceil(f.box[2]))].mean())
-                if f.box[3] > f.box[1] and f.box[2] > f.box[0]
-                else 0.0
-                for f in faces
-            ]
+            face_cover = covered_share(mask, [f.box for f in faces])
             ref = boxes_for(self.labels, item.key) if self.labels is not None else None
             ref_cov = covered(mask, ref, (w / img.shape[-1], h / img.shape[-2])) if ref is not None else None
             for scheme, bob_snr, eve_snr in cells:
@@ -256,57 +173,36 @@ class _Worker:
                     snr_db=bob_snr,
                     eve_snr_db=eve_snr,
                     guard_result=g,
-                    identity=False,
+                    identity_reference=original,
                     scheme=scheme,
                 )
-                bob, eve = to_uint8(r.bob.restored), to_uint8(r.eve.restored)
-                row: dict[str, Any] = {
-                    "image": item.key,
-                    "identity": item.identity,
-                    "policy": policy,
-                    "scheme": scheme,
-                    "channel": grid.channel,
-                    "bob_snr_db": bob_snr,
-                    "eve_snr_db": eve_snr,
-                    "seed": seed,
-                    "n_faces": len(faces),
-                    "private_fraction": round(float(mask.mean()), 5),
-                    "guard_face_coverage": round(float(np.mean([c >= 0.9 for c in cover])), 4) if faces else "",
-                    "n_labels": "" if ref_cov is None else len(ref_cov),
-                    "labels_covered": "" if ref_cov is None else sum(ref_cov),
-                }
-                for who, rec in (("eve", eve), ("bob", bob)):
-                    sims = [m.similarity(e0, m.embed(rec, f)) for f, e0 in zip(faces, orig_emb)]
-                    best = max(sims) if sims else None
-                    row[f"{who}_similarity"] = "" if best is None else round(best, 5)
-                    row[f"{who}_match"] = "" if best is None else int(m.is_same(best))
-                    row[f"{who}_reid_top1"] = self._reid(item, m.embed(rec, faces[0])) if faces else ""
-                t_rec = r.bob.restored
-                row["eve_psnr_db"] = round(psnr(r.original, r.eve.restored), 4)
-                row["eve_ssim"] = round(ssim(r.original, r.eve.restored), 5)
-                row["bob_psnr_db"] = round(psnr(r.original, t_rec), 4)
-                row["bob_ssim"] = round(ssim(r.original, t_rec), 5)
-                row["bob_psnr_nonprivate_db"] = round(psnr(r.original, t_rec, ~r.mask), 4)
-                if policy == BASELINE_POLICY:
-                    unguarded[(scheme, bob_snr, eve_snr)] = t_rec
-                ref_bob = unguarded_bob(scheme, bob_snr, eve_snr) if BASELINE_POLICY in grid.policies else None
-                row["bob_psnr_nonprivate_none_db"] = (
-                    "" if ref_bob is None else round(psnr(r.original, ref_bob, ~r.mask), 4)
+                reid = tuple(
+                    self._reid(item, m.embed(to_uint8(rec.restored), faces[0])) if faces else None
+                    for rec in (r.eve, r.bob)
                 )
-                row["bob_category_ok"] = "" if r.metrics["bob_category_ok"] is None else r.metrics["bob_category_ok"]
-                row["eve_category_ok"] = "" if r.metrics["eve_category_ok"] is None else r.metrics["eve_category_ok"]
-                shape_ok = r.metrics.get("eve_category_from_shape_ok")
-                row["eve_category_from_shape_ok"] = "" if shape_ok is None else shape_ok
-                row["seconds"] = round(time.perf_counter() - t0, 3)
-                rows.append(row)
+                if policy == BASELINE_POLICY:
+                    unguarded[(scheme, bob_snr, eve_snr)] = r.bob.restored
+                ref_bob = unguarded_bob(scheme, bob_snr, eve_snr) if BASELINE_POLICY in grid.policies else None
+                row = EvalRow.from_run(
+                    r,
+                    identity=item.identity,
+                    channel=grid.channel,
+                    n_faces=len(faces),
+                    guard_face_coverage=face_cover,
+                    labels=ref_cov,
+                    reid=(reid[0], reid[1]),
+                    bob_psnr_nonprivate_none_db=None if ref_bob is None else psnr(r.original, ref_bob, ~r.mask),
+                    seconds=time.perf_counter() - t0,
+                )
+                rows.append(row.to_csv())
         return rows
 
-    def _reid(self, item: FaceItem, emb: np.ndarray) -> int | str:
+    def _reid(self, item: FaceItem, emb: np.ndarray) -> int | None:
         """Top-1 re-identification against the gallery of the OTHER originals."""
         keys, ids, embs = self.gallery["keys"], self.gallery["ids"], self.gallery["embs"]
         sel = [i for i, k in enumerate(keys) if k != item.key]
         if not sel or not any(ids[i] == item.identity for i in sel):
-            return ""  # this identity has no other photo in the gallery
+            return None  # this identity has no other photo in the gallery
         sims = embs[sel] @ emb
         return int(ids[sel[int(np.argmax(sims))]] == item.identity)
 
@@ -373,10 +269,10 @@ def evaluate(
     engine = engine or LocalEngine(1)
     out.mkdir(parents=True, exist_ok=True)
     rows_path = out / "rows.csv"
-    _drop_torn_line(rows_path)
+    drop_torn_line(rows_path)
     existing = read_rows(rows_path)
     _check_fingerprint(out, config_fingerprint(config), bool(existing))
-    _upgrade_header(rows_path, existing)
+    upgrade_header(rows_path, existing)
     have = {row_key(r) for r in existing}
     tasks: list[PhotoTask] = []
     for i, it in enumerate(items):

@@ -151,6 +151,17 @@ class IdentityComparison:
         }
 
 
+@dataclass(frozen=True)
+class IdentityReference:
+    """An original's faces and their embeddings, detected and embedded once, for comparing
+    many reconstructions of it (:meth:`IdentityMatcher.compare_many`)."""
+
+    image: np.ndarray = field(repr=False)
+    """The original, RGB uint8."""
+    faces: tuple[Face, ...]
+    embeddings: tuple[np.ndarray, ...] = field(repr=False)
+
+
 def to_rgb_uint8(image: Any) -> np.ndarray:
     """Turn an RGB image into a contiguous ``HxWx3`` uint8 array.
 
@@ -284,13 +295,22 @@ class IdentityMatcher(ABC):
         """
         return self.compare_many(original, [candidate], original_faces)[0]
 
-    def compare_many(
-        self, original: Any, candidates: Sequence[Any], original_faces: list[Face] | None = None
-    ) -> list[IdentityComparison]:
-        """:meth:`compare` for several reconstructions of one original (detects and embeds it once)."""
+    def reference(self, original: Any, original_faces: list[Face] | None = None) -> IdentityReference:
+        """The original's faces (detected, or ``original_faces``) and their embeddings."""
         orig = to_rgb_uint8(original)
         faces = self.faces(orig) if original_faces is None else list(original_faces)
-        orig_embs = [self.embed(orig, f) for f in faces]
+        return IdentityReference(orig, tuple(faces), tuple(self.embed(orig, f) for f in faces))
+
+    def compare_many(
+        self,
+        original: Any | IdentityReference,
+        candidates: Sequence[Any],
+        original_faces: list[Face] | None = None,
+    ) -> list[IdentityComparison]:
+        """:meth:`compare` for several reconstructions of one original (detects and embeds
+        it once; an :class:`IdentityReference` is reused as it is)."""
+        ref = original if isinstance(original, IdentityReference) else self.reference(original, original_faces)
+        orig, faces, orig_embs = ref.image, list(ref.faces), ref.embeddings
         out: list[IdentityComparison] = []
         for candidate in candidates:
             cand, resized = _match_size(orig, to_rgb_uint8(candidate))

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from vlm_privsc.channel.base import Channel, SnrLike
 from vlm_privsc.jscc.models import DeepJSCC
+from vlm_privsc.measure.quality import psnr_per_image, ssim_per_image
 
 
 def to_tensor(images: np.ndarray) -> Tensor:
@@ -23,21 +24,6 @@ def to_tensor(images: np.ndarray) -> Tensor:
     if not a.flags.writeable:
         a = a.copy()
     return torch.from_numpy(a).permute(0, 3, 1, 2).float().div_(255.0)
-
-
-def psnr_per_image(x: Tensor, y: Tensor) -> Tensor:
-    """PSNR in dB of each image (data range 1) -> ``[B]``."""
-    mse = (x - y).square().flatten(1).mean(1).clamp_min(1e-10)
-    return -10.0 * torch.log10(mse)
-
-
-def ssim_per_image(x: Tensor, y: Tensor) -> Tensor:
-    """SSIM (Gaussian window 11, sigma 1.5; Wang et al. 2004) of each image -> ``[B]``."""
-    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
-
-    out = ssim(y, x, data_range=1.0, reduction="none")
-    assert isinstance(out, Tensor)  # a tuple only with return_full_image / return_contrast_sensitivity
-    return out.reshape(-1)
 
 
 @dataclass(frozen=True)

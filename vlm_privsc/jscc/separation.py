@@ -38,7 +38,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vlm_privsc.jscc.evaluate import psnr_per_image, ssim_per_image, to_tensor
+from vlm_privsc.jscc.evaluate import to_tensor
+from vlm_privsc.measure.quality import psnr_per_image, ssim_per_image
 
 CODECS = ("jpeg", "webp")  # the original reference, kept as a column of the benchmark
 STRONG_CODECS = ("jpeg", "webp", "jpeg2000", "avif", "heic")

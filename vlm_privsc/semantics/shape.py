@@ -36,6 +36,15 @@ class ShapeFeatures:
     aspect: float
 
 
+def mask_components(mask: np.ndarray) -> list[np.ndarray]:
+    """The connected parts (8-connectivity) of a bool mask ``[H,W]``, in label order (top-left
+    first): the regions Eve sees when she cannot open the header."""
+    import cv2
+
+    n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    return [labels == i for i in range(1, n)]
+
+
 def shape_features(region: np.ndarray) -> ShapeFeatures | None:
     """The features of one region (a bool ``[H, W]`` mask); None if it is empty."""
     ys, xs = np.nonzero(region)
