@@ -138,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                 tuple({} for _ in range(n)),
             )
             gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
-            notext, _ = pipe.restore(r.bob.decoded, r.mask, list(r.transmission.region_masks), (), pipe.bob_inpainter, gen, None)
+            notext, _ = pipe.restore(
+                r.bob.decoded, r.mask, list(r.transmission.region_masks), (), pipe.bob_inpainter, gen, None
+            )
             u = pipe.run(image, str(path), a.seed, policy="none", snr_db=snr, eve_snr_db=snr, identity=False)
             imgs = {
                 "bob": r.bob.restored,
@@ -151,7 +153,13 @@ def main(argv: list[str] | None = None) -> int:
                 gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
                 only = tuple({name: at[name]} if name in at else {} for at in r.transmission.attributes)
                 imgs[f"bob_only_{name}"], _ = pipe.restore(
-                    r.bob.decoded, r.mask, list(r.transmission.region_masks), r.bob.semantics, pipe.bob_inpainter, gen, only
+                    r.bob.decoded,
+                    r.mask,
+                    list(r.transmission.region_masks),
+                    r.bob.semantics,
+                    pipe.bob_inpainter,
+                    gen,
+                    only,
                 )
             orig = r.original
             o8 = to_uint8(orig)

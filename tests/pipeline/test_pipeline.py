@@ -258,7 +258,11 @@ def test_generative_receivers_in_the_pipeline(fast_preset: Path):
     assert r.bob.generators == ("face_gan",)
     assert set(r.transmission.attributes[0]) == {"tone", "warmth"}
     # sealed: count (16 bit) + box (64) + category (8) + one byte an attribute; nonce and tag in clear
-    assert r.transmission.header_bits["sealed_regions"] == 16 + 64 + 8 + 2 * 8 and r.transmission.header_bits["tag"] == 128 and r.transmission.header_bits["nonce"] == 96
+    assert (
+        r.transmission.header_bits["sealed_regions"] == 16 + 64 + 8 + 2 * 8
+        and r.transmission.header_bits["tag"] == 128
+        and r.transmission.header_bits["nonce"] == 96
+    )
     assert not torch.equal(r.bob.restored, r.eve.restored)
     from vlm_privsc.report import run_report
 
