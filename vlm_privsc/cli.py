@@ -11,6 +11,7 @@ import errno
 import functools
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vlm_privsc import __version__
-from vlm_privsc.errors import InputError, VlmscError, os_error_line
+from vlm_privsc.errors import VlmscError, os_error_line
 
 if TYPE_CHECKING:
     from vlm_privsc.evaluation.engines import EngineOptions
@@ -567,9 +568,8 @@ def _eval_one(
     engine: EngineOptions | None = None,
 ) -> None:
     """One evaluation (``vlmsc eval`` with its options, or one run of a suite); with
-    ``check_only`` just validate its inputs (a suite checks every run before the first starts)."""
-    import time as _time
-
+    ``check_only`` just validate its inputs (a suite checks every run before the first starts).
+    The work is :mod:`vlm_privsc.evaluation.job`'s; this adds the progress bar and the tables."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -579,51 +579,18 @@ def _eval_one(
         TimeRemainingColumn,
     )
 
-    from vlm_privsc.config import load_preset, override
-    from vlm_privsc.db import load_db
-    from vlm_privsc.evaluation import EvalGrid, load_faces, summarise
-    from vlm_privsc.evaluation.dataset import readable_photos
+    from vlm_privsc.evaluation import job as eval_job
     from vlm_privsc.evaluation.engines import EngineOptions
-    from vlm_privsc.evaluation.labels import boxes_for, load_labels
-    from vlm_privsc.evaluation.plots import bob_quality_vs_snr, leakage_vs_eve_snr, markdown_report, privacy_utility
-    from vlm_privsc.evaluation.runner import evaluate, grid_to_json
-    from vlm_privsc.report import check_eval_folder, write_files
+    from vlm_privsc.evaluation.runner import EvalProgress
+    from vlm_privsc.report import write_files
 
-    check_eval_folder(out)
-    from vlm_privsc.channel.base import check_snr_db
-
-    for v in (*run.snr, *(run.eve_snr or ())):
-        check_snr_db(v, "snr")
-    cfg = override(
-        override(load_preset(run.preset), run.overrides),
-        {
-            "guard": {"db": run.db},
-            "channel": {"name": run.channel},
-            "jscc": {"max_side": run.max_side, "model": run.jscc_model},
-        },
-    )
-    pdb = load_db(cfg.guard.db)
-    from vlm_privsc.db import BASELINE_POLICY
-
-    policies = [BASELINE_POLICY] + [p for p in run.policy if p != BASELINE_POLICY]
-    for p in policies:
-        pdb.policy_categories(p)  # unknown policy -> one clear line
-    from vlm_privsc.pipeline import scheme_from_config
-
-    for sname in run.scheme:
-        scheme_from_config(cfg.scheme, sname)  # unknown, training-time or not ready -> one clear line
-    items, skipped = readable_photos(load_faces(run.faces, run.limit), strict=strict)
-    for sk in skipped:
+    job = eval_job.plan(run, out, command, strict=strict)
+    for sk in job.skipped:
         err_console.print(f"vlmsc: warning: skipping {sk.key}: {sk.reason}", markup=False)
-    ref = load_labels(run.labels) if run.labels else None
-    if ref is not None and not any(boxes_for(ref, it.key) is not None for it in items):
-        raise InputError(f"labels {run.labels!r} name none of the {len(items)} photos (match on file names)")
-    snrs = tuple(run.snr)
-    grid = EvalGrid(tuple(policies), tuple(run.scheme), snrs, tuple(run.eve_snr or snrs), cfg.channel.name, run.seed)
     if check_only:
         return
+    items = job.items
     eng = (engine or EngineOptions()).build(jobs)
-    t0 = _time.perf_counter()
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -634,11 +601,12 @@ def _eval_one(
         console=err_console,
     ) as prog:
         task = prog.add_task(f"evaluating photos ({eng.describe()})", total=len(items), rate="")
-        done = {"photos": 0, "rows": 0}
+        new_rows = 0
 
-        def tick(p) -> None:
-            dt = _time.perf_counter() - p.started
-            done.update(photos=p.done - p.failed, rows=p.rows)
+        def tick(p: EvalProgress) -> None:
+            nonlocal new_rows
+            dt = time.perf_counter() - p.started
+            new_rows = p.rows
             prog.update(
                 task,
                 total=p.total,
@@ -650,65 +618,17 @@ def _eval_one(
 
         try:
             with _key_env(key):
-                result = evaluate(items, grid, cfg, out, eng, on_image=tick, labels=ref)
+                outcome = eval_job.execute(job, eng, on_image=tick)
         except KeyboardInterrupt:
             prog.stop()
             raise fail(
-                f"interrupted: the {done['rows']} new rows are kept in {out / 'rows.csv'}; "
+                f"interrupted: the {new_rows} new rows are kept in {out / 'rows.csv'}; "
                 "run the same command again to resume",
                 130,
             ) from None
-    rows, engine_report = result.rows, result.report
-    seconds = _time.perf_counter() - t0
-    summary = summarise(rows)
-    from vlm_privsc.identity import matcher_threshold
-
-    meta = {
-        "command": command,
-        "dataset": run.faces,
-        "n_images": len(items),
-        "n_identities": len({i.identity for i in items}),
-        "matcher": cfg.identity.matcher.name,
-        "threshold": matcher_threshold(cfg.identity.matcher.name, **cfg.identity.matcher.params),
-        "jscc_model": cfg.jscc.model or "default",
-        "channel": cfg.channel.name,
-        "seconds": seconds,
-        "labels": run.labels,
-        "new_rows": done["rows"],
-        "images_per_s": done["rows"] / seconds if seconds > 0 else 0.0,
-        "photos_per_s": done["photos"] / seconds if seconds > 0 else 0.0,
-        "grid": grid_to_json(grid),
-        "skipped": [{"photo": sk.key, "reason": sk.reason} for sk in skipped],
-        **engine_report.to_json(),
-    }
-    prev = out / "summary.json"
-    if done["rows"] == 0 and prev.is_file():  # nothing new: keep the timing of the run that made the rows
-        import json as _json
-
-        try:
-            old = _json.loads(prev.read_text()).get("meta", {})
-        except (OSError, ValueError):
-            old = {}
-        for k in (
-            "seconds",
-            "new_rows",
-            "images_per_s",
-            "photos_per_s",
-            "engine",
-            "workers",
-            "per_worker",
-            "restarted",
-        ):
-            if k in old:
-                meta[k] = old[k]
-    files: dict[str, bytes | dict[str, Any]] = {
-        "summary.json": {**summary, "meta": meta},
-        "report.md": markdown_report(summary, meta).encode(),
-        "leakage_vs_eve_snr.png": leakage_vs_eve_snr(summary["by_config"]),
-        "bob_quality_vs_snr.png": bob_quality_vs_snr(summary["by_config"]),
-        "privacy_utility.png": privacy_utility(summary["by_config"]),
-    }
-    write_files(out, files)
+    write_files(out, outcome.files)
+    summary, engine_report, seconds = outcome.summary, outcome.engine, outcome.seconds
+    done = {"rows": outcome.new_rows, "photos": outcome.new_photos}
     t = Table(title=f"leakage evaluation: {len(items)} photos from {run.faces}")
     for col in ("policy", "scheme", "Bob SNR", "Eve SNR", "Eve match", "Eve Re-ID", "Bob PSNR", "Bob non-priv", "n"):
         t.add_column(col, justify="right")
@@ -746,7 +666,7 @@ def _eval_one(
             "(listed in summary.json; a re-run tries it again)",
             markup=False,
         )
-    console.print(f"{len(rows)} rows in all; wrote rows.csv, summary.json, report.md and 3 plots to {out}")
+    console.print(f"{len(outcome.rows)} rows in all; wrote rows.csv, summary.json, report.md and 3 plots to {out}")
 
 
 def torch_seed(seed: int) -> None:

@@ -129,7 +129,6 @@ class Pipeline:
             return self
         cfg = self.config
         t0 = time.perf_counter()
-        import vlm_privsc.inpaint  # registers the inpainters (an import for its side effect)
         from vlm_privsc.channel import build_channel
         from vlm_privsc.guard.detectors import build_detector
         from vlm_privsc.guard.segmenters import build_segmenter
@@ -137,22 +136,6 @@ class Pipeline:
         from vlm_privsc.jscc import load_model, load_pretrained
         from vlm_privsc.semantics import EMBEDDERS
 
-        if (
-            cfg.guard.extra_detectors
-            or cfg.guard.segmenter
-            or cfg.semantic.embedder.name not in EMBEDDERS
-            or cfg.inpaint.bob.name not in INPAINTERS
-            or cfg.inpaint.eve.name not in INPAINTERS
-        ):
-            try:
-                import vlm_privsc.hub  # noqa: F401  (registers the hub backends)
-            except ImportError as e:  # the preset needs them: say why they are missing, never fall back
-                from vlm_privsc.errors import MissingWeightsError
-
-                raise MissingWeightsError(
-                    f"preset {cfg.name!r} names hub backends, but vlm_privsc.hub cannot be imported ({e}); "
-                    "install them with `pip install 'vlm-privsc[hub]'` (bash install.sh does)"
-                ) from None
         self.guard = PrivacyGuard(
             self.db,
             cfg.guard.policy,

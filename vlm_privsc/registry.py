@@ -1,8 +1,17 @@
 """String-keyed registries of stage backends (CompressAI-style).
 
-Each stage keeps one :class:`Registry`; a backend class registers itself with
-``@REGISTRY.register("name")`` and configs (database YAML, pipeline presets) name it
-by that string, so a preset can swap any backend without code changes.
+Each stage keeps one :class:`Registry`; configs (database YAML, pipeline presets) name a
+backend by its string, so a preset can swap any backend without code changes. The
+project's own backends are *lazy* entries, ``"name" -> "module:attr"``
+(:mod:`vlm_privsc.backends`): a module is imported when its backend is first asked for,
+so no import registers anything by side effect and a backend whose optional packages are
+missing fails with one line when named, not when its stage is imported. Plugins and tests
+add factories with ``@REGISTRY.register("name")``.
+
+One contract for every backend: ``build(name, **params)`` (parameters checked against the
+factory's signature first, then passed as given: a :class:`ConfigError` naming the backend and the parameter)
+and ``availability(name, **params) -> (ok, why)`` (the factory's ``availability``
+classmethod when it has one).
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ import typing
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from vlm_privsc.errors import ConfigError, UnknownNameError
+from vlm_privsc.errors import ConfigError, MissingWeightsError, UnknownNameError
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,9 +36,11 @@ PluginEntry = tuple[str, str, Callable[..., Any]]
 class Registry(Generic[T]):
     """A mapping from backend names to factories (classes or functions)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, lazy: dict[str, str] | None = None) -> None:
         self.kind = kind
         self._items: dict[str, Callable[..., T]] = {}
+        self._lazy: dict[str, str] = dict(lazy or {})
+        """Entries not imported yet: name -> ``"module:attr"``."""
         _ALL.append(self)
 
     def register(self, name: str) -> Callable[[F], F]:
@@ -38,7 +49,7 @@ class Registry(Generic[T]):
         returns the stage type."""
 
         def deco(factory: F) -> F:
-            if name in self._items:
+            if name in self._items or name in self._lazy:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             self._items[name] = factory
             return factory
@@ -46,23 +57,54 @@ class Registry(Generic[T]):
         return deco
 
     def get(self, name: str) -> Callable[..., T]:
-        """The factory for ``name``; an unknown name lists the valid ones."""
-        try:
+        """The factory for ``name`` (a lazy entry is imported now); an unknown name lists
+        the valid ones; a backend whose module cannot be imported (an optional package
+        missing) is one :class:`~vlm_privsc.errors.MissingWeightsError` line."""
+        if name in self._items:
             return self._items[name]
-        except KeyError:
-            valid = ", ".join(sorted(self._items)) or "(none)"
-            raise UnknownNameError(f"unknown {self.kind} {name!r}; valid: {valid}") from None
+        target = self._lazy.get(name)
+        if target is None:
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; valid: {', '.join(self.names()) or '(none)'}")
+        import importlib
+
+        module, _, attr = target.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except ImportError as e:
+            raise MissingWeightsError(
+                f"{self.kind} {name!r} cannot be imported ({e}); install the optional packages "
+                "with `pip install 'vlm-privsc[hub]'` (bash install.sh does)"
+            ) from None
+        self._items[name] = factory
+        return factory
 
     def build(self, name: str, **kwargs: Any) -> T:
-        """Instantiate backend ``name`` with keyword parameters from a config."""
+        """Instantiate backend ``name`` with keyword parameters from a config (checked first:
+        :meth:`check_params`; the error names the backend and the parameter)."""
+        try:
+            self.check_params(name, kwargs)
+        except UnknownNameError:
+            raise
+        except ConfigError as e:
+            raise ConfigError(f"{self.kind} {name!r}: {e}") from None
         return self.get(name)(**kwargs)
+
+    def availability(self, name: str, **params: Any) -> tuple[bool, str]:
+        """Whether backend ``name`` can run here with ``params``, and if not, why (one line):
+        its factory's ``availability(**params)`` when it has one, else ``(True, "")``."""
+        try:
+            factory = self.get(name)
+        except MissingWeightsError as e:
+            return False, str(e)
+        check = getattr(factory, "availability", None)
+        return check(**params) if check is not None else (True, "")
 
     def check_params(self, name: str, params: dict[str, Any] | None) -> dict[str, Any]:
         """Check ``params`` against the keyword parameters of backend ``name``'s factory
         before anything is built: an unknown name, or a value of the wrong type, is a
         :class:`ConfigError` naming the parameter (the caller adds the file and line).
         Returns the values as the factory's annotations coerce them."""
-        from pydantic import TypeAdapter, ValidationError
+        from pydantic import PydanticSchemaGenerationError, TypeAdapter, ValidationError
 
         factory = self.get(name)
         target = factory.__init__ if inspect.isclass(factory) else factory
@@ -88,17 +130,22 @@ class Registry(Generic[T]):
                 out[key] = value
                 continue
             try:
-                out[key] = TypeAdapter(hint).validate_python(value, strict=False)
+                adapter = TypeAdapter(hint)
+            except PydanticSchemaGenerationError:  # a type pydantic cannot check (a tensor, a generator)
+                out[key] = value
+                continue
+            try:
+                out[key] = adapter.validate_python(value, strict=False)
             except ValidationError as e:
                 first = e.errors()[0]
                 raise ConfigError(f"{key}: {first['msg']} (got {short_repr(value)})") from None
         return out
 
     def names(self) -> list[str]:
-        return sorted(self._items)
+        return sorted({*self._items, *self._lazy})
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return name in self._items or name in self._lazy
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

@@ -198,7 +198,7 @@ def test_ray_worker_killed_mid_run(setup: dict[str, Any]):
 
 
 def test_ray_interrupted_run_resumes(setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
-    import vlm_privsc.evaluation.runner as rmod
+    import vlm_privsc.evaluation.job as rmod  # the evaluation job calls the runner's evaluate
 
     real = rmod.evaluate
 

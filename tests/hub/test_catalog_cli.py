@@ -98,9 +98,9 @@ def test_backend_status_fallbacks():
     class Bare:
         """A backend without any availability convention."""
 
-    class Matcher:
+    class Matcher:  # the one contract: availability(**params)
         @classmethod
-        def available(cls):
+        def availability(cls, **params):
             return False, "needs the xyz wheel"
 
     class Reqs:

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from vlm_privsc.errors import ConfigError, MissingWeightsError
-from vlm_privsc.hub.clip import ClipTextEmbedder, clip_source
 from vlm_privsc.semantics import EMBEDDERS
+from vlm_privsc.semantics.clip import ClipTextEmbedder, clip_source
 
 TEXTS = ["a photo of the face of an anonymous person", "a blank licence plate on a car", "a face"]
 

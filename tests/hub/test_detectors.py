@@ -10,7 +10,7 @@ import torch
 
 from vlm_privsc.errors import ConfigError, InputError
 from vlm_privsc.guard.detectors import DETECTORS, Detection
-from vlm_privsc.hub.detectors import GroundingDinoDetector, Owlv2Detector
+from vlm_privsc.guard.detectors.grounded import GroundingDinoDetector, Owlv2Detector
 
 PROMPTS = ("a human face", "a person's face", "a face")
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from vlm_privsc.errors import ConfigError, MissingWeightsError
-from vlm_privsc.hub.diffusion import StableDiffusionInpainter, crop_boxes, target_size
 from vlm_privsc.inpaint import INPAINTERS, TextCondition, dilate_mask, paste_back
+from vlm_privsc.inpaint.diffusion import StableDiffusionInpainter, crop_boxes, target_size
 
 H, W = 80, 120
 

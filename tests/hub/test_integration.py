@@ -11,8 +11,8 @@ import yaml
 
 from vlm_privsc.db import load_db
 from vlm_privsc.guard import PrivacyGuard
-from vlm_privsc.hub.detectors import Owlv2Detector
-from vlm_privsc.hub.sam import SamHFSegmenter
+from vlm_privsc.guard.detectors.grounded import Owlv2Detector
+from vlm_privsc.guard.sam import SamHFSegmenter
 from vlm_privsc.inpaint import dilate_mask
 
 DB = """

@@ -10,8 +10,8 @@ import torch
 
 from tests.hub.tiny import TINY_SAM_ARCH
 from vlm_privsc.errors import InputError, MissingWeightsError
+from vlm_privsc.guard.sam import SamHFSegmenter, SamSegmenter, read_state_dict, sam_arch
 from vlm_privsc.guard.segmenters import SEGMENTERS
-from vlm_privsc.hub.sam import SamHFSegmenter, SamSegmenter, read_state_dict, sam_arch
 
 BOXES = [(10.0, 8.0, 40.0, 30.0), (50.0, 5.0, 78.0, 45.0), (0.0, 0.0, 80.0, 50.0)]
 

@@ -221,7 +221,7 @@ TINY_SAM_ARCH = {
 
 def make_sam_checkpoint(path: Path) -> Path:
     """A segment-anything checkpoint (state dict, ``torch.save``) of a tiny ``Sam``."""
-    from vlm_privsc.hub.sam import build_sam
+    from vlm_privsc.guard.sam import build_sam
 
     torch.manual_seed(0)
     sam = build_sam(TINY_SAM_ARCH, decoder_heads=8)

@@ -10,8 +10,8 @@ from vlm_privsc.errors import ConfigError, MissingWeightsError
 from vlm_privsc.identity import DlibMatcher, build_matcher
 
 pytest.importorskip("dlib")
-if not DlibMatcher.available()[0]:  # pragma: no cover - depends on the machine
-    pytest.skip(DlibMatcher.available()[1], allow_module_level=True)
+if not DlibMatcher.availability()[0]:  # pragma: no cover - depends on the machine
+    pytest.skip(DlibMatcher.availability()[1], allow_module_level=True)
 
 
 @pytest.fixture(scope="module")

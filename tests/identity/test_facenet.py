@@ -44,7 +44,7 @@ def test_missing_weights_names_the_file_and_how_to_pass_it() -> None:
     msg = str(exc.value)
     assert "\n" not in msg
     assert "20180402-114759-vggface2.pt" in msg and "weights=" in msg and FACENET_WEIGHTS_ENV in msg
-    ok, why = FaceNetMatcher.available()
+    ok, why = FaceNetMatcher.availability()
     assert not ok and "20180402-114759-vggface2.pt" in why
 
 

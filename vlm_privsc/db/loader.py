@@ -157,7 +157,7 @@ def _validate(data: dict[str, Any], path: Path, node: yaml.Node | None) -> Priva
 def _check_detectors(db: PrivacyDB, path: Path, node: yaml.Node | None) -> None:
     """Every detector the database names must be registered, and its parameters must be
     ones its constructor takes, of the right types (checked here, not when the guard runs)."""
-    from vlm_privsc.guard.detectors import DETECTORS
+    from vlm_privsc.backends import DETECTORS
 
     for cname, cat in db.categories.items():
         specs: list[tuple[tuple[Any, ...], Any]] = [

@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from vlm_privsc.registry import Registry
+from vlm_privsc.backends import SEGMENTERS
 
 Box = tuple[float, float, float, float]
 
@@ -25,9 +25,6 @@ class Segmenter(Protocol):
     name: str
 
     def segment(self, image: np.ndarray, boxes: Sequence[Box]) -> list[np.ndarray]: ...
-
-
-SEGMENTERS: Registry[Segmenter] = Registry("segmenter")
 
 
 def build_segmenter(name: str, params: dict[str, Any] | None = None) -> Segmenter:

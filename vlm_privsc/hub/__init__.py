@@ -1,6 +1,9 @@
-"""Research / hub backends loaded from LOCAL weights (never downloaded unless allowed).
+"""Research / hub backends loaded from LOCAL weights (never downloaded unless allowed): the
+shared machinery (weights lookup, devices, the availability convention, ``vlmsc models``).
 
-Importing this package registers:
+The backends themselves live in their stages' packages and are lazy registry entries
+(:mod:`vlm_privsc.backends`): naming one in a preset imports it; importing this package
+registers nothing.
 
 ==================  =================  =============================================  ==========================
 registry            name               model                                          weights (default)
@@ -29,12 +32,7 @@ when a model loads. ``vlmsc models list`` (:mod:`vlm_privsc.hub.cli`) shows ever
 of every stage and whether it can run here.
 """
 
-from vlm_privsc.hub import clip, detectors, diffusion, sam  # noqa: F401  (registration)
 from vlm_privsc.hub.catalog import BackendStatus, catalog, preset_params
-from vlm_privsc.hub.clip import ClipTextEmbedder
-from vlm_privsc.hub.detectors import GroundingDinoDetector, Owlv2Detector
-from vlm_privsc.hub.diffusion import StableDiffusionInpainter, crop_boxes
-from vlm_privsc.hub.sam import SamHFSegmenter, SamSegmenter
 from vlm_privsc.hub.weights import (
     clear_cache,
     download_allowed,
@@ -47,15 +45,8 @@ from vlm_privsc.hub.weights import (
 
 __all__ = [
     "BackendStatus",
-    "ClipTextEmbedder",
-    "GroundingDinoDetector",
-    "Owlv2Detector",
-    "SamHFSegmenter",
-    "SamSegmenter",
-    "StableDiffusionInpainter",
     "catalog",
     "clear_cache",
-    "crop_boxes",
     "download_allowed",
     "preset_params",
     "resolve_file",

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from vlm_privsc.errors import VlmscError
+
 #: (stage label, module that registers the stage's backends, registry attribute)
 STAGES: tuple[tuple[str, str, str], ...] = (
     ("detector", "vlm_privsc.guard.detectors", "DETECTORS"),
@@ -76,9 +78,6 @@ def backend_status(
     try:
         if hasattr(factory, "availability"):
             ok, detail = factory.availability(**params)
-        elif hasattr(factory, "available"):
-            ok, why = factory.available()
-            detail = why or "ready"
         elif hasattr(factory, "requires"):
             miss = missing_packages(factory.requires)
             ok, detail = (not miss), (f"pip install {' '.join(miss)}" if miss else "packages installed")
@@ -137,8 +136,6 @@ def catalog(
     with and marks it as used; ``jscc_model`` marks the preset's JSCC model (None: the
     default; "" marks none).
     """
-    import vlm_privsc.hub  # noqa: F401  (registers the hub backends)
-
     params = params or {}
     rows: list[BackendStatus] = []
     for stage, module, attr in STAGES:
@@ -149,6 +146,11 @@ def catalog(
             continue
         for name in registry.names():
             key = (stage, name)
-            rows.append(backend_status(stage, name, registry.get(name), params.get(key), key in params))
+            try:
+                factory = registry.get(name)  # a lazy entry is imported here
+            except VlmscError as exc:
+                rows.append(BackendStatus(stage, name, "?", False, str(exc), key in params))
+                continue
+            rows.append(backend_status(stage, name, factory, params.get(key), key in params))
     rows.extend(_jscc_rows([] if jscc_model == "" else [jscc_model]))
     return rows

@@ -70,7 +70,7 @@ def available_matchers() -> dict[str, str]:
     """Registered backends mapped to ``""`` if usable here, else the reason they are not."""
     out: dict[str, str] = {}
     for n in MATCHERS.names():
-        ok, why = MATCHERS.get(n).available()  # type: ignore[attr-defined]
+        ok, why = MATCHERS.availability(n)
         out[n] = "" if ok else why
     return out
 

@@ -25,8 +25,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from vlm_privsc.backends import MATCHERS
 from vlm_privsc.errors import InputError
-from vlm_privsc.registry import Registry
 
 __all__ = [
     "Face",
@@ -40,7 +40,6 @@ __all__ = [
     "to_rgb_uint8",
 ]
 
-MATCHERS: Registry[IdentityMatcher] = Registry("identity matcher")
 
 #: IoU above which a face detected in the candidate counts as "the same face" as one in the original.
 CANDIDATE_FACE_IOU = 0.3
@@ -261,7 +260,7 @@ class IdentityMatcher(ABC):
         """
 
     @classmethod
-    def available(cls) -> tuple[bool, str]:
+    def availability(cls, **_: object) -> tuple[bool, str]:
         """Whether this backend can run here, and if not, why (one line)."""
         return True, ""
 

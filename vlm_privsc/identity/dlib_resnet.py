@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from vlm_privsc.errors import ConfigError, MissingWeightsError
-from vlm_privsc.identity.base import MATCHERS, Face, IdentityMatcher, l2_normalise, sort_largest_first
+from vlm_privsc.identity.base import Face, IdentityMatcher, l2_normalise, sort_largest_first
 
 DLIB_RAW_DISTANCE_THRESHOLD = 0.6
 DLIB_L2N_DISTANCE_THRESHOLD = 0.4
@@ -63,7 +63,6 @@ def _dat(name: str, models_dir: str | Path | None) -> str:
     return str(d / name)
 
 
-@MATCHERS.register("dlib")
 class DlibMatcher(IdentityMatcher):
     """dlib ResNet 128-d descriptors aligned with dlib's 5-point landmarks.
 
@@ -117,7 +116,7 @@ class DlibMatcher(IdentityMatcher):
             self._yunet = SFaceMatcher()
 
     @classmethod
-    def available(cls) -> tuple[bool, str]:
+    def availability(cls, **_: object) -> tuple[bool, str]:
         if importlib.util.find_spec("dlib") is None:
             return False, "dlib not installed (pip install dlib-bin)"
         d = face_recognition_models_dir()

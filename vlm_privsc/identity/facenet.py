@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from vlm_privsc.errors import ConfigError, MissingWeightsError
-from vlm_privsc.identity.base import MATCHERS, Face, IdentityMatcher, l2_normalise, sort_largest_first
+from vlm_privsc.identity.base import Face, IdentityMatcher, l2_normalise, sort_largest_first
 
 FACENET_WEIGHTS_ENV = "VLMSC_FACENET_WEIGHTS"
 FACENET_WEIGHTS_FILES = ("20180402-114759-vggface2.pt", "20180408-102900-casia-webface.pt")
@@ -101,7 +101,6 @@ def load_inception_resnet_v1(path: Path) -> Any:
     return model.eval()
 
 
-@MATCHERS.register("facenet")
 class FaceNetMatcher(IdentityMatcher):
     """MTCNN + InceptionResnetV1 (facenet-pytorch), weights from a local file.
 
@@ -150,7 +149,7 @@ class FaceNetMatcher(IdentityMatcher):
         self._net = load_inception_resnet_v1(path).to(self._device)
 
     @classmethod
-    def available(cls) -> tuple[bool, str]:
+    def availability(cls, **_: object) -> tuple[bool, str]:
         if importlib.util.find_spec("facenet_pytorch") is None:
             return False, "facenet-pytorch not installed"
         try:

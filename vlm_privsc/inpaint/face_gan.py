@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from vlm_privsc.errors import ConfigError, MissingWeightsError
-from vlm_privsc.inpaint.base import INPAINTERS, TextCondition
+from vlm_privsc.inpaint.base import TextCondition
 from vlm_privsc.io.images import to_tensor, to_uint8
 from vlm_privsc.semantics.attributes import shading, target_lab, target_shading
 
@@ -140,7 +140,6 @@ def _lab(x: torch.Tensor) -> torch.Tensor:
     return torch.stack([L, a, b], dim=1)
 
 
-@INPAINTERS.register("face_gan")
 class FaceGANInpainter:
     """Draws a new (non-existent) face into each removed region; see the module docstring.
 

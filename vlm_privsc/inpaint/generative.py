@@ -27,8 +27,9 @@ import cv2
 import numpy as np
 import torch
 
+from vlm_privsc.backends import INPAINTERS
 from vlm_privsc.errors import ConfigError
-from vlm_privsc.inpaint.base import INPAINTERS, Inpainter, TextCondition
+from vlm_privsc.inpaint.base import Inpainter, TextCondition
 from vlm_privsc.io.images import to_tensor, to_uint8
 
 DEFAULT_ROUTES: dict[str, str] = {
@@ -40,7 +41,6 @@ DEFAULT_ROUTES: dict[str, str] = {
 }
 
 
-@INPAINTERS.register("patchmatch")
 class PatchMatchInpainter:
     """Fills the mask with patches copied from the public pixels (PatchMatch, Barnes et al. 2009).
 
@@ -110,7 +110,6 @@ class PatchMatchInpainter:
         return to_tensor(out).to(image.device, image.dtype)
 
 
-@INPAINTERS.register("flat")
 class FlatInpainter:
     """A category prior: the hole painted one colour (default a dark blank screen)."""
 
@@ -136,7 +135,6 @@ class FlatInpainter:
         return torch.where(mask, fill, image)
 
 
-@INPAINTERS.register("generative")
 class GenerativeInpainter:
     """Routes each region to the generator of its recovered category (see the module table).
 

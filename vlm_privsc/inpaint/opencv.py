@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import torch
 
-from vlm_privsc.inpaint.base import INPAINTERS, TextCondition
+from vlm_privsc.inpaint.base import TextCondition
 from vlm_privsc.io.images import to_tensor, to_uint8
 
 
@@ -54,7 +54,6 @@ class _OpenCVInpainter:
         return torch.where(mask.expand_as(image), out, image)
 
 
-@INPAINTERS.register("telea")
 class TeleaInpainter(_OpenCVInpainter):
     """Fast-marching inpainting (Telea 2004)."""
 
@@ -62,7 +61,6 @@ class TeleaInpainter(_OpenCVInpainter):
     name = "telea"
 
 
-@INPAINTERS.register("ns")
 class NavierStokesInpainter(_OpenCVInpainter):
     """Navier-Stokes inpainting (Bertalmio et al. 2001)."""
 

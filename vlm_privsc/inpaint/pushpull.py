@@ -15,10 +15,9 @@ from __future__ import annotations
 import torch
 
 from vlm_privsc.guard.fill import fill_blur
-from vlm_privsc.inpaint.base import INPAINTERS, TextCondition
+from vlm_privsc.inpaint.base import TextCondition
 
 
-@INPAINTERS.register("pushpull")
 class PushPullInpainter:
     """Fills the mask with the push-pull extension of the pixels outside it."""
 

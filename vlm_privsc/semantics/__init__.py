@@ -1,6 +1,6 @@
 """Text embeddings of the removed content, and their transmission and alignment."""
 
-from vlm_privsc.semantics import minilm  # noqa: F401  (registers minilm)
-from vlm_privsc.semantics.base import EMBEDDERS, TextEmbedder
+from vlm_privsc.backends import EMBEDDERS
+from vlm_privsc.semantics.base import TextEmbedder
 
 __all__ = ["EMBEDDERS", "TextEmbedder"]

@@ -13,8 +13,6 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from vlm_privsc.registry import Registry
-
 
 @runtime_checkable
 class TextEmbedder(Protocol):
@@ -24,6 +22,3 @@ class TextEmbedder(Protocol):
     dim: int
 
     def encode(self, texts: Sequence[str]) -> torch.Tensor: ...
-
-
-EMBEDDERS: Registry[TextEmbedder] = Registry("text embedder")

@@ -14,7 +14,6 @@ from typing import Any
 import torch
 
 from vlm_privsc.errors import MissingWeightsError
-from vlm_privsc.semantics.base import EMBEDDERS
 
 
 def minilm_dir() -> Path:
@@ -30,7 +29,6 @@ def minilm_dir() -> Path:
     return path
 
 
-@EMBEDDERS.register("minilm")
 class MiniLMEmbedder:
     """384-d sentence embeddings (mean pooling + L2 norm), offline."""
 

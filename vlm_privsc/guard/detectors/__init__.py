@@ -6,7 +6,6 @@ faces ``yunet``, ``mtcnn``, ``mediapipe_face``; text ``ppocr_text``; plates
 ``hog_people``. Build one with ``build_detector(name, params)``.
 """
 
-from vlm_privsc.guard.detectors import faces, people, plates, text  # noqa: F401  (registration)
 from vlm_privsc.guard.detectors.base import DETECTORS, Detection, Detector, build_detector
 
 __all__ = ["DETECTORS", "Detection", "Detector", "build_detector"]

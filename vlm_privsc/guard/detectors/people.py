@@ -32,10 +32,9 @@ from vlm_privsc.guard.detectors._util import (
     quiet_stderr,
     require,
 )
-from vlm_privsc.guard.detectors.base import DETECTORS, Detection
+from vlm_privsc.guard.detectors.base import Detection
 
 
-@DETECTORS.register("selfie_segmentation")
 class SelfieSegmentationDetector:
     """MediaPipe selfie segmentation: person masks, one detection per blob.
 
@@ -114,7 +113,6 @@ class SelfieSegmentationDetector:
         return out
 
 
-@DETECTORS.register("hog_people")
 class HOGPeopleDetector:
     """OpenCV's HOG + linear-SVM pedestrian detector (Dalal & Triggs 2005).
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from vlm_privsc.errors import MissingWeightsError
 from vlm_privsc.guard.detectors._util import check_image, clip_box, nms, offline_availability, require
-from vlm_privsc.guard.detectors.base import DETECTORS, Detection
+from vlm_privsc.guard.detectors.base import Detection
 from vlm_privsc.guard.detectors.text import ppocr_det_params, rapidocr_engine, text_lines
 
 CASCADE_FILE = "haarcascade_russian_plate_number.xml"
@@ -61,7 +61,6 @@ def _line_shape_ok(
     return min_aspect <= w / max(h, 1e-6) <= max_aspect
 
 
-@DETECTORS.register("plate_text")
 class TextPlateDetector:
     """Plates as plate-shaped PP-OCR text lines (see module docstring).
 
@@ -150,7 +149,6 @@ def _load_cascade(detector: str, path: str | os.PathLike[str] | None) -> Any:
     return cas
 
 
-@DETECTORS.register("plate_cascade")
 class CascadePlateDetector:
     """OpenCV Haar cascade for (Russian) plates; see module docstring.
 
@@ -223,7 +221,6 @@ class CascadePlateDetector:
         return self.candidates(image)
 
 
-@DETECTORS.register("plate_cascade_ocr")
 class CascadeOCRPlateDetector:
     """Cascade candidates verified by a plate-shaped PP-OCR text line inside them.
 

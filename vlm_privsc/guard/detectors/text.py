@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from vlm_privsc.guard.detectors._util import check_image, clip_box, offline_availability, require
-from vlm_privsc.guard.detectors.base import DETECTORS, Detection
+from vlm_privsc.guard.detectors.base import Detection
 
 _ENGINES: dict[tuple[tuple[str, Any], ...], Any] = {}
 _LAST: dict[tuple[tuple[str, Any], ...], tuple[bytes, tuple[np.ndarray, np.ndarray]]] = {}
@@ -145,7 +145,6 @@ def ppocr_det_params(
     }
 
 
-@DETECTORS.register("ppocr_text")
 class PPOCRTextDetector:
     """PP-OCR (v6 small, via rapidocr) DB text detector, detection only.
 

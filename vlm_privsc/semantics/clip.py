@@ -48,7 +48,6 @@ from vlm_privsc.hub.weights import (
     weights_dirs,
     where_searched,
 )
-from vlm_privsc.semantics.base import EMBEDDERS
 
 #: hub repos of common open_clip tags (so that availability checks need not import
 #: open_clip, which takes seconds); other tags are looked up in open_clip itself.
@@ -178,7 +177,6 @@ def clip_source(
     return _find_tag_file(model, pretrained)
 
 
-@EMBEDDERS.register("clip")
 class ClipTextEmbedder(HubBackend):
     """CLIP text embeddings through open_clip: ``encode(texts) -> [N, embed_dim]``, L2-normalised.
 

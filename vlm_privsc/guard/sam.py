@@ -33,7 +33,6 @@ import numpy as np
 import torch
 
 from vlm_privsc.errors import ConfigError, InputError
-from vlm_privsc.guard.segmenters import SEGMENTERS
 from vlm_privsc.hub.base import HubBackend
 from vlm_privsc.hub.runtime import dtype_kwarg, pick_device, pick_dtype
 from vlm_privsc.hub.weights import cached, image_key, load_error, require, resolve_file, resolve_folder
@@ -195,7 +194,6 @@ def _torch_hub_checkpoints() -> list[Path]:
         return []
 
 
-@SEGMENTERS.register("sam")
 class SamSegmenter(HubBackend):
     """Segment Anything from a segment-anything checkpoint file (``SamPredictor``).
 
@@ -287,7 +285,6 @@ class SamSegmenter(HubBackend):
         return out
 
 
-@SEGMENTERS.register("sam_hf")
 class SamHFSegmenter(HubBackend):
     """Segment Anything through transformers (``SamModel`` + ``SamProcessor``).
 

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from vlm_privsc.errors import ConfigError, InputError
-from vlm_privsc.guard.detectors.base import DETECTORS, Detection
+from vlm_privsc.guard.detectors.base import Detection
 from vlm_privsc.hub.base import HubBackend
 from vlm_privsc.hub.runtime import dtype_kwarg, pick_device, pick_dtype
 from vlm_privsc.hub.weights import cached, image_key, load_error, require, resolve_folder
@@ -135,7 +135,6 @@ class _TransformersDetector(HubBackend):
         return [p.strip() for p in prompts if p and p.strip()]
 
 
-@DETECTORS.register("owlv2")
 class Owlv2Detector(_TransformersDetector):
     """OWLv2 open-vocabulary detection (``Owlv2ForObjectDetection`` + ``Owlv2Processor``).
 
@@ -220,7 +219,6 @@ class Owlv2Detector(_TransformersDetector):
         return _finish(xyxy, scores, (h, w), self.name, self.score_floor, self.nms_iou, self.max_detections)
 
 
-@DETECTORS.register("grounding_dino")
 class GroundingDinoDetector(_TransformersDetector):
     """Grounding DINO (``GroundingDinoForObjectDetection`` + ``AutoProcessor``).
 

@@ -47,7 +47,7 @@ from vlm_privsc.errors import ConfigError, InputError
 from vlm_privsc.hub.base import HubBackend
 from vlm_privsc.hub.runtime import dtype_kwarg, pick_device, pick_dtype
 from vlm_privsc.hub.weights import cached, load_error, require, resolve_folder
-from vlm_privsc.inpaint.base import INPAINTERS, TextCondition
+from vlm_privsc.inpaint.base import TextCondition
 
 Crop = tuple[int, int, int, int]
 
@@ -129,7 +129,6 @@ def _resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 # --- the inpainter --------------------------------------------------------------------
-@INPAINTERS.register("sd")
 class StableDiffusionInpainter(HubBackend):
     """Stable Diffusion inpainting on crops around the mask (see the module docstring).
 
