@@ -1,10 +1,8 @@
-"""scripts/bench_guard.py end to end on a tiny synthetic data folder (no shared data)."""
+"""The guard benchmark (vlm_privsc.evaluation.guard_bench) end to end on a tiny synthetic data folder (no shared data)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import cv2
@@ -12,17 +10,7 @@ import numpy as np
 from skimage import data
 
 from tests.guard.test_detectors import plate_image
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_guard", REPO / "scripts" / "bench_guard.py")
-    mod = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    sys.modules["bench_guard"] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
+from vlm_privsc.evaluation import guard_bench
 
 
 def test_bench_guard_quick(tmp_path: Path) -> None:
@@ -40,7 +28,7 @@ def test_bench_guard_quick(tmp_path: Path) -> None:
     cv2.imwrite(str(root / "text_images" / "page.png"), page)
 
     out = tmp_path / "r.json"
-    bench = load_bench()
+    bench = guard_bench
     rc = bench.main(
         ["--data", str(root), "--annotations", str(ann), "--sets", "faces,plates,text", "--quick", "--json", str(out)]
     )
