@@ -14,18 +14,15 @@ packages register when imported (``@REGISTRY.register``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from vlm_privsc.registry import Registry
 
-if TYPE_CHECKING:
-    from vlm_privsc.guard.detectors.base import Detector
-    from vlm_privsc.guard.segmenters import Segmenter
-    from vlm_privsc.identity.base import IdentityMatcher
-    from vlm_privsc.inpaint.base import Inpainter
-    from vlm_privsc.semantics.base import TextEmbedder
+# The registries sit below the stages they list (the database loader and every stage read
+# them), so they are typed loosely here; each stage's typed constructor (``build_detector``,
+# ``build_matcher``, ...) returns its stage type.
 
-DETECTORS: Registry[Detector] = Registry(
+DETECTORS: Registry[Any] = Registry(
     "detector",
     {
         "yunet": "vlm_privsc.guard.detectors.faces:YuNetFaceDetector",
@@ -44,7 +41,7 @@ DETECTORS: Registry[Detector] = Registry(
 )
 """Grounded detectors of the privacy guard (:mod:`vlm_privsc.guard.detectors`)."""
 
-SEGMENTERS: Registry[Segmenter] = Registry(
+SEGMENTERS: Registry[Any] = Registry(
     "segmenter",
     {
         # hub (local weights; segment-anything / transformers)
@@ -54,7 +51,7 @@ SEGMENTERS: Registry[Segmenter] = Registry(
 )
 """Box-prompted segmenters that refine the guard's masks."""
 
-EMBEDDERS: Registry[TextEmbedder] = Registry(
+EMBEDDERS: Registry[Any] = Registry(
     "text embedder",
     {
         "minilm": "vlm_privsc.semantics.minilm:MiniLMEmbedder",
@@ -64,7 +61,7 @@ EMBEDDERS: Registry[TextEmbedder] = Registry(
 )
 """Text embedders of the semantic channel."""
 
-INPAINTERS: Registry[Inpainter] = Registry(
+INPAINTERS: Registry[Any] = Registry(
     "inpainter",
     {
         "pushpull": "vlm_privsc.inpaint.pushpull:PushPullInpainter",
@@ -80,7 +77,7 @@ INPAINTERS: Registry[Inpainter] = Registry(
 )
 """The receivers' generators of removed regions (:mod:`vlm_privsc.inpaint`)."""
 
-MATCHERS: Registry[IdentityMatcher] = Registry(
+MATCHERS: Registry[Any] = Registry(
     "identity matcher",
     {
         "sface": "vlm_privsc.identity.sface:SFaceMatcher",

@@ -87,7 +87,13 @@ class Registry(Generic[T]):
             raise
         except ConfigError as e:
             raise ConfigError(f"{self.kind} {name!r}: {e}") from None
-        return self.get(name)(**kwargs)
+        factory = self.get(name)
+        if not _takes_var_keywords(factory):
+            return factory(**kwargs)
+        try:  # a factory that forwards **kwargs is checked by calling it
+            return factory(**kwargs)
+        except TypeError as e:
+            raise ConfigError(f"{self.kind} {name!r}: bad parameters {sorted(kwargs)}: {e}") from None
 
     def availability(self, name: str, **params: Any) -> tuple[bool, str]:
         """Whether backend ``name`` can run here with ``params``, and if not, why (one line):
@@ -149,6 +155,11 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+
+def _takes_var_keywords(factory: Callable[..., Any]) -> bool:
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    return any(p.kind == p.VAR_KEYWORD for p in inspect.signature(target).parameters.values())
 
 
 def short_repr(value: Any, limit: int = 80) -> str:

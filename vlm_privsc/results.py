@@ -22,7 +22,7 @@ import torch
 if TYPE_CHECKING:
     from vlm_privsc.config import PipelineConfig
     from vlm_privsc.guard import GuardResult
-    from vlm_privsc.measure import Metrics
+    from vlm_privsc.identity import IdentityComparison
     from vlm_privsc.semantics.header import SealedHeader
     from vlm_privsc.semantics.transport import SemanticDecision
 
@@ -150,6 +150,63 @@ class ChannelReport:
             bandwidth_ratio_total=self.bandwidth_ratio_total,
         )
         return d
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Fidelity, identity leakage and semantic accuracy of one run (Bob = received, Eve = eavesdropper)."""
+
+    psnr_received: float
+    ssim_received: float
+    psnr_received_nonprivate: float
+    """Bob's PSNR on the pixels the guard left public (NaN when everything is private)."""
+    psnr_eavesdropper: float
+    ssim_eavesdropper: float
+    identity_received: IdentityComparison | None
+    """Bob's restoration against the original's faces (None: not measured)."""
+    identity_eavesdropper: IdentityComparison | None
+    identity_threshold: float
+    bob_category_ok: float | None
+    """Share of regions whose category Bob recovered from the text channel (None: no regions)."""
+    eve_category_ok: float | None
+    """The same for Eve's text channel alone."""
+    eve_category_from_shape_ok: float | None
+    """Share of regions whose category Eve guesses from the clear mask's shapes."""
+
+    @property
+    def identity_similarity_received(self) -> float | None:
+        return self.identity_received.similarity if self.identity_received else None
+
+    @property
+    def identity_similarity_eavesdropper(self) -> float | None:
+        return self.identity_eavesdropper.similarity if self.identity_eavesdropper else None
+
+    @property
+    def identity_leak(self) -> bool | None:
+        """Eve's restoration matches an original face (None: no face, or not measured)."""
+        return self.identity_eavesdropper.same_identity if self.identity_eavesdropper else None
+
+    @property
+    def identity_leak_received(self) -> bool | None:
+        return self.identity_received.same_identity if self.identity_received else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The flat ``metrics`` block of ``report.json``."""
+        return {
+            "psnr_received": self.psnr_received,
+            "ssim_received": self.ssim_received,
+            "psnr_received_nonprivate": self.psnr_received_nonprivate,
+            "psnr_eavesdropper": self.psnr_eavesdropper,
+            "ssim_eavesdropper": self.ssim_eavesdropper,
+            "identity_similarity_received": self.identity_similarity_received,
+            "identity_similarity_eavesdropper": self.identity_similarity_eavesdropper,
+            "identity_threshold": self.identity_threshold,
+            "identity_leak": self.identity_leak,
+            "identity_leak_received": self.identity_leak_received,
+            "bob_category_ok": self.bob_category_ok,
+            "eve_category_ok": self.eve_category_ok,
+            "eve_category_from_shape_ok": self.eve_category_from_shape_ok,
+        }
 
 
 @dataclass(frozen=True)

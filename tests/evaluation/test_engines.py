@@ -77,16 +77,16 @@ def test_local_engine_reports_a_failing_photo_and_goes_on(
     import csv
     import json
 
-    from vlm_privsc.evaluation import runner as rmod
+    from vlm_privsc.evaluation import worker as rmod
 
-    real = rmod._Worker.evaluate
+    real = rmod.PhotoWorker.evaluate
 
     def flaky(self, item, index, grid, todo):
         if item.key == "grace/1.png":
             raise RuntimeError("decoder exploded")
         return real(self, item, index, grid, todo)
 
-    monkeypatch.setattr(rmod._Worker, "evaluate", flaky)
+    monkeypatch.setattr(rmod.PhotoWorker, "evaluate", flaky)
     out = tmp_path / "ev"
     argv = ["eval", "--faces", str(faces_dir), "--preset", str(fast_preset), "--out", str(out), "--policy", "faces"]
     res = runner.invoke(app, argv)
@@ -98,7 +98,7 @@ def test_local_engine_reports_a_failing_photo_and_goes_on(
     assert meta["engine"] == "local" and meta["failed"][0]["image"] == "grace/1.png"
     assert sum(meta["per_worker"].values()) == 3
     assert "failed after 2 tries: `grace/1.png`" in (out / "report.md").read_text()
-    monkeypatch.setattr(rmod._Worker, "evaluate", real)
+    monkeypatch.setattr(rmod.PhotoWorker, "evaluate", real)
     res = runner.invoke(app, argv)  # a re-run evaluates only the photo that failed
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader((out / "rows.csv").open()))

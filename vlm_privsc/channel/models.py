@@ -120,8 +120,4 @@ def build_channel(name: str, **params: object) -> Channel:
     Unknown names raise :class:`~vlm_privsc.errors.UnknownNameError` listing the valid
     ones; bad parameters raise :class:`~vlm_privsc.errors.ConfigError`.
     """
-    factory = CHANNELS.get(name)
-    try:
-        return factory(**params)
-    except TypeError as exc:
-        raise ConfigError(f"channel {name!r}: bad parameters {sorted(params)}: {exc}") from None
+    return CHANNELS.build(name, **params)

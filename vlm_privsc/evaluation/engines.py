@@ -6,7 +6,7 @@ the photos, writes each result as it arrives, and decides what a failure means
 (:func:`stream_results`: a photo whose worker died or raised is tried once more, a photo
 that fails twice is given up and reported). So resume, the configuration fingerprint,
 the torn-row repair and the summary are the same whichever engine ran the photos, and so
-are the rows: every worker runs the same :class:`~vlm_privsc.evaluation.runner._Worker`
+are the rows: every worker runs the same :class:`~vlm_privsc.evaluation.worker.PhotoWorker`
 with the same per-photo seed (bit for bit given the same key and the same torch threads per
 worker: float sums depend on the thread count).
 
@@ -52,7 +52,7 @@ class WorkerSpec:
     grid: Any
     """The :class:`~vlm_privsc.evaluation.runner.EvalGrid`."""
     gallery: dict[str, Any]
-    """Re-ID gallery of the originals (:func:`~vlm_privsc.evaluation.runner.build_gallery`)."""
+    """Re-ID gallery of the originals (:func:`~vlm_privsc.evaluation.worker.build_gallery`)."""
     labels: dict[str, list[Box]] | None = None
     plugins: tuple[PluginEntry, ...] = ()
     """Backends registered outside the package (:func:`vlm_privsc.registry.external_entries`)."""
@@ -142,12 +142,12 @@ class PhotoWorker:
 
     def __init__(self, spec: WorkerSpec, threads: int) -> None:
         import vlm_privsc.pipeline  # noqa: F401  (every stage's registry, before the plugins)
-        from vlm_privsc.evaluation.runner import _Worker
+        from vlm_privsc.evaluation.worker import PhotoWorker
         from vlm_privsc.registry import restore_entries
 
         restore_entries(list(spec.plugins))
         self.grid = spec.grid
-        self.worker = _Worker(spec.config, spec.gallery, threads, spec.labels)
+        self.worker = PhotoWorker(spec.config, spec.gallery, threads, spec.labels)
         self.id = worker_id()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 

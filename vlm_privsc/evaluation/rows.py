@@ -14,10 +14,26 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vlm_privsc.db import BASELINE_POLICY
 from vlm_privsc.io.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from vlm_privsc.results import RunResult
+
+
+@dataclass(frozen=True)
+class EvalGrid:
+    """The configurations to evaluate (the cartesian product)."""
+
+    policies: tuple[str, ...] = (BASELINE_POLICY, "faces")
+    schemes: tuple[str, ...] = ("none",)
+    snrs: tuple[float, ...] = (10.0,)
+    eve_snrs: tuple[float, ...] = (10.0,)
+    channel: str = "awgn"
+    seed: int = 0
+
+    def cells(self) -> list[tuple[str, str, float, float]]:
+        return [(p, s, b, e) for p in self.policies for s in self.schemes for b in self.snrs for e in self.eve_snrs]
 
 
 @dataclass(frozen=True)

@@ -745,8 +745,4 @@ def _resjscc(**kw: Any) -> DeepJSCC:
 
 def build_jscc(name: str = "adjscc", **kw: Any) -> DeepJSCC:
     """Build an (untrained) model by architecture name: ``deepjscc``, ``adjscc`` or ``resjscc``."""
-    factory = JSCC_MODELS.get(name)
-    try:
-        return factory(**kw)
-    except TypeError as exc:
-        raise ConfigError(f"jscc model {name!r}: bad parameters {sorted(kw)}: {exc}") from None
+    return JSCC_MODELS.build(name, **kw)

@@ -5,7 +5,8 @@ the reports all use these."""
 
 from vlm_privsc.measure.coverage import COVER, Box, box_coverage, covered, covered_share
 from vlm_privsc.measure.quality import psnr, psnr_per_image, ssim, ssim_per_image
-from vlm_privsc.measure.run import Metrics, category_accuracy, measure_run
+from vlm_privsc.measure.run import category_accuracy, measure_run
+from vlm_privsc.results import Metrics
 
 __all__ = [
     "COVER",

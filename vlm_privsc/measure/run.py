@@ -1,4 +1,4 @@
-"""What one pipeline run measured: :class:`Metrics`, built by :func:`measure_run`.
+"""What one pipeline run measured: :func:`measure_run` builds its :class:`~vlm_privsc.results.Metrics`.
 
 ``vlmsc run`` (table, panel, ``report.json``) and ``vlmsc eval`` (its rows) read the same
 object, so a number means the same thing wherever it is printed.
@@ -7,73 +7,15 @@ object, so a number means the same thing wherever it is printed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vlm_privsc.measure.quality import psnr, ssim
+from vlm_privsc.results import Metrics, Reception, Transmission
 
 if TYPE_CHECKING:
     from vlm_privsc.db.schema import Category
     from vlm_privsc.identity import IdentityComparison, IdentityMatcher, IdentityReference
-    from vlm_privsc.results import Reception, Transmission
     from vlm_privsc.semantics.transport import SemanticDecision
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """Fidelity, identity leakage and semantic accuracy of one run (Bob = received, Eve = eavesdropper)."""
-
-    psnr_received: float
-    ssim_received: float
-    psnr_received_nonprivate: float
-    """Bob's PSNR on the pixels the guard left public (NaN when everything is private)."""
-    psnr_eavesdropper: float
-    ssim_eavesdropper: float
-    identity_received: IdentityComparison | None
-    """Bob's restoration against the original's faces (None: not measured)."""
-    identity_eavesdropper: IdentityComparison | None
-    identity_threshold: float
-    bob_category_ok: float | None
-    """Share of regions whose category Bob recovered from the text channel (None: no regions)."""
-    eve_category_ok: float | None
-    """The same for Eve's text channel alone."""
-    eve_category_from_shape_ok: float | None
-    """Share of regions whose category Eve guesses from the clear mask's shapes."""
-
-    @property
-    def identity_similarity_received(self) -> float | None:
-        return self.identity_received.similarity if self.identity_received else None
-
-    @property
-    def identity_similarity_eavesdropper(self) -> float | None:
-        return self.identity_eavesdropper.similarity if self.identity_eavesdropper else None
-
-    @property
-    def identity_leak(self) -> bool | None:
-        """Eve's restoration matches an original face (None: no face, or not measured)."""
-        return self.identity_eavesdropper.same_identity if self.identity_eavesdropper else None
-
-    @property
-    def identity_leak_received(self) -> bool | None:
-        return self.identity_received.same_identity if self.identity_received else None
-
-    def to_json(self) -> dict[str, Any]:
-        """The flat ``metrics`` block of ``report.json``."""
-        return {
-            "psnr_received": self.psnr_received,
-            "ssim_received": self.ssim_received,
-            "psnr_received_nonprivate": self.psnr_received_nonprivate,
-            "psnr_eavesdropper": self.psnr_eavesdropper,
-            "ssim_eavesdropper": self.ssim_eavesdropper,
-            "identity_similarity_received": self.identity_similarity_received,
-            "identity_similarity_eavesdropper": self.identity_similarity_eavesdropper,
-            "identity_threshold": self.identity_threshold,
-            "identity_leak": self.identity_leak,
-            "identity_leak_received": self.identity_leak_received,
-            "bob_category_ok": self.bob_category_ok,
-            "eve_category_ok": self.eve_category_ok,
-            "eve_category_from_shape_ok": self.eve_category_from_shape_ok,
-        }
 
 
 def category_accuracy(truth: Sequence[str], got: Sequence[SemanticDecision]) -> float | None:
