@@ -1,9 +1,6 @@
-"""Benchmark the privacy guard (recall, false masks, speed): :mod:`vlm_privsc.evaluation.guard_bench`.
+"""Benchmark the privacy guard's offline detectors: how much of the labelled private: :mod:`vlm_privsc.evaluation.bench.guard`."""
 
-python scripts/bench_guard.py --json eval/results/guard/results.json
-"""
-
-from vlm_privsc.evaluation.guard_bench import main
+from vlm_privsc.evaluation.bench.guard import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

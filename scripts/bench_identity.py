@@ -1,9 +1,6 @@
-"""Benchmark the identity matchers (verification, leak controls, speed): :mod:`vlm_privsc.evaluation.identity_bench`.
+"""Benchmark the identity matchers: face verification accuracy, leak controls and speed: :mod:`vlm_privsc.evaluation.bench.identity`."""
 
-python scripts/bench_identity.py --json eval/results/identity/results.json
-"""
-
-from vlm_privsc.evaluation.identity_bench import main
+from vlm_privsc.evaluation.bench.identity import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,24 +1,18 @@
-"""scripts/bench_pipeline.py reads every option it declares (``--key`` was once declared after parsing)."""
+"""The pipeline benchmark (scripts/bench_pipeline.py) reads every option it declares (``--key`` was once declared after parsing)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 from vlm_privsc.keys import KeyError_, SharedKey, load_key, write_key
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def _script():
-    spec = importlib.util.spec_from_file_location("_script_bench_pipeline", ROOT / "scripts" / "bench_pipeline.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    from vlm_privsc.evaluation.bench import pipeline
+
+    return pipeline
 
 
 def test_bench_pipeline_reads_its_key_option(tmp_path: Path, monkeypatch):

@@ -1,0 +1,1 @@
+"""Reproductions of the literature's claims, each a module with ``main(argv)`` (``python scripts/<name>.py`` runs it)."""
