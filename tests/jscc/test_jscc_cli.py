@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -13,15 +12,23 @@ from PIL import Image
 
 from vlm_privsc.jscc import build_jscc, load_model, save_model
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(mod)
-    return mod
+class _Command:
+    """``vlmsc train jscc`` / ``vlmsc bench jscc`` as a ``main(argv)`` (what scripts/train_jscc.py
+    and scripts/bench_jscc.py run)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def main(self, argv: list[str] | None = None) -> int:
+        from vlm_privsc.jscc.cli import run_command
+
+        return run_command(self.name, argv)
+
+
+def _script(name: str) -> _Command:
+    return _Command({"train_jscc": "train", "bench_jscc": "bench"}[name])
 
 
 @pytest.fixture(autouse=True)
