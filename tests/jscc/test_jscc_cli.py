@@ -1,4 +1,4 @@
-"""`vlmsc train jscc` / `vlmsc bench jscc` through their script wrappers (no shared data needed)."""
+"""`vlmsc train jscc` / `vlmsc bench jscc` end to end (no shared data needed)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import torch
 from PIL import Image
 
 from vlm_privsc.jscc import build_jscc, load_model, save_model
-
 
 
 class _Command:
