@@ -335,27 +335,20 @@ class Pipeline:
         decoded = self.jscc.decode(_unpack(y, rx_keep), codec_snr(snr), size=(h, w), mask=rx_code_mask).clamp(0, 1)
         timings[f"jscc_decode_{role}"] = time.perf_counter() - t
 
-        db, codebook = (self.rx_db, self.rx_codebook) if is_bob else (self.eve_db, self.eve_codebook)
-        key = self.bob_key if is_bob else self.eve_key
-        if is_bob:  # Bob opens the sealed header with his key and database (refused: one clear error)
+        # the header: Bob opens its sealed part with his key and database (refused: one clear
+        # error); Eve only with a leaked key, else she sees the clear mask's connected parts
+        if is_bob:
             regions: list[RegionInfo] | None = tx.header.open(self.bob_key, self.rx_db.digest(), attr_names)
-        else:  # Eve: the sealed part only with a leaked key
-            regions = _try_open(tx.header, key, db.digest(), attr_names)
+        else:
+            regions = _try_open(tx.header, self.eve_key, self.eve_db.digest(), attr_names)
         if regions is not None:
             masks = [rx_mask & _box_mask(r.box, (h, w)) for r in regions]
             attrs: tuple[dict[str, str], ...] | None = tuple(r.attributes for r in regions)
         else:
             masks, attrs = _components(rx_mask), None
-        n_sem = int(sem.numel()) // self.codebook.symbols_per_region() if cfg.semantic.enabled else 0
-        if not cfg.semantic.enabled:
-            text_sem: tuple[SemanticDecision, ...] = ()
-        elif is_bob:
-            n = len(regions) if regions is not None else 0
-            text_sem = tuple(codebook.receive(s_rx, n, codebook.rotation(self.bob_key, tx.nonce)))
-        elif key is not None:
-            text_sem = tuple(codebook.receive(s_rx, n_sem, codebook.rotation(key, tx.nonce)))
-        else:
-            text_sem = tuple(self.eve_vocab.receive(s_rx, n_sem))
+        text_sem = self._read_text_channel(
+            s_rx, role, tx.nonce, len(regions) if is_bob and regions is not None else None
+        )
         acted = text_sem
         if not is_bob and regions is None and cfg.eavesdropper.category_from == "shape":
             acted = shape_decisions([m[0, 0].numpy() for m in masks], text_sem, self.eve_db.categories)
@@ -450,6 +443,22 @@ class Pipeline:
             original_size=(ow, oh),
             jscc_model=cfg.jscc.model or "default",
         )
+
+    def _read_text_channel(
+        self, received: torch.Tensor, role: Role, nonce: bytes, n_regions: int | None
+    ) -> tuple[SemanticDecision, ...]:
+        """The category (and prompt) of each region from the received text symbols: Bob and an
+        Eve holding the key undo the keyed rotation with their database's codebook; Eve without
+        it snaps the vectors to her public vocabulary (noise to her). ``n_regions``: how many
+        the header says (Bob), else as many as the symbols hold."""
+        if not self.config.semantic.enabled:
+            return ()
+        n = n_regions if n_regions is not None else int(received.numel()) // self.codebook.symbols_per_region()
+        if role == "bob":
+            return tuple(self.rx_codebook.receive(received, n, self.rx_codebook.rotation(self.bob_key, nonce)))
+        if self.eve_key is not None:
+            return tuple(self.eve_codebook.receive(received, n, self.eve_codebook.rotation(self.eve_key, nonce)))
+        return tuple(self.eve_vocab.receive(received, n))
 
     def _attribute_names(self) -> tuple[str, ...]:
         return tuple(self.config.semantic.attributes) if self.config.semantic.enabled else ()

@@ -331,3 +331,13 @@ def test_cli_receiver_option_and_missing_generator(fast_preset: Path, tmp_path: 
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert res.exit_code == 2 and len(lines) == 1 and "gan-face-generate" in lines[0], res.stderr
     assert not bad.exists()
+
+
+def test_runs_without_the_text_channel(fast_preset: Path):
+    """With the semantic channel off nothing but the image and the header travel; both
+    receivers still restore (generic fill) and the run is measured."""
+    pipe = Pipeline(override(load_preset(fast_preset), {"semantic": {"enabled": False}}))
+    r = pipe.run(_photo(), seed=0, identity=False)
+    assert r.channel.semantic_symbols == 0 and r.bob.text_semantics == () and r.eve.text_semantics == ()
+    assert r.transmission.categories == ("face",) and r.metrics.bob_category_ok is None
+    assert not torch.equal(r.bob.restored, r.bob.decoded)  # the face region was filled
