@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -12,7 +13,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+MODULES = {
+    "repro_celeba_attributes": "vlm_privsc.evaluation.repro.celeba",
+    "complexity": "vlm_privsc.evaluation.repro.complexity",
+    "repro_text_gain": "vlm_privsc.evaluation.repro.text_gain",
+    "symbols_sent": "vlm_privsc.evaluation.bench.symbols",
+}
+"""The library module behind each ``scripts/<name>.py`` entry point."""
+
+
 def load(name: str):
+    if name in MODULES:
+        return importlib.import_module(MODULES[name])
     spec = importlib.util.spec_from_file_location(f"_script_{name}", ROOT / "scripts" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
