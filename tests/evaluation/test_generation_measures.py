@@ -1,4 +1,4 @@
-"""Measures of the generative receiver (vlm_privsc.evaluation.generation)."""
+"""Measures of the generative receiver (vlm_privsc.measure.generation)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from vlm_privsc.evaluation.generation import bootstrap_ci, box_centred_in, region_quality, seam_ratio
+from vlm_privsc.measure.generation import bootstrap_ci, box_centred_in, region_quality, seam_ratio
 
 
 def _scene() -> tuple[torch.Tensor, torch.Tensor]:

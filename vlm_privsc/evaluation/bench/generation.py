@@ -91,10 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(a.threads)
 
     from vlm_privsc.config import load_preset
-    from vlm_privsc.evaluation.generation import bootstrap_ci, box_centred_in, hog_faces, region_quality, seam_ratio
     from vlm_privsc.io.images import load_image, to_uint8
     from vlm_privsc.keys import optional_key
     from vlm_privsc.measure import psnr, ssim
+    from vlm_privsc.measure.generation import bootstrap_ci, box_centred_in, hog_faces, region_quality, seam_ratio
     from vlm_privsc.pipeline import Pipeline, _resize
 
     photos = _photos(a.faces, a.limit)

@@ -1,6 +1,7 @@
 """Measures of a generative receiver: naturalness, seams, quality inside the mask, intervals.
 
-Used by ``scripts/eval_generation.py`` (results in ``eval/results/generation/``):
+Used by :mod:`vlm_privsc.evaluation.bench.generation` (``scripts/eval_generation.py``; results in
+``eval/results/generation/``):
 
 - :func:`seam_ratio`: the mean gradient magnitude on a thin band across the mask's
   boundary divided by the image's own mean gradient magnitude on public pixels away
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 
 from vlm_privsc.io.images import to_uint8
-from vlm_privsc.measure import psnr, ssim
+from vlm_privsc.measure.quality import psnr, ssim
 
 
 def _grey(img: torch.Tensor) -> np.ndarray:
