@@ -25,6 +25,7 @@ from vlm_privsc.errors import VlmscError, os_error_line
 
 if TYPE_CHECKING:
     from vlm_privsc.evaluation.engines import EngineOptions
+    from vlm_privsc.evaluation.job import EvalJob, EvalOutcome
     from vlm_privsc.evaluation.suite import SuiteRun
     from vlm_privsc.results import RunResult
 
@@ -627,9 +628,15 @@ def _eval_one(
                 130,
             ) from None
     write_files(out, outcome.files)
+    _print_eval_outcome(job, outcome)
+
+
+def _print_eval_outcome(job: EvalJob, outcome: EvalOutcome) -> None:
+    """The tables and lines ``vlmsc eval`` prints after a run."""
     summary, engine_report, seconds = outcome.summary, outcome.engine, outcome.seconds
+    out, run = job.out, job.run
     done = {"rows": outcome.new_rows, "photos": outcome.new_photos}
-    t = Table(title=f"leakage evaluation: {len(items)} photos from {run.faces}")
+    t = Table(title=f"leakage evaluation: {len(job.items)} photos from {run.faces}")
     for col in ("policy", "scheme", "Bob SNR", "Eve SNR", "Eve match", "Eve Re-ID", "Bob PSNR", "Bob non-priv", "n"):
         t.add_column(col, justify="right")
     f2 = lambda v, nd=3: "-" if v is None else f"{v:.{nd}f}"  # noqa: E731
