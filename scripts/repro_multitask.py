@@ -48,6 +48,7 @@ from vlm_privsc.schemes import (
     train_link,
     train_minmax,
 )
+from vlm_privsc.schemes.claims import minmax_claims, perturbation_claims
 from vlm_privsc.schemes.data import load_dataset
 from vlm_privsc.schemes.repro import (
     Logger,
@@ -288,6 +289,7 @@ def _readme(out: Path, cmd: str, args, rows, notes, timing, total) -> None:
         "eve_accuracy_adaptive",
     ]
     fmt = {"bob_psnr_db": ".2f", "eve_psnr_db": ".2f", "latent_dim": "d"}
+    claims = "\n".join(f"- {line}" for line in minmax_claims(rows) + perturbation_claims(rows)) or "- (no rows)"
     text = f"""# (b) Multi-task receiver vs trained eavesdropper, Rayleigh + AWGN (MNIST, CIFAR-10)
 {quick}
 Command (run from the repository root, {total / 60:.1f} min wall clock here):
@@ -316,6 +318,10 @@ Machine: {machine()}.
 ## Results (results.csv; plots <dataset>_vs_latent.png)
 
 {md_table(rows, cols, fmt)}
+
+## Claims (pass/fail, decided by `vlm_privsc.schemes.claims` on the rows above)
+
+{claims}
 
 ## Caveats
 {threads_note(args.threads)}- Small CPU budgets (a few epochs on subsets); one seed; {args.n_test} test images per dataset (accuracy

@@ -53,6 +53,7 @@ from vlm_privsc.schemes import (
     train_ibal,
     train_link,
 )
+from vlm_privsc.schemes.claims import ordering_claims
 from vlm_privsc.schemes.data import load_dataset
 from vlm_privsc.schemes.fit import FitConfig, fit_link, load_link
 from vlm_privsc.schemes.repro import (
@@ -382,6 +383,7 @@ def _readme(out: Path, cmd: str, args, rows, timing, total, data, n_bob, n_eve, 
         table.append(d)
     cols = ["scheme"] + [f"{k}@{v:g}dB" for v in pick for k in ("acc", "PSNR")]
     fmt = {c: (".2f" if c.startswith("PSNR") else ".3f") for c in cols}
+    claims = "\n".join(f"- {line}" for v in pick for line in ordering_claims(rows, v)) or "- (no rows)"
     quick = "\n**QUICK RUN: tiny/synthetic data, the numbers below mean nothing.**\n" if args.quick else ""
     if args.base is None:
         encoder, baseline, ft = "3-conv encoder", f"{args.epochs:g} epochs", " (Adam)"
@@ -427,6 +429,15 @@ Machine: {machine()}.
 
 Reference: an attacker who always outputs the mean of her auxiliary images scores {floor:.2f} dB on the same
 test images (`reference.json`); attacker PSNRs at that level mean she recovered nothing image-specific.
+
+## Claims (pass/fail, decided by `vlm_privsc.schemes.claims` on the rows above)
+
+The survey's ordering, learned schemes (IBAL, LBVQ) trade privacy for utility better than DP noise:
+PASS = the learned scheme Pareto-dominates the DP scheme at that test SNR (accuracy >=, attacker PSNR <=,
+one of them better by more than 1.5 accuracy points or 0.1 dB), FAIL = it is dominated, TRADE = neither (the
+claim is not supported either way).
+
+{claims}
 
 ## Caveats
 {budget_note}{threads_note(args.threads)}- One seed, no confidence intervals; 1,017 test images (accuracy standard error about 1.5 points).

@@ -127,3 +127,19 @@ def test_train_scheme_base_quick_end_to_end_and_resume(tmp_path):
     assert (out / "final.pt").is_file() and 0 <= res["scores"]["acc_lossless_12dB"] <= 1
     assert mod.main([*args, "--resume", "--channel", "rayleigh", "--init", str(out / "final.pt")]) == 0
     assert "resumed" in (out / "log.txt").read_text()
+
+
+def test_repro_survey_quick_from_a_warm_start(tmp_path):
+    spec = importlib.util.spec_from_file_location("_script_repro_survey_ws", ROOT / "scripts/repro_survey.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    ck = tmp_path / "final.pt"
+    save_link(ck, TaskJSCC(3, 32, 16, 10, width=4, arch="resnet", blocks=1))
+    out = tmp_path / "survey"
+    argv = ["--quick", "--data", str(tmp_path / "none"), "--out", str(out), "--threads", "1", "--base", str(ck)]
+    assert mod.main([*argv, "--schemes", "deepjscc,dp,ibal,lbvq"]) == 0
+    text = (out / "README.md").read_text()
+    assert "ResNet trunk" in text and "warm start" in text and "QUICK RUN" in text
+    names = {line.split(",")[0] for line in (out / "accuracy_vs_snr.csv").read_text().splitlines()[1:]}
+    assert names == {"deepjscc", "dp_eps0.05", "dp_eps0.1", "dp_eps0.9", "ibal", "lbvq"}
