@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from vlm_privsc.schemes.claims import dominates, minmax_claims, ordering_claims, perturbation_claims
+import math
+
+from vlm_privsc.schemes.claims import dominates, minmax_claims, ordering_claims, perturbation_claims, wilson_interval
 
 
 def mt(method: str, bob: float, eve: float, eve_ad: float | None = None) -> dict:
@@ -49,3 +51,9 @@ def test_dominance_ignores_differences_within_measurement_noise():
     assert dominates(a, b) and not dominates(b, a)
     c = {"accuracy": 0.785, "attacker_psnr_db": 13.0}
     assert not dominates(a, c) and not dominates(c, a)
+
+
+def test_wilson_interval_brackets_the_accuracy():
+    lo, hi = wilson_interval(0.85, 1017)
+    assert lo < 0.85 < hi and 0.82 < lo and hi < 0.875
+    assert wilson_interval(1.0, 10)[1] == 1.0 and all(math.isnan(v) for v in wilson_interval(0.5, 0))

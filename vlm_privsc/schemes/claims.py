@@ -17,12 +17,13 @@ Every line quotes the numbers it was decided on; nothing is decided when a row i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 Row = Mapping[str, Any]
 
-__all__ = ["dominates", "minmax_claims", "ordering_claims", "perturbation_claims"]
+__all__ = ["dominates", "minmax_claims", "ordering_claims", "perturbation_claims", "wilson_interval"]
 
 
 def _f(r: Row, k: str) -> float:
@@ -110,3 +111,15 @@ def ordering_claims(
                 f"attacker PSNR {_f(ra, 'attacker_psnr_db'):.2f} vs {_f(rb, 'attacker_psnr_db'):.2f} dB"
             )
     return out
+
+
+def wilson_interval(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of an accuracy ``p`` measured on ``n`` test images (95% at z=1.96;
+    E. B. Wilson, JASA 1927). The confidence interval of one trained model's test accuracy,
+    not of the training's seed-to-seed spread."""
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (max(0.0, c - h), min(1.0, c + h))
