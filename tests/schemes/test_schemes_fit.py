@@ -143,3 +143,18 @@ def test_repro_survey_quick_from_a_warm_start(tmp_path):
     assert "ResNet trunk" in text and "warm start" in text and "QUICK RUN" in text
     names = {line.split(",")[0] for line in (out / "accuracy_vs_snr.csv").read_text().splitlines()[1:]}
     assert names == {"deepjscc", "dp_eps0.05", "dp_eps0.1", "dp_eps0.9", "ibal", "lbvq"}
+
+
+def test_repro_multitask_quick_from_a_warm_start(tmp_path):
+    spec = importlib.util.spec_from_file_location("_script_repro_multitask_ws", ROOT / "scripts/repro_multitask.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    ck = tmp_path / "final.pt"
+    save_link(ck, TaskJSCC(1, 28, 16, 10, width=4, arch="resnet", blocks=1))
+    out = tmp_path / "mt"
+    argv = ["--quick", "--data", str(tmp_path / "none"), "--out", str(out), "--threads", "1", "--datasets", "mnist"]
+    assert mod.main([*argv, "--latents", "8", "--base", f"mnist={ck}", "--no-adaptive", "--width", "4"]) == 0
+    text = (out / "README.md").read_text()
+    assert "warm starts: mnist=" in text and "## Claims" in text
+    assert len((out / "results.csv").read_text().splitlines()) == 5
