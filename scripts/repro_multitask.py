@@ -48,7 +48,9 @@ from vlm_privsc.schemes import (
     train_link,
     train_minmax,
 )
+from vlm_privsc.schemes.claims import minmax_claims, perturbation_claims
 from vlm_privsc.schemes.data import load_dataset
+from vlm_privsc.schemes.fit import load_link
 from vlm_privsc.schemes.repro import (
     Logger,
     base_parser,
@@ -90,6 +92,16 @@ def parse(argv: list[str] | None):
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--width", type=int, default=16, help="conv width of encoder, Bob's decoder and Eve's decoder")
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--arch", choices=("cnn", "resnet"), default="cnn", help="TaskJSCC encoder (resnet: ResNet trunk)")
+    p.add_argument("--blocks", type=int, default=3, help="residual blocks per stage with --arch resnet")
+    p.add_argument(
+        "--base",
+        action="append",
+        default=[],
+        metavar="DATASET=CKPT",
+        help="warm start of every model of DATASET (baseline and min-max) from a final.pt of "
+        "scripts/train_scheme_base.py; layers whose shape differs (latent size, decoder) start fresh",
+    )
     p.add_argument("--no-adaptive", action="store_true", help="skip the adaptive eavesdropper")
     return p.parse_args(argv)
 
@@ -108,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"command: {cmd}")
     bob_ch = RayleighChannel("block", "zf")
     eve_ch = RayleighChannel("block", "zf")
+    bases = dict(b.split("=", 1) for b in args.base)
     rows: list[dict] = []
     notes: dict[str, str] = {}
     timing: dict[str, float] = {}
@@ -128,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             gen = torch.Generator().manual_seed(args.seed * 1000 + latent)
             trained: dict[str, TaskJSCC] = {}
             log(f"{ds} latent {latent}: baseline ({args.epochs} epochs)")
-            m = TaskJSCC(c, s, latent, ncls, reconstruct=True, width=args.width)
+
+            m = _new_model(args, bases.get(ds), c, s, latent, ncls)
             train_link(
                 m,
                 xb,
@@ -144,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             trained["baseline"] = m
             log(f"{ds} latent {latent}: min-max ({args.epochs} epochs)")
-            m2 = TaskJSCC(c, s, latent, ncls, reconstruct=True, width=args.width)
+            m2 = _new_model(args, bases.get(ds), c, s, latent, ncls)
             co_eve = EavesdropperClassifier(m2.k, ncls)
             mm = MinMaxTraining(privacy_weight=args.privacy_weight, rec_weight=args.rec_weight, num_classes=ncls)
             train_minmax(
@@ -275,6 +289,13 @@ def _plot(rows: list[dict], path: Path, ds: str, quick: bool) -> None:
     plt.close(fig)
 
 
+def _new_model(args, base: str | None, c: int, s: int, latent: int, ncls: int) -> TaskJSCC:
+    """A fresh multi-task TaskJSCC, or the warm start ``base`` with a decoder (fresh layers where shapes differ)."""
+    if base is not None:
+        return load_link(Path(base), reconstruct=True, latent_dim=latent).train()
+    return TaskJSCC(c, s, latent, ncls, reconstruct=True, width=args.width, arch=args.arch, blocks=args.blocks)
+
+
 def _readme(out: Path, cmd: str, args, rows, notes, timing, total) -> None:
     quick = "\n**QUICK RUN: tiny/synthetic data, the numbers below mean nothing.**\n" if args.quick else ""
     cols = [
@@ -288,6 +309,10 @@ def _readme(out: Path, cmd: str, args, rows, notes, timing, total) -> None:
         "eve_accuracy_adaptive",
     ]
     fmt = {"bob_psnr_db": ".2f", "eve_psnr_db": ".2f", "latent_dim": "d"}
+    arch = f"{args.arch} encoder" + (f", {args.blocks} blocks per stage" if args.arch == "resnet" else "")
+    if args.base:
+        arch = "the warm starts' encoders"
+    claims = "\n".join(f"- {line}" for line in minmax_claims(rows) + perturbation_claims(rows)) or "- (no rows)"
     text = f"""# (b) Multi-task receiver vs trained eavesdropper, Rayleigh + AWGN (MNIST, CIFAR-10)
 {quick}
 Command (run from the repository root, {total / 60:.1f} min wall clock here):
@@ -305,8 +330,8 @@ Machine: {machine()}.
   classifier and PSNR of a model-inversion decoder (MSE + 0.1 (1 - SSIM)), both trained *after* training
   on the final encoder ({args.eve_epochs:g} epochs); `eve_accuracy_adaptive`: for the perturbation rows, a
   classifier retrained on perturbed symbols (otherwise equal to `eve_accuracy`).
-- Models: TaskJSCC of conv width {args.width} (Bob's decoder and Eve's inversion decoder the same shape),
-  batch {args.batch}.
+- Models: TaskJSCC ({arch}) of conv width {args.width} (Bob's decoder and Eve's inversion decoder the same shape),
+  batch {args.batch}{"; warm starts: " + ", ".join(args.base) if args.base else ""}.
 - Training: {args.epochs:g} epochs for the baseline and for min-max, Bob's loss CE + {args.rec_weight:g} MSE (privacy weight {args.privacy_weight:g},
   Eve's CE capped at ln 10, one Eve update per batch). Perturbation: PGD, {args.pgd_steps} steps, power
   {args.psr:g} dB below the signal, re-normalised, against the transmitter's own surrogate classifier
@@ -316,6 +341,10 @@ Machine: {machine()}.
 ## Results (results.csv; plots <dataset>_vs_latent.png)
 
 {md_table(rows, cols, fmt)}
+
+## Claims (pass/fail, decided by `vlm_privsc.schemes.claims` on the rows above)
+
+{claims}
 
 ## Caveats
 {threads_note(args.threads)}- Small CPU budgets (a few epochs on subsets); one seed; {args.n_test} test images per dataset (accuracy

@@ -19,6 +19,12 @@ intercepted symbols) from an auxiliary split of the training set disjoint from B
 at SNRs drawn uniformly in [0, 20] dB, loss MSE + 0.1 (1 - SSIM) (no perceptual
 network offline). It is then evaluated on the test images at each SNR.
 
+At scale (``--base CKPT``): the DeepJSCC baseline is the converged ResNet-20 link of
+``scripts/train_scheme_base.py`` (the shared warm start); DP and LBVQ are fine-tuned
+from it with :func:`vlm_privsc.schemes.fit.fit_link` (AdamW, cosine, crop + flip, label
+smoothing), IBAL starts from it. ``--base`` was trained on all 50k training images, so
+Eve's auxiliary images were seen by the encoder's training (never the test images).
+
 Writes ``accuracy_vs_snr.csv`` (scheme, snr_db, accuracy, attacker_psnr_db),
 ``details.csv``, ``accuracy_vs_snr.png`` and ``README.md`` into ``--out``.
 """
@@ -47,7 +53,9 @@ from vlm_privsc.schemes import (
     train_ibal,
     train_link,
 )
+from vlm_privsc.schemes.claims import ordering_claims
 from vlm_privsc.schemes.data import load_dataset
+from vlm_privsc.schemes.fit import FitConfig, fit_link, load_link
 from vlm_privsc.schemes.repro import (
     Logger,
     base_parser,
@@ -84,6 +92,13 @@ def parse(argv: list[str] | None):
         default=0.25,
         help="attacker passes (over Bob's set) inside every IBAL epoch",
     )
+    p.add_argument(
+        "--base",
+        type=Path,
+        default=None,
+        help="warm start: a final.pt of scripts/train_scheme_base.py (skips training the baseline)",
+    )
+    p.add_argument("--finetune-lr", type=float, default=3e-4, help="AdamW peak rate of the fine-tunes with --base")
     p.add_argument("--latent", type=int, default=128, help="real latent features (latent/2 channel uses)")
     p.add_argument("--train-snr", type=float, default=12.0)
     p.add_argument("--snrs", default="0:20:2", help="test SNRs, '0:20:2' or '0,5,10'")
@@ -148,42 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     c, s = data.channels, data.image_size
 
     def new_model(variational: bool = False) -> TaskJSCC:
+        if args.base is not None:
+            return TaskJSCC(**load_link(args.base).config(variational=variational))  # type: ignore[arg-type]
         return TaskJSCC(c, s, args.latent, data.num_classes, variational=variational)
 
-    systems: dict[str, tuple[TaskJSCC, Scheme]] = {}
-    timing: dict[str, float] = {}
-
-    def timed(name: str, t0: float) -> None:
-        timing[name] = log.elapsed - t0
-        log(f"{name}: trained in {timing[name]:.0f}s")
-
-    t0 = log.elapsed
-    log(f"training deepjscc ({args.epochs} epochs at {args.train_snr} dB)")
-    base = new_model()
-    train_link(
-        base,
-        xb,
-        yb,
-        channel=ch,
-        snr_db=args.train_snr,
-        epochs=args.epochs,
-        batch_size=args.batch,
-        lr=args.lr,
-        generator=gen,
-        log=log,
-    )
-    timed("deepjscc", t0)
-    if "deepjscc" in wanted:
-        systems["deepjscc"] = (base, NoScheme())
-    if "encryption" in wanted:
-        systems["encryption"] = (base, KeyedShuffle(key=f"survey-{args.seed}", per_message=True))
-    if "encryption_fixedkey" in wanted:
-        systems["encryption_fixedkey"] = (base, KeyedShuffle(key=f"survey-{args.seed}", per_message=False))
-    if "dp" in wanted:
-        for eps in DP_BUDGETS:
-            t0 = log.elapsed
-            log(f"fine-tuning dp eps={eps} ({args.finetune_epochs} epochs)")
-            m, sch = copy.deepcopy(base), LaplaceDP(epsilon=eps, clip=1.0)
+    def finetune(m: TaskJSCC, sch: Scheme) -> None:
+        if args.base is None:
             train_link(
                 m,
                 xb,
@@ -197,6 +182,59 @@ def main(argv: list[str] | None = None) -> int:
                 generator=gen,
                 log=log,
             )
+            return
+        cfg = FitConfig(
+            epochs=max(1, int(round(args.finetune_epochs))),
+            batch_size=args.batch,
+            lr=args.finetune_lr,
+            optimizer="adamw",
+            weight_decay=0.0,
+            schedule="cosine",
+            warmup=0.05,
+            snr_db=args.train_snr,
+        )
+        fit_link(m, xb, yb, channel=ch, cfg=cfg, scheme=sch, seed=args.seed, log=log)
+
+    systems: dict[str, tuple[TaskJSCC, Scheme]] = {}
+    timing: dict[str, float] = {}
+
+    def timed(name: str, t0: float) -> None:
+        timing[name] = log.elapsed - t0
+        log(f"{name}: trained in {timing[name]:.0f}s")
+
+    t0 = log.elapsed
+    if args.base is not None:
+        base = load_link(args.base)
+        args.latent = base.latent_dim
+        log(f"deepjscc: warm start {args.base} ({base.config()})")
+    else:
+        log(f"training deepjscc ({args.epochs} epochs at {args.train_snr} dB)")
+        base = new_model()
+        train_link(
+            base,
+            xb,
+            yb,
+            channel=ch,
+            snr_db=args.train_snr,
+            epochs=args.epochs,
+            batch_size=args.batch,
+            lr=args.lr,
+            generator=gen,
+            log=log,
+        )
+    timed("deepjscc", t0)
+    if "deepjscc" in wanted:
+        systems["deepjscc"] = (base, NoScheme())
+    if "encryption" in wanted:
+        systems["encryption"] = (base, KeyedShuffle(key=f"survey-{args.seed}", per_message=True))
+    if "encryption_fixedkey" in wanted:
+        systems["encryption_fixedkey"] = (base, KeyedShuffle(key=f"survey-{args.seed}", per_message=False))
+    if "dp" in wanted:
+        for eps in DP_BUDGETS:
+            t0 = log.elapsed
+            log(f"fine-tuning dp eps={eps} ({args.finetune_epochs} epochs)")
+            m, sch = copy.deepcopy(base), LaplaceDP(epsilon=eps, clip=1.0)
+            finetune(m, sch)
             systems[f"dp_eps{eps:g}"] = (m, sch)
             timed(f"dp_eps{eps:g}", t0)
     if "lbvq" in wanted:
@@ -205,19 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         m, sch = copy.deepcopy(base), LBVQ(num_codewords=16, dim=2, commitment=0.25)
         with torch.no_grad():
             sch.init_from(m.encode(torch.as_tensor(xb[:512]).permute(0, 3, 1, 2).float() / 255), gen)
-        train_link(
-            m,
-            xb,
-            yb,
-            channel=ch,
-            snr_db=args.train_snr,
-            scheme=sch,
-            epochs=args.finetune_epochs,
-            batch_size=args.batch,
-            lr=args.lr,
-            generator=gen,
-            log=log,
-        )
+        finetune(m, sch)
         systems["lbvq"] = (m, sch)
         timed("lbvq", t0)
     if "ibal" in wanted:
@@ -240,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             channel=ch,
             epochs=args.ibal_epochs,
             batch_size=args.batch,
-            lr=args.lr,
+            lr=args.lr if args.base is None else args.finetune_lr,
             generator=gen,
             log=log,
         )
@@ -280,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                     "n_test": bob.n,
                 }
             )
+        write_csv(out / "accuracy_vs_snr.csv", rows, COLUMNS)  # partial results as it goes
         log(
             f"{name}: acc@{snrs[-1]:g}dB {rows[-1]['accuracy']:.3f}, attacker PSNR {rows[-1]['attacker_psnr_db']:.2f} dB"
         )
@@ -356,7 +383,22 @@ def _readme(out: Path, cmd: str, args, rows, timing, total, data, n_bob, n_eve, 
         table.append(d)
     cols = ["scheme"] + [f"{k}@{v:g}dB" for v in pick for k in ("acc", "PSNR")]
     fmt = {c: (".2f" if c.startswith("PSNR") else ".3f") for c in cols}
+    claims = "\n".join(f"- {line}" for v in pick for line in ordering_claims(rows, v)) or "- (no rows)"
     quick = "\n**QUICK RUN: tiny/synthetic data, the numbers below mean nothing.**\n" if args.quick else ""
+    if args.base is None:
+        encoder, baseline, ft = "3-conv encoder", f"{args.epochs:g} epochs", " (Adam)"
+        budget_note = (
+            "- Small CPU budgets: the models are far from converged (the papers train for 100+ epochs on GPUs), so\n"
+            "  absolute accuracies are low; compare schemes with each other, not with the papers' numbers.\n"
+        )
+    else:
+        cfg = {k: v for k, v in load_link(args.base).config().items() if k in ("arch", "blocks", "width")}
+        encoder = f"ResNet trunk {cfg} with BatchNorm, bottleneck after the global pool"
+        baseline = f"the converged warm start `{args.base}` (scripts/train_scheme_base.py, all 50k training images)"
+        ft = f" (AdamW {args.finetune_lr:g}, cosine, crop + flip, label smoothing 0.1)"
+        budget_note = (
+            "- The warm start saw all 50k training images, Eve's auxiliary split included (never the test images).\n"
+        )
     text = f"""# (a) Survey schemes on CIFAR-10: accuracy and attacker PSNR vs SNR
 {quick}
 Command (run from the repository root, {total / 60:.1f} min wall clock here):
@@ -366,7 +408,7 @@ Command (run from the repository root, {total / 60:.1f} min wall clock here):
 Machine: {machine()}.
 
 ## What was measured
-- Task-oriented JSCC (`vlm_privsc.schemes.TaskJSCC`: 3-conv encoder, {args.latent} real latent features =
+- Task-oriented JSCC (`vlm_privsc.schemes.TaskJSCC`: {encoder}, {args.latent} real latent features =
   {args.latent // 2} complex channel uses, two-layer MLP classifier), AWGN, trained at {args.train_snr:g} dB.
 - Data: {data.note}. Bob trained on {n_bob} training images, the attacker on {n_eve} other training images
   (disjoint), everything evaluated on {n_test} test images at each test SNR.
@@ -375,7 +417,7 @@ Machine: {machine()}.
   available offline) trained on intercepted symbols at SNRs uniform in [0, 20] dB, with every public
   parameter but no key. For `encryption` the permutation is fresh per image (nonce in the clear),
   for `encryption_fixedkey` one permutation for all images.
-- Training budget: baseline {args.epochs:g} epochs, DP / LBVQ fine-tuned {args.finetune_epochs:g} epochs from the
+- Training budget: baseline {baseline}, DP / LBVQ fine-tuned {args.finetune_epochs:g} epochs{ft} from the
   baseline, IBAL {args.ibal_epochs} epochs starting from {"the baseline's weights (mean head = baseline latent layer)" if args.ibal_init == "base" else "scratch"}
   (attacker retrained {args.ibal_attacker_epochs:g} pass per epoch, weight 1/(1+sigma), sigma = noise std at
   {args.train_snr:g} dB, KL weight 1 on the per-dimension mean KL), post-hoc attackers {args.attacker_epochs:g} epochs.
@@ -388,10 +430,17 @@ Machine: {machine()}.
 Reference: an attacker who always outputs the mean of her auxiliary images scores {floor:.2f} dB on the same
 test images (`reference.json`); attacker PSNRs at that level mean she recovered nothing image-specific.
 
+## Claims (pass/fail, decided by `vlm_privsc.schemes.claims` on the rows above)
+
+The survey's ordering, learned schemes (IBAL, LBVQ) trade privacy for utility better than DP noise:
+PASS = the learned scheme Pareto-dominates the DP scheme at that test SNR (accuracy >=, attacker PSNR <=,
+one of them better by more than 1.5 accuracy points or 0.1 dB), FAIL = it is dominated, TRADE = neither (the
+claim is not supported either way).
+
+{claims}
+
 ## Caveats
-- Small CPU budgets: the models are far from converged (the papers train for 100+ epochs on GPUs), so
-  absolute accuracies are low; compare schemes with each other, not with the papers' numbers.
-{threads_note(args.threads)}- One seed, no confidence intervals; 1,017 test images (accuracy standard error about 1.5 points).
+{budget_note}{threads_note(args.threads)}- One seed, no confidence intervals; 1,017 test images (accuracy standard error about 1.5 points).
 - DP: per-coordinate Laplace mechanism, clip 1, sensitivity 2, scale 2/epsilon, re-normalised to unit
   power; each coordinate is epsilon-DP, the whole vector only {args.latent}*epsilon-DP by composition.
 - The attacker PSNR of a shuffled link without the key is that of an attacker who learns from queries;

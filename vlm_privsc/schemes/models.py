@@ -13,6 +13,14 @@ receiver, an image decoder. IBAL needs a variational (information-bottleneck) en
       -> complex [B, latent_dim/2] -> power_normalize (P = 1)  => scheme / channel
     receiver:  y -> reals -> classifier  Linear(latent,256) ReLU Linear(256,256) ReLU Linear(256, classes)
                          -> decoder      Linear -> 2w x S/4 x S/4 -> tconv4x4/2 w PReLU -> tconv4x4/2 C sigmoid
+
+``arch="resnet"`` swaps the 3-conv encoder for a CIFAR ResNet trunk with BatchNorm
+(:class:`~vlm_privsc.schemes.resnet.ResNetTrunk`, He et al., CVPR 2016; ``blocks=3,
+width=16`` is ResNet-20), the channel bottleneck (``Linear -> latent_dim reals``) after
+its global average pool, as in task-oriented JSCC (J. Shao, Y. Mao, J. Zhang, "Learning
+task-oriented communication for edge inference", IEEE JSAC 2022). The receiver heads
+are unchanged. :meth:`TaskJSCC.config` gives the keyword arguments that rebuild a model
+(for checkpoints and warm starts).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from torch import Tensor, nn
 from vlm_privsc.attacks.models import Classifier, ImageDecoder, reals_to_symbols, symbols_to_reals
 from vlm_privsc.channel.base import power_normalize
 from vlm_privsc.errors import ConfigError, InputError
+from vlm_privsc.schemes.resnet import ResNetTrunk
 
 __all__ = ["Classifier", "ImageDecoder", "TaskJSCC", "reals_to_symbols", "symbols_to_reals"]
 
@@ -44,7 +53,9 @@ class TaskJSCC(nn.Module):
         num_classes: int = 10,
         reconstruct: bool = False,
         variational: bool = False,
-        width: int = 32,
+        width: int | None = None,
+        arch: str = "cnn",
+        blocks: int = 3,
     ) -> None:
         super().__init__()
         if latent_dim <= 0 or latent_dim % 2:
@@ -52,21 +63,45 @@ class TaskJSCC(nn.Module):
         if image_size % 4:
             raise ConfigError(f"image_size must be a multiple of 4, got {image_size}")
         self.in_channels, self.image_size, self.latent_dim = in_channels, image_size, latent_dim
+        if arch not in ("cnn", "resnet"):
+            raise ConfigError(f"TaskJSCC arch must be 'cnn' or 'resnet', got {arch!r}")
+        width = width if width is not None else (32 if arch == "cnn" else 16)
         self.variational = variational
-        s = image_size // 4
-        self.features = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3, 2, 1),
-            nn.PReLU(),
-            nn.Conv2d(width, 2 * width, 3, 2, 1),
-            nn.PReLU(),
-            nn.Conv2d(2 * width, 2 * width, 3, 1, 1),
-            nn.PReLU(),
-            nn.Flatten(),
+        self._config = dict(
+            in_channels=in_channels,
+            image_size=image_size,
+            latent_dim=latent_dim,
+            num_classes=num_classes,
+            reconstruct=reconstruct,
+            variational=variational,
+            width=width,
+            arch=arch,
+            blocks=blocks,
         )
-        self.to_latent = nn.Linear(2 * width * s * s, latent_dim * (2 if variational else 1))
+        s = image_size // 4
+        self.features: nn.Module
+        if arch == "resnet":
+            trunk = ResNetTrunk(in_channels, width, blocks)
+            self.features, n_feat = trunk, trunk.out_features
+        else:
+            self.features = nn.Sequential(
+                nn.Conv2d(in_channels, width, 3, 2, 1),
+                nn.PReLU(),
+                nn.Conv2d(width, 2 * width, 3, 2, 1),
+                nn.PReLU(),
+                nn.Conv2d(2 * width, 2 * width, 3, 1, 1),
+                nn.PReLU(),
+                nn.Flatten(),
+            )
+            n_feat = 2 * width * s * s
+        self.to_latent = nn.Linear(n_feat, latent_dim * (2 if variational else 1))
         self.classifier = Classifier(self.k, num_classes)
         self.decoder = ImageDecoder(self.k, in_channels, image_size, width) if reconstruct else None
         self.last_kl: Tensor = torch.zeros(())
+
+    def config(self, **changes: object) -> dict[str, object]:
+        """Constructor keyword arguments of this model (``changes`` override some)."""
+        return {**self._config, **changes}
 
     @property
     def k(self) -> int:
