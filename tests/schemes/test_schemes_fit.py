@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,7 +14,6 @@ from vlm_privsc.schemes.data import synthetic
 from vlm_privsc.schemes.fit import FitConfig, accuracy, augment, fit_link, load_link, lr_at, save_link, select_device
 from vlm_privsc.schemes.resnet import ResNetTrunk
 
-ROOT = Path(__file__).resolve().parents[2]
 DATA = synthetic(n_train=96, n_test=32, size=16, seed=0)
 CFG = FitConfig(epochs=2, batch_size=32, lr=0.05, snr_db=10.0)
 
@@ -115,10 +111,8 @@ def test_save_and_load_link_is_the_shared_warm_start(tmp_path):
 
 
 def test_train_scheme_base_quick_end_to_end_and_resume(tmp_path):
-    spec = importlib.util.spec_from_file_location("_script_train_scheme_base", ROOT / "scripts/train_scheme_base.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
+    from vlm_privsc.evaluation.repro import scheme_base as mod
+
     out = tmp_path / "base"
     args = ["--quick", "--data", str(tmp_path / "none"), "--out", str(out), "--threads", "1"]
     assert mod.main(args) == 0
@@ -130,10 +124,8 @@ def test_train_scheme_base_quick_end_to_end_and_resume(tmp_path):
 
 
 def test_repro_survey_quick_from_a_warm_start(tmp_path):
-    spec = importlib.util.spec_from_file_location("_script_repro_survey_ws", ROOT / "scripts/repro_survey.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
+    from vlm_privsc.evaluation.repro import survey as mod
+
     ck = tmp_path / "final.pt"
     save_link(ck, TaskJSCC(3, 32, 16, 10, width=4, arch="resnet", blocks=1))
     out = tmp_path / "survey"
@@ -146,10 +138,8 @@ def test_repro_survey_quick_from_a_warm_start(tmp_path):
 
 
 def test_repro_multitask_quick_from_a_warm_start(tmp_path):
-    spec = importlib.util.spec_from_file_location("_script_repro_multitask_ws", ROOT / "scripts/repro_multitask.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
+    from vlm_privsc.evaluation.repro import multitask as mod
+
     ck = tmp_path / "final.pt"
     save_link(ck, TaskJSCC(1, 28, 16, 10, width=4, arch="resnet", blocks=1))
     out = tmp_path / "mt"

@@ -18,6 +18,9 @@ MODULES = {
     "complexity": "vlm_privsc.evaluation.repro.complexity",
     "repro_text_gain": "vlm_privsc.evaluation.repro.text_gain",
     "symbols_sent": "vlm_privsc.evaluation.bench.symbols",
+    "repro_survey": "vlm_privsc.evaluation.repro.survey",
+    "repro_multitask": "vlm_privsc.evaluation.repro.multitask",
+    "train_scheme_base": "vlm_privsc.evaluation.repro.scheme_base",
 }
 """The library module behind each ``scripts/<name>.py`` entry point."""
 

@@ -46,7 +46,7 @@ def test_registry_lists_every_scheme_with_its_stage():
 def test_unknown_scheme_and_bad_parameters_are_config_errors():
     with pytest.raises(UnknownNameError, match="valid: dp"):
         build_scheme("aes")
-    with pytest.raises(ConfigError, match="bad parameters"):
+    with pytest.raises(ConfigError, match="privacy scheme 'dp': eps: unknown parameter"):
         build_scheme("dp", eps=0.1)
     with pytest.raises(ConfigError, match="epsilon"):
         build_scheme("dp", epsilon=0)

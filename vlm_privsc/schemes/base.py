@@ -127,11 +127,7 @@ SCHEMES: Registry[Scheme] = Registry("privacy scheme")
 
 def build_scheme(name: str, **params: Any) -> Scheme:
     """Build a scheme by registry name (see :data:`SCHEMES`); bad parameters raise ConfigError."""
-    factory = SCHEMES.get(name)
-    try:
-        return factory(**params)
-    except TypeError as exc:
-        raise ConfigError(f"privacy scheme {name!r}: bad parameters {sorted(params)}: {exc}") from None
+    return SCHEMES.build(name, **params)
 
 
 def build_transmit_scheme(name: str, **params: Any) -> Scheme:
