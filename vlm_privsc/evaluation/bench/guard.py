@@ -383,12 +383,15 @@ def run_set(
             res = guard.run(img)
             exact[lab].guard_s += time.perf_counter() - t0
             exact[lab].detect_s += sum(v for k, v in res.timings.items() if k.startswith("detect."))
+            # the person proxy counts the policy's whole mask: since the merge precedence
+            # (issue 17) a face inside a person is its own face region, not person pixels
+            whole_policy = category == "person"
             exact[lab].add(
                 name,
-                res.category_mask(category)[0, 0].numpy(),
+                (res.mask if whole_policy else res.category_mask(category))[0, 0].numpy(),
                 refs,
                 ignore,
-                [r for r in res.regions if r.category == category],
+                list(res.regions) if whole_policy else [r for r in res.regions if r.category == category],
             )
         if progress:
             progress(name)
