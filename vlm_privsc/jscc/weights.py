@@ -38,8 +38,8 @@ TRAIN_COMMANDS: dict[str, str] = {
     "--init vlm_privsc/weights/jscc_adjscc-r1_6.safetensors --export vlm_privsc/weights",
     "resjscc-r1_6": "vlmsc train jscc --arch resjscc --ratio 1/6 --steps 100000 --warmup 200 --lr 2e-4 "
     "--clip-grad 1.0 --batch-pixels 65536 --threads 1 --hours 1.4 --export vlm_privsc/weights",
-    "resjscc-r1_12": "vlmsc train jscc --arch resjscc --ratio 1/12 --steps 100000 --warmup 200 --lr 2e-4 "
-    "--clip-grad 1.0 --batch-pixels 65536 --hours 1.4 "
+    "resjscc-r1_12": "vlmsc train jscc --arch resjscc --ratio 1/12 --steps 100000 --warmup 200 --lr 3e-4 "
+    "--clip-grad 1.0 --batch-pixels 65536 --threads 1 --hours 0.9 --seed 5 "
     "--init vlm_privsc/weights/jscc_resjscc-r1_6.safetensors --export vlm_privsc/weights",
 }
 
