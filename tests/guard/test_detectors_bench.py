@@ -1,4 +1,4 @@
-"""The guard benchmark (vlm_privsc.evaluation.guard_bench) end to end on a tiny synthetic data folder (no shared data)."""
+"""The guard benchmark (vlm_privsc.evaluation.bench.guard) end to end on a tiny synthetic data folder (no shared data)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 from skimage import data
 
 from tests.guard.test_detectors import plate_image
-from vlm_privsc.evaluation import guard_bench
+from vlm_privsc.evaluation.bench import guard as guard_bench
 
 
 def test_bench_guard_quick(tmp_path: Path) -> None:

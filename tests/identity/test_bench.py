@@ -1,4 +1,4 @@
-"""The identity benchmark (vlm_privsc.evaluation.identity_bench) end to end on a tiny data folder built from packaged photos."""
+"""The identity benchmark (vlm_privsc.evaluation.bench.identity) end to end on a tiny data folder built from packaged photos."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.identity.conftest import jpeg, noisy
-from vlm_privsc.evaluation import identity_bench as bench
+from vlm_privsc.evaluation.bench import identity as bench
 
 
 def _grey_crop(img: np.ndarray, box: tuple[int, int, int, int], shift: int) -> np.ndarray:

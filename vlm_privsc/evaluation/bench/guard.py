@@ -35,7 +35,7 @@ Definitions:
   * detect s: mean detector time per photo on the guard's detection copy (longer side
     <= 1280), this machine.
 
-    python -m vlm_privsc.evaluation.guard_bench --json eval/results/guard/results.json
+    python scripts/bench_guard.py --json eval/results/guard/results.json
 
 ``--face-candidates DIR`` writes the detector candidates and contact sheets that the
 reference face boxes were reviewed from; ``--sheets DIR`` draws the reference, ignore
@@ -846,8 +846,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}", file=sys.stderr, flush=True)
 
     results: dict[str, Any] = {
-        "command": "python -m vlm_privsc.evaluation.guard_bench "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python scripts/bench_guard.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "covered_threshold": COVER,
         "allow_grow": ALLOW_GROW,
         "detect_max_side": 1280,
@@ -894,5 +893,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":  # python -m vlm_privsc.evaluation.guard_bench
+if __name__ == "__main__":  # python scripts/bench_guard.py
     raise SystemExit(main())

@@ -21,7 +21,7 @@ the second.
 
 Speed: median detection time per image and embedding time per face (this machine).
 
-    python -m vlm_privsc.evaluation.identity_bench --json eval/results/identity/results.json
+    python scripts/bench_identity.py --json eval/results/identity/results.json
 """
 
 from __future__ import annotations
@@ -440,8 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     results: dict[str, Any] = {
-        "command": "python -m vlm_privsc.evaluation.identity_bench "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python scripts/bench_identity.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "environment": {
             "python": platform.python_version(),
             "opencv": cv2.__version__,
@@ -516,6 +515,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":  # python -m vlm_privsc.evaluation.identity_bench
+if __name__ == "__main__":  # python scripts/bench_identity.py
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sys.exit(main())
