@@ -120,7 +120,7 @@ class Registry(Generic[T]):
             for n, p in sig.parameters.items()
             if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         }
-        if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+        if _takes_var_keywords(factory):
             return dict(params or {})
         try:
             hints = typing.get_type_hints(target)

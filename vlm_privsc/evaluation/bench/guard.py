@@ -356,9 +356,12 @@ def run_set(
     configs: list[Config],
     dbs: dict[str, PrivacyDB],
     progress: Any = None,
+    whole_mask: bool = False,
 ) -> list[dict[str, Any]]:
     """Run every configuration, and the real guard of each named database with ``policy``
-    (exact rows: ``default``, ``recommended``), on every photo."""
+    (exact rows: ``default``, ``recommended``), on every photo. The exact rows score the
+    ``category``'s regions, or with ``whole_mask`` the policy's whole mask (the people proxy:
+    since the merge precedence a face inside a person is a face region, not person pixels)."""
     base = dbs["default"]
     tallies = {c.label: Tally() for c in configs}
     exact = {f"{k} (policy {policy!r})": Tally() for k in dbs}
@@ -383,15 +386,12 @@ def run_set(
             res = guard.run(img)
             exact[lab].guard_s += time.perf_counter() - t0
             exact[lab].detect_s += sum(v for k, v in res.timings.items() if k.startswith("detect."))
-            # the person proxy counts the policy's whole mask: since the merge precedence
-            # (issue 17) a face inside a person is its own face region, not person pixels
-            whole_policy = category == "person"
             exact[lab].add(
                 name,
-                (res.mask if whole_policy else res.category_mask(category))[0, 0].numpy(),
+                (res.mask if whole_mask else res.category_mask(category))[0, 0].numpy(),
                 refs,
                 ignore,
-                list(res.regions) if whole_policy else [r for r in res.regions if r.category == category],
+                list(res.regions) if whole_mask else [r for r in res.regions if r.category == category],
             )
         if progress:
             progress(name)
@@ -880,7 +880,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"people (proxy): {len(items)} photos", file=sys.stderr)
             # no person labels: the faces are the reference, nothing else is "false"
             whole = [(n, p, r, [(0, 0, 10**6, 10**6)]) for n, p, r, _ in items]
-            rows = run_set(whole, "person", "people", pick(PEOPLE_CONFIGS), dbs, tick)
+            rows = run_set(whole, "person", "people", pick(PEOPLE_CONFIGS), dbs, tick, whole_mask=True)
             results["people"] = {"photos": len(items), "labelled": sum(len(i[2]) for i in items), "rows": rows}
     if "timing" in sets:
         results["timing_512"] = {k: timing_512(args.data, db, args.quick) for k, db in dbs.items()}
