@@ -185,6 +185,9 @@ RECOMMENDED: dict[str, dict[str, Any]] = {
     "face": {
         "detectors": [
             {"name": "yunet", "threshold": 0.5},
+            # a second YuNet scale: the soft background face of img41 (2500 px wide) is found
+            # at 640 px, not at 1280 (same recall, +2 regions: eval/results/guard/gates_faces_multiscale.json)
+            {"name": "yunet", "params": {"max_side": 640}, "threshold": 0.5},
             {"name": "mtcnn", "params": {"max_side": 640}, "threshold": 0.9},
         ],
         "threshold": 0.5,
