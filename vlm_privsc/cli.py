@@ -732,6 +732,9 @@ def _register_optional() -> None:
     except ImportError:  # stage not built yet
         return
     register_jscc(train_app, bench_app)
+    from vlm_privsc.inpaint.cli import register as register_inpaint
+
+    register_inpaint(train_app)
 
 
 _register_optional()

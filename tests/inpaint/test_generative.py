@@ -43,7 +43,7 @@ FACE = TextCondition(
 @needs_gan
 def test_face_gan_is_deterministic_and_draws_a_face(photo):
     image, mask = photo
-    inp = INPAINTERS.build("face_gan")
+    inp = INPAINTERS.build("face_gan", encoder="none")  # random candidates: the seed picks the face
     a = inp.inpaint(image, mask, FACE, torch.Generator().manual_seed(1))
     b = inp.inpaint(image, mask, FACE, torch.Generator().manual_seed(1))
     c = inp.inpaint(image, mask, FACE, torch.Generator().manual_seed(2))

