@@ -20,6 +20,7 @@ MODULES = {
     "symbols_sent": "vlm_privsc.evaluation.bench.symbols",
     "repro_survey": "vlm_privsc.evaluation.repro.survey",
     "repro_multitask": "vlm_privsc.evaluation.repro.multitask",
+    "repro_multitask_sweep": "vlm_privsc.evaluation.repro.multitask_sweep",
     "train_scheme_base": "vlm_privsc.evaluation.repro.scheme_base",
 }
 """The library module behind each ``scripts/<name>.py`` entry point."""
@@ -65,6 +66,42 @@ def test_repro_survey_quick(tmp_path, nodata):
     readme = (out / "README.md").read_text()
     assert "QUICK RUN" in readme and "--quick" in readme
     assert (out / "accuracy_vs_snr.png").stat().st_size > 0
+
+
+def test_repro_multitask_sweep_quick(tmp_path, nodata):
+    out = tmp_path / "sweep"
+    mod = load("repro_multitask_sweep")
+    argv = ["--weights", "0", "2", "--seeds", "0", "1", "--out", str(out), "--"]
+    argv += ["--quick", "--data", str(nodata), "--datasets", "mnist", "--latents", "8", "--threads", "1"]
+    assert mod.main(argv) == 0
+    r = rows(out / "sweep.csv")
+    assert len(r) == 2 * 2 * 4 and {(x["privacy_weight"], x["seed"]) for x in r} == {
+        ("0.0000", "0"),
+        ("0.0000", "1"),
+        ("2.0000", "0"),
+        ("2.0000", "1"),
+    }
+    base = [x for x in r if x["method"] == "baseline"]
+    # the baseline does not depend on the privacy weight: the same model per seed
+    assert {x["bob_accuracy"] for x in base if x["seed"] == "0"} == {base[0]["bob_accuracy"]}
+    summary = rows(out / "summary.csv")
+    assert len(summary) == 2 * 4 and all(x["seeds"] == "2" for x in summary)
+    for x in summary:
+        assert float(x["bob_accuracy_lo"]) <= float(x["bob_accuracy"]) <= float(x["bob_accuracy_hi"])
+    text = (out / "README.md").read_text()
+    assert "QUICK RUN" in text and "privacy weight 2: " in text and "min-max, mnist latent 8" in text
+    assert (out / "tradeoff_mnist.png").stat().st_size > 0
+    # a finished run is not repeated: the sweep resumes
+    stamp = (out / "w2" / "seed1" / "results.csv").stat().st_mtime_ns
+    assert mod.main(argv) == 0
+    assert (out / "w2" / "seed1" / "results.csv").stat().st_mtime_ns == stamp
+
+
+def test_repro_multitask_sweep_refuses_its_own_flags(tmp_path):
+    mod = load("repro_multitask_sweep")
+    with pytest.raises(SystemExit) as e:
+        mod.main(["--out", str(tmp_path), "--", "--seed", "3"])
+    assert e.value.code == 2
 
 
 def test_repro_multitask_quick(tmp_path, nodata):

@@ -1,0 +1,6 @@
+"""The min-max trade-off curve over privacy weights and seeds: :mod:`vlm_privsc.evaluation.repro.multitask_sweep`."""
+
+from vlm_privsc.evaluation.repro.multitask_sweep import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
