@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--attribute-ablation",
         action="store_true",
-        help="also restore with each attribute alone (variants bob_only_<name>): what each one costs",
+        help="also restore with each attribute alone and with all but it (variants bob_only_<name>, "
+        "bob_without_<name>): what each one gives and what dropping it would cost",
     )
     ap.add_argument("--table-only", action="store_true", help="only (re)write results.md from OUT/summary.json")
     ap.add_argument(
@@ -153,18 +154,21 @@ def main(argv: list[str] | None = None) -> int:
                 "eve": r.eve.restored,
                 "unguarded": u.eve.decoded,
             }
-            for name in pipe.config.semantic.attributes if a.attribute_ablation else ():  # one attribute alone
-                gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
-                only = tuple({name: at[name]} if name in at else {} for at in r.transmission.attributes)
-                imgs[f"bob_only_{name}"], _ = pipe.restore(
-                    r.bob.decoded,
-                    r.mask,
-                    list(r.transmission.region_masks),
-                    r.bob.semantics,
-                    pipe.bob_inpainter,
-                    gen,
-                    only,
-                )
+            for name in pipe.config.semantic.attributes if a.attribute_ablation else ():
+                # one attribute alone, then all but that one (what dropping it would cost)
+                alone = tuple({name: at[name]} if name in at else {} for at in r.transmission.attributes)
+                without = tuple({k: v for k, v in at.items() if k != name} for at in r.transmission.attributes)
+                for label, attrs in ((f"bob_only_{name}", alone), (f"bob_without_{name}", without)):
+                    gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
+                    imgs[label], _ = pipe.restore(
+                        r.bob.decoded,
+                        r.mask,
+                        list(r.transmission.region_masks),
+                        r.bob.semantics,
+                        pipe.bob_inpainter,
+                        gen,
+                        attrs,
+                    )
             orig = r.original
             o8 = to_uint8(orig)
             ofaces = matcher.faces(o8)
