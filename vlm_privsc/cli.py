@@ -780,6 +780,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         err_console.print(f"vlmsc: error: {os_error_line(e)}", markup=False)  # the environment: a file we could not use
         return 2
+    except VlmscError as e:  # a command not wrapped by user_errors (e.g. one a stage package adds)
+        err_console.print(f"vlmsc: error: {e}", markup=False)
+        return e.exit_code
     except Exception as e:  # a bug, not a user error
         if os.environ.get("VLMSC_DEBUG"):
             raise

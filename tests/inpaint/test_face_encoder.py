@@ -111,3 +111,31 @@ def test_face_gan_with_the_encoder_reads_only_what_was_sent(photo, encoder_file:
 @needs_gan
 def test_face_gan_encoder_none_uses_the_random_candidates():
     assert FaceGANInpainter(encoder="none").encoder is None
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--steps", "0"], "steps must be >= 1"),
+        (["--batch", "0"], "batch must be >= 1"),
+        (["--lr", "0"], "lr and hours must be > 0"),
+        (["--hours", "-1"], "lr and hours must be > 0"),
+        (["--export", "enc.pt"], "must name a .safetensors file"),
+    ],
+)
+def test_train_face_encoder_cli_bad_options_are_one_line_exit_2(tmp_path: Path, capsys, args, words):
+    from vlm_privsc.cli import main
+
+    assert main(["train", "face-encoder", "--out", str(tmp_path / "run"), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vlmsc: error: face-encoder training:") and words in err and "\n" not in err
+    assert not (tmp_path / "run").exists()  # nothing written
+
+
+def test_stage_commands_report_user_errors_as_one_line(tmp_path: Path, capsys):
+    """A VlmscError from a stage package's command (here `train jscc`) is one line, exit 2."""
+    from vlm_privsc.cli import main
+
+    assert main(["train", "jscc", "--images", str(tmp_path / "missing"), "--steps", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vlmsc: error: ") and "does not exist" in err and "internal" not in err

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from vlm_privsc.errors import ConfigError
 from vlm_privsc.inpaint.face_encoder import COND, LATENT, FaceLatentEncoder, condition_vector
 from vlm_privsc.inpaint.face_gan import GAN_SIZE, _lab, load_face_generator
 from vlm_privsc.pushpull import pushpull
@@ -152,6 +153,13 @@ def train_face_encoder(
     log: bool = True,
 ) -> EncoderTrainReport:
     """Train (or resume) the encoder; checkpoints in ``out``, weights exported to ``export``."""
+    for name, value in (("steps", steps), ("batch", batch), ("eval_every", eval_every)):
+        if value < 1:
+            raise ConfigError(f"face-encoder training: {name.replace('_', '-')} must be >= 1, got {value}")
+    if not lr > 0 or (hours is not None and not hours > 0):
+        raise ConfigError(f"face-encoder training: lr and hours must be > 0, got lr={lr}, hours={hours}")
+    if export is not None and export.suffix != ".safetensors":
+        raise ConfigError(f"face-encoder training: --export must name a .safetensors file, got {export}")
     G = load_face_generator()
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint.pt"
