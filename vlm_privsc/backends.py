@@ -69,6 +69,7 @@ INPAINTERS: Registry[Any] = Registry(
         "ns": "vlm_privsc.inpaint.opencv:NavierStokesInpainter",
         "patchmatch": "vlm_privsc.inpaint.generative:PatchMatchInpainter",
         "flat": "vlm_privsc.inpaint.generative:FlatInpainter",
+        "blank": "vlm_privsc.inpaint.generative:BlankInpainter",
         "generative": "vlm_privsc.inpaint.generative:GenerativeInpainter",
         "face_gan": "vlm_privsc.inpaint.face_gan:FaceGANInpainter",
         # hub (local weights; diffusers)

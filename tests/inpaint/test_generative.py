@@ -58,7 +58,7 @@ def test_face_gan_is_deterministic_and_draws_a_face(photo):
 
 
 @pytest.mark.parametrize(
-    "name", [pytest.param("face_gan", marks=needs_gan), "patchmatch", "pushpull", "flat", "generative"]
+    "name", [pytest.param("face_gan", marks=needs_gan), "patchmatch", "pushpull", "flat", "blank", "generative"]
 )
 def test_generators_read_only_transmitted_pixels(photo, name: str):
     """Changing the private pixels (never sent) gives a bit-identical restoration."""
@@ -111,6 +111,7 @@ def test_router_picks_the_generator_of_the_recovered_category(photo):
     image, mask = photo
     r = GenerativeInpainter()
     assert r.backend_for("face") == "face_gan" and r.backend_for("text") == "patchmatch"
+    assert r.backend_for("license_plate") == "blank"
     assert (
         r.backend_for("screen") == "flat"
         and r.backend_for(None) == "pushpull"
@@ -143,6 +144,36 @@ def test_patchmatch_copies_texture_from_the_surroundings():
     hole = out[0, 0, 24:40, 24:40]
     assert float(hole.std()) > 0.3  # stripes, not a grey average (push-pull would give ~0.25 flat)
     assert torch.equal(out[~mask.expand_as(out)], stripes[~mask.expand_as(out)])
+
+
+@pytest.mark.parametrize("name, params", [("blank", {}), ("patchmatch", {"pull": True})])
+def test_colour_attributes_pull_the_fill_to_the_removed_colour(photo, name: str, params: dict):
+    """Bob's attributes move the fill's mean lightness to the removed region's; without them
+    (Eve) ``blank`` is push-pull and ``patchmatch`` is unchanged."""
+    import cv2
+
+    from vlm_privsc.semantics.attributes import ATTRIBUTES, mean_lab
+
+    image, mask = photo
+    inp = INPAINTERS.build(name, **params)
+    g = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    eve = inp.inpaint(image, mask, TextCondition(category="license_plate"), g())
+    if name == "blank":
+        assert torch.allclose(eve, INPAINTERS.build("pushpull").inpaint(image, mask), atol=1 / 255)
+    else:
+        assert torch.equal(eve, INPAINTERS.build("patchmatch").inpaint(image, mask, None, g()))
+    m = mask[0, 0].numpy().astype(np.uint8)
+    core = torch.from_numpy(cv2.erode(m, np.ones((25, 25), np.uint8)).astype(bool))[None, None]
+    lightness = {}
+    for tone in ("dark", "light"):
+        bob = inp.inpaint(image, mask, TextCondition(category="license_plate", attributes={"tone": tone}), g())
+        lab = mean_lab(bob, core)
+        assert lab is not None
+        # the core reaches the bin's centre (the weight rises from 0 at the edge: seamless)
+        assert abs(lab[0] - ATTRIBUTES["tone"].centre(tone)) < 4
+        assert torch.equal(bob[~mask.expand_as(bob)], image[~mask.expand_as(bob)])
+        lightness[tone] = float(mean_lab(bob, mask)[0])  # type: ignore[index]
+    assert lightness["dark"] + 10 < float(mean_lab(eve, mask)[0]) < lightness["light"] - 10  # type: ignore[index]
 
 
 def test_missing_generator_weights_are_one_clear_error(tmp_path: Path):

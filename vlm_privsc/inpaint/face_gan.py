@@ -49,8 +49,9 @@ from vlm_privsc.errors import ConfigError, MissingWeightsError
 from vlm_privsc.inpaint.base import TextCondition
 from vlm_privsc.inpaint.face_encoder import LATENT, FaceLatentEncoder, condition_vector, load_face_encoder
 from vlm_privsc.inpaint.face_encoder import available as encoder_available
+from vlm_privsc.inpaint.pull import pull_to_attributes
 from vlm_privsc.io.images import to_tensor, to_uint8
-from vlm_privsc.semantics.attributes import shading, target_lab, target_shading
+from vlm_privsc.semantics.attributes import target_lab, target_shading
 
 GAN_SIZE = 64
 RING_PX = 5  # the frame's border band compared with the surroundings' smooth extension
@@ -290,7 +291,7 @@ class FaceGANInpainter:
         if res is None:
             res = out.copy()
             res[region] = src[region]
-        return _pull_to(res, region, target, shade) if (target or shade) else res
+        return pull_to_attributes(res, region, target, shade) if (target or shade) else res
 
     def inpaint(
         self,
@@ -311,38 +312,6 @@ class FaceGANInpainter:
             x, y, bw, bh, _area = (int(v) for v in stats[i])
             out = self._region(out, labels == i, (x, y, bw, bh), target, gen, shade)
         return to_tensor(out).to(image.device, image.dtype)
-
-
-def _pull_to(
-    img: np.ndarray, region: np.ndarray, target: Mapping[int, float], shade: Mapping[str, float] | None = None
-) -> np.ndarray:
-    """Shift the region's mean CIELAB to ``target`` with a weight that rises from 0 at its
-    edge to 1 a quarter of its size inside, so the blend stays seamless (Bob's attributes:
-    Poisson blending alone takes the level from the boundary, i.e. from hair and background);
-    ``shade``: add a linear L* ramp across the region so that its halves differ as asked."""
-    lab = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    dist = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 5)
-    ramp = max(1.0, 0.5 * float(dist.max()))  # half the inradius = a quarter of the size
-    wgt = np.clip(dist / ramp, 0.0, 1.0)
-    core = wgt >= 1.0
-    if not core.any():
-        core = region
-    for ch, value in target.items():
-        lab[..., ch] += (value - float(lab[..., ch][core].mean())) * wgt
-    if shade:
-        ys, xs = np.nonzero(region)
-        yy, xx = np.mgrid[: region.shape[0], : region.shape[1]]
-        pos = {
-            "shade_x": (xx - 0.5 * (xs.min() + xs.max())) / max(1.0, 0.5 * (xs.max() - xs.min())),
-            "shade_y": (yy - 0.5 * (ys.min() + ys.max())) / max(1.0, 0.5 * (ys.max() - ys.min())),
-        }
-        for kind, value in shade.items():
-            # a ramp g * pos moves (second half - first half) by about g where the weight is 1
-            lab[..., 0] += (value - shading(lab, region, kind)) * pos[kind] * wgt
-    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-    out = img.copy()
-    out[region] = np.clip(np.round(rgb[region] * 255.0), 0, 255).astype(np.uint8)
-    return out
 
 
 def _smooth_fill(img: np.ndarray, region: np.ndarray) -> np.ndarray:

@@ -7,7 +7,9 @@ shared database; Eve: her own guess) and hands the region to that category's gen
 recovered category              generator (default routes; a preset may change them)
 ==============================  ==========================================================
 ``face``                        ``face_gan``: a new face fitted to the surroundings
-``text``, ``license_plate``     ``patchmatch``: exemplar texture from the public pixels
+``text``                        ``patchmatch``: exemplar texture from the public pixels
+``license_plate``               ``blank``: a category prior, a blank plate of the removed
+                                plate's own coarse colour (the received attributes)
 ``person``                      ``patchmatch``: background texture where the person stood
 ``screen``                      ``flat``: a category prior, a dark blank screen
 anything else, or nothing       ``pushpull``: the smooth extension of the surroundings
@@ -30,12 +32,14 @@ import torch
 from vlm_privsc.backends import INPAINTERS
 from vlm_privsc.errors import ConfigError
 from vlm_privsc.inpaint.base import Inpainter, TextCondition
+from vlm_privsc.inpaint.pull import pull_to_attributes
 from vlm_privsc.io.images import to_tensor, to_uint8
+from vlm_privsc.semantics.attributes import target_lab, target_shading
 
 DEFAULT_ROUTES: dict[str, str] = {
     "face": "face_gan",
     "text": "patchmatch",
-    "license_plate": "patchmatch",
+    "license_plate": "blank",
     "person": "patchmatch",
     "screen": "flat",
 }
@@ -49,6 +53,9 @@ class PatchMatchInpainter:
         margin: the window worked on spans the hole plus this share of its size on each side.
         max_side: a larger window is searched at this size and the fill upsampled (speed:
             PatchMatch took 1.5 s for a 512-px window around a removed face, on one thread).
+        pull: move each filled part's mean colour (and side lighting) to the received region
+            attributes (:func:`~vlm_privsc.inpaint.pull.pull_to_attributes`; Bob: the plate's or
+            page's own coarse colour where the texture around it has another); nothing without them.
     """
 
     name = "patchmatch"
@@ -61,7 +68,7 @@ class PatchMatchInpainter:
             return False, "needs `pip install pypatchmatch`"
         return bool(patchmatch.patchmatch_available), patchmatch.__file__
 
-    def __init__(self, patch_size: int = 3, margin: float = 1.0, max_side: int = 192) -> None:
+    def __init__(self, patch_size: int = 3, margin: float = 1.0, max_side: int = 192, pull: bool = False) -> None:
         try:
             import patchmatch
         except ImportError:
@@ -74,6 +81,7 @@ class PatchMatchInpainter:
         self.patch_size = int(patch_size)
         self.margin = float(margin)
         self.max_side = int(max_side)
+        self.pull = bool(pull)
 
     def inpaint(
         self,
@@ -107,6 +115,11 @@ class PatchMatchInpainter:
             filled = self._pm.inpaint(np.ascontiguousarray(win), hole.astype(np.uint8), patch_size=self.patch_size)
         out = arr.copy()
         out[y0:y1, x0:x1][hole] = filled[hole]
+        if self.pull and condition is not None and condition.attributes:
+            target, shade = target_lab(condition.attributes), target_shading(condition.attributes)
+            n, labels = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
+            for i in range(1, n):
+                out = pull_to_attributes(out, labels == i, target, shade)
         return to_tensor(out).to(image.device, image.dtype)
 
 
@@ -133,6 +146,39 @@ class FlatInpainter:
     ) -> torch.Tensor:
         fill = self.color.to(image.device, image.dtype)[None, :, None, None].expand_as(image)
         return torch.where(mask, fill, image)
+
+
+class BlankInpainter:
+    """A category prior for "a blank licence plate" / "a blank surface": the smooth push-pull
+    fill, its mean colour and side lighting pulled to the received region attributes (the
+    removed plate's or sign's own coarse colour; Bob). Without attributes (Eve) it is push-pull."""
+
+    name = "blank"
+
+    @classmethod
+    def availability(cls, **_: object) -> tuple[bool, str]:
+        return True, "no weights"
+
+    def inpaint(
+        self,
+        image: torch.Tensor,
+        mask: torch.Tensor,
+        condition: TextCondition | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        from vlm_privsc.guard.fill import fill_blur
+
+        if not bool(mask.any()):
+            return image.clone()
+        filled = fill_blur(image * (~mask).to(image.dtype), mask)  # private pixels are never read
+        if condition is None or not condition.attributes:
+            return filled
+        target, shade = target_lab(condition.attributes), target_shading(condition.attributes)
+        out = to_uint8(filled)
+        n, labels = cv2.connectedComponents(mask[0, 0].cpu().numpy().astype(np.uint8), connectivity=8)
+        for i in range(1, n):
+            out = pull_to_attributes(out, labels == i, target, shade)
+        return to_tensor(out).to(image.device, image.dtype)
 
 
 class GenerativeInpainter:
