@@ -74,7 +74,7 @@ class SemanticConfig(_Strict):
     only a holder of the shared database can align it."""
     attributes: tuple[str, ...] = ()
     """Coarse attributes of each removed region sent beside its embedding for Bob's generator
-    (``vlm_privsc.semantics.attributes``: tone, warmth, tint); their bits are in the header."""
+    (``vlm_privsc.semantics.attributes``: tone, warmth, tint, shade_x, shade_y); one byte each in the sealed header."""
 
     @field_validator("attributes")
     @classmethod
