@@ -80,10 +80,22 @@ class ShapeGate(_Strict):
         return self
 
 
+class FrameGate(_Strict):
+    """Keep a candidate only if a frame runs along its characters, above and below them: a
+    plate is a bounded rectangle, digits on a sail or a hull are not (see
+    :func:`vlm_privsc.guard.frame.frame_cover`). Format-independent: no characters are read."""
+
+    min_cover: float = Field(default=0.5, gt=0.0, le=1.0)
+    """Smallest share of the characters' width that the best edge row crosses, on the
+    weaker of the two sides (above, below)."""
+    reach: float = Field(default=1.5, ge=0.3, le=5.0)
+    """How far from the characters the frame is searched, in character heights."""
+
+
 class ConfirmSpec(_Strict):
     """Gates a detection must pass before it becomes a region (all that are set).
 
-    ``shape`` and ``read`` look at the candidate itself; ``by`` / ``by_categories`` need an
+    ``shape``, ``read`` and ``frame`` look at the candidate itself; ``by`` / ``by_categories`` need an
     independent detection overlapping it: from the detectors of ``by`` (with their own
     thresholds, else the category's) or from the detectors of the categories named in
     ``by_categories`` (with those categories' thresholds, their own gates not applied).
@@ -91,6 +103,7 @@ class ConfirmSpec(_Strict):
 
     shape: ShapeGate | None = None
     read: ReadGate | None = None
+    frame: FrameGate | None = None
     by: tuple[DetectorSpec, ...] = ()
     by_categories: tuple[str, ...] = ()
     min_overlap: float = Field(default=0.5, gt=0.0, le=1.0)
@@ -129,7 +142,7 @@ class Category(_Strict):
     """Ignore detections whose shorter side is below this many pixels (full-size image)."""
     mask: MaskSpec = Field(default_factory=MaskSpec)
     confirm: ConfirmSpec | None = None
-    """Gates that keep a detection only when it is confirmed (read, shape, another detector)."""
+    """Gates that keep a detection only when it is confirmed (shape, read, frame, another detector)."""
     identity: bool = False
     """Whether the category carries a person's identity (evaluated by the identity matcher)."""
     inpaint_prompt: str = Field(min_length=1)

@@ -4,7 +4,8 @@
 
     photo --(downscale for detection)--> detectors per category (privacy database)
           --> threshold --> gates of the category (``confirm``: line shape, read by PP-OCR's
-              recogniser, an independent detector overlapping) --> min size, rescale to
+              recogniser, a plate's frame along the characters, an independent detector
+              overlapping) --> min size, rescale to
               full size --> per-category NMS merge
           --> region masks (box / ellipse / polygon / segment, dilation, GrabCut)
           --> across categories: one region per object (the database's ``merge`` precedence)
@@ -319,6 +320,14 @@ class PrivacyGuard:
                 a = quad_aspect(q)
                 if a < spec.shape.min_aspect or (spec.shape.max_aspect is not None and a > spec.shape.max_aspect):
                     keep[i] = False
+        if spec.frame is not None:
+            from vlm_privsc.guard.frame import frame_cover
+
+            t0 = time.perf_counter()
+            for i, q in enumerate(quads):
+                if keep[i] and frame_cover(small, q, spec.frame.reach) < spec.frame.min_cover:
+                    keep[i] = False
+            timings["frame"] = timings.get("frame", 0.0) + time.perf_counter() - t0
         if spec.read is not None:
             todo = [i for i in range(len(dets)) if keep[i]]
             t0 = time.perf_counter()

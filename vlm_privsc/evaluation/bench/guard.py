@@ -137,6 +137,16 @@ PLATE_CONFIGS = [
         },
     ),
     Config(
+        "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.5, 4-10 chars, 1 digit) + frame(0.5)",
+        [("plate_text", PT960, 0.4)],
+        quick=True,
+        confirm={
+            "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
+            "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
+            "frame": {"min_cover": 0.5},
+        },
+    ),
+    Config(
         "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.7, 4-10 chars, 1 digit)",
         [("plate_text", PT960, 0.4)],
         confirm={
@@ -200,6 +210,8 @@ RECOMMENDED: dict[str, dict[str, Any]] = {
         "confirm": {
             "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
             "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
+            # a frame along the characters: drops sail numbers (Kodak), keeps every plates_us plate
+            "frame": {"min_cover": 0.5, "reach": 1.5},
         },
     },
     "text": {
