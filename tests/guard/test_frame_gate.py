@@ -14,7 +14,8 @@ import tests.guard.fakes  # noqa: F401  (registers fixed_boxes)
 from vlm_privsc.db import load_db
 from vlm_privsc.errors import ConfigError
 from vlm_privsc.guard import PrivacyGuard
-from vlm_privsc.guard.frame import frame_cover, rectify
+from vlm_privsc.guard.detectors import text as text_mod
+from vlm_privsc.guard.frame import char_extent, frame_cover, plate_evidence, rectify
 
 LINE = (50, 50, 150, 80)
 """The candidate line box (x0, y0, x1, y1) in every test photo."""
@@ -62,6 +63,34 @@ def test_frame_cover_needs_both_sides_and_characters():
     assert frame_cover(plate_photo(), _quad(LINE), reach=0.3) < 0.5
 
 
+def tight_plate_photo() -> np.ndarray:
+    """A white plate that ends a pixel or two beyond its characters, on a dark car: its edge
+    is too near them to count as a frame, but its background ends there."""
+    img = np.full((130, 200, 3), 70, np.uint8)
+    img[55:77, 52:149] = 235
+    return _chars(img)
+
+
+def test_plate_evidence_edges_and_leak():
+    q = _quad(LINE)
+    cover, leak = plate_evidence(plate_photo(), q)
+    assert cover >= 0.9 and leak < 0.02  # framed, and its white ends at the rim
+    cover, leak = plate_evidence(sail_photo(), q)
+    assert cover < 0.2 and leak > 0.5  # the sail's white goes on beyond the digits
+    cover, leak = plate_evidence(tight_plate_photo(), q)
+    assert cover < 0.2 and leak < 0.02
+    assert plate_evidence(np.full((130, 200, 3), 235, np.uint8), q) == (0.0, 1.0)  # no characters
+
+
+def test_char_extent_finds_the_characters_not_the_rim():
+    grey = cv2.cvtColor(plate_photo(), cv2.COLOR_RGB2GRAY)
+    found = char_extent(grey[36:94, 50:150])  # the line crop reaches past the plate's rim
+    assert found is not None
+    chars, (r0, r1, c0, c1) = found
+    assert 18 <= r0 <= 23 and 36 <= r1 <= 40 and c0 >= 4 and c1 <= 90  # rows 56..75 of the photo
+    assert char_extent(np.full((20, 60), 128, np.uint8)) is None
+
+
 def test_frame_cover_of_a_tilted_plate():
     img = plate_photo()
     rot = cv2.getRotationMatrix2D((100, 65), 12, 1.0)
@@ -100,7 +129,7 @@ def _tensor(img: np.ndarray) -> torch.Tensor:
 
 
 def test_guard_frame_gate_drops_the_sail_keeps_the_plate(tmp_path):
-    db = _db(tmp_path, "    confirm: {frame: {min_cover: 0.5}}")
+    db = _db(tmp_path, "    confirm: {frame: {min_cover: 0.6}}")
     res = PrivacyGuard(db, "plates").run(_tensor(plate_photo()))
     assert [r.box for r in res.regions] == [LINE] and res.gated == {"license_plate": 0}
     res = PrivacyGuard(db, "plates").run(_tensor(sail_photo()))
@@ -108,6 +137,33 @@ def test_guard_frame_gate_drops_the_sail_keeps_the_plate(tmp_path):
     # off unless set: the sail is a region without the gate
     ungated = _db(tmp_path, "    confirm: {shape: {min_aspect: 1.0}}")
     assert len(PrivacyGuard(ungated, "plates").run(_tensor(sail_photo())).regions) == 1
+
+
+def test_guard_frame_gate_leak_lets_a_tight_plate_pass(tmp_path):
+    edges_only = _db(tmp_path, "    confirm: {frame: {min_cover: 0.6}}")
+    assert PrivacyGuard(edges_only, "plates").run(_tensor(tight_plate_photo())).regions == ()
+    either = _db(tmp_path, "    confirm: {frame: {min_cover: 0.6, max_leak: 0.02}}")
+    assert [r.box for r in PrivacyGuard(either, "plates").run(_tensor(tight_plate_photo())).regions] == [LINE]
+    assert PrivacyGuard(either, "plates").run(_tensor(sail_photo())).regions == ()
+
+
+@pytest.mark.parametrize(("read", "kept"), [("12345", False), ("AB 123", True), ("", False)])
+def test_guard_frame_gate_digits_only_asks_digit_lines(tmp_path, monkeypatch, read, kept):
+    calls: list[int] = []
+
+    def fake(image, quads, engine=None):
+        calls.append(len(quads))
+        return [(read, 0.99) for _ in quads]
+
+    monkeypatch.setattr(text_mod, "read_quads", fake)
+    # no read gate: the frame gate reads the line itself
+    db = _db(tmp_path, "    confirm: {frame: {min_cover: 0.6, max_leak: 0.02, digits_only: true}}")
+    res = PrivacyGuard(db, "plates").run(_tensor(sail_photo()))
+    assert (len(res.regions) == 1) is kept and calls == [1]
+    # with a read gate the line is read once, and a framed digit line passes
+    calls.clear()
+    both = _db(tmp_path, "    confirm: {read: {min_chars: 0}, frame: {min_cover: 0.6, digits_only: true}}")
+    assert len(PrivacyGuard(both, "plates").run(_tensor(plate_photo())).regions) == 1 and calls == [1]
 
 
 @pytest.mark.parametrize(
@@ -118,6 +174,9 @@ def test_guard_frame_gate_drops_the_sail_keeps_the_plate(tmp_path):
         ("    confirm: {frame: {reach: 9}}", r"confirm.frame.reach: .*less than or equal to 5"),
         ("    confirm: {frame: {reach: 0.1}}", r"confirm.frame.reach: .*greater than or equal to 0.3"),
         ("    confirm: {frame: {cover: 0.5}}", r"confirm.frame.cover: unknown field"),
+        ("    confirm: {frame: {max_leak: 1.0}}", r"confirm.frame.max_leak: .*less than 1"),
+        ("    confirm: {frame: {max_leak: -0.1}}", r"confirm.frame.max_leak: .*greater than or equal to 0"),
+        ("    confirm: {frame: {digits_only: maybe}}", r"confirm.frame.digits_only: .*bool"),
     ],
 )
 def test_frame_gate_yaml_errors(tmp_path, confirm, match):
@@ -127,5 +186,6 @@ def test_frame_gate_yaml_errors(tmp_path, confirm, match):
 
 def test_default_db_frames_plates_only():
     db = load_db()
-    assert db.categories["license_plate"].confirm.frame.min_cover == pytest.approx(0.5)
+    frame = db.categories["license_plate"].confirm.frame
+    assert frame.min_cover == pytest.approx(0.6) and frame.max_leak == pytest.approx(0.02) and frame.digits_only
     assert all(c.confirm is None or c.confirm.frame is None for n, c in db.categories.items() if n != "license_plate")

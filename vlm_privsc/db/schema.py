@@ -81,15 +81,22 @@ class ShapeGate(_Strict):
 
 
 class FrameGate(_Strict):
-    """Keep a candidate only if a frame runs along its characters, above and below them: a
-    plate is a bounded rectangle, digits on a sail or a hull are not (see
-    :func:`vlm_privsc.guard.frame.frame_cover`). Format-independent: no characters are read."""
+    """Keep a candidate only if it looks like a bounded plate (see
+    :func:`vlm_privsc.guard.frame.plate_evidence`): an edge runs along its characters above
+    and below them, or the background between its characters ends near them. Digits on a
+    sail or a hull show neither. Format-independent: nothing is read."""
 
-    min_cover: float = Field(default=0.5, gt=0.0, le=1.0)
-    """Smallest share of the characters' width that the best edge row crosses, on the
-    weaker of the two sides (above, below)."""
+    min_cover: float = Field(default=0.6, gt=0.0, le=1.0)
+    """Pass when the best edge row crosses at least this share of the characters' width, on
+    the weaker of the two sides (above, below)."""
+    max_leak: float | None = Field(default=None, ge=0.0, lt=1.0)
+    """Or pass when the flood-filled background reaches at most this share of the
+    surroundings beyond ``reach`` (None: the edges alone decide)."""
     reach: float = Field(default=1.5, ge=0.3, le=5.0)
-    """How far from the characters the frame is searched, in character heights."""
+    """How far from the characters the plate's edge is looked for, in character heights."""
+    digits_only: bool = False
+    """Ask it only of lines PP-OCR reads as digits without a letter (sail, bib and house
+    numbers, clocks); a line that mixes letters and digits passes (its read is evidence)."""
 
 
 class ConfirmSpec(_Strict):

@@ -315,25 +315,19 @@ class PrivacyGuard:
             for d in dets
         ]
         keep = [True] * len(dets)
+        texts: dict[int, str] = {}
         if spec.shape is not None:
             for i, q in enumerate(quads):
                 a = quad_aspect(q)
                 if a < spec.shape.min_aspect or (spec.shape.max_aspect is not None and a > spec.shape.max_aspect):
                     keep[i] = False
-        if spec.frame is not None:
-            from vlm_privsc.guard.frame import frame_cover
-
-            t0 = time.perf_counter()
-            for i, q in enumerate(quads):
-                if keep[i] and frame_cover(small, q, spec.frame.reach) < spec.frame.min_cover:
-                    keep[i] = False
-            timings["frame"] = timings.get("frame", 0.0) + time.perf_counter() - t0
         if spec.read is not None:
             todo = [i for i in range(len(dets)) if keep[i]]
             t0 = time.perf_counter()
             reads = read_quads(small, [quads[i] for i in todo]) if todo else []
             timings["read"] = timings.get("read", 0.0) + time.perf_counter() - t0
             g = spec.read
+            texts.update(zip(todo, (t for t, _ in reads)))
             for i, (txt, score) in zip(todo, reads):
                 n, digits = count_chars(txt)
                 if (
@@ -343,6 +337,21 @@ class PrivacyGuard:
                     or (g.max_chars is not None and n > g.max_chars)
                 ):
                     keep[i] = False
+        if spec.frame is not None:
+            from vlm_privsc.guard.frame import plate_evidence
+
+            t0 = time.perf_counter()
+            fg = spec.frame
+            todo = [i for i in range(len(dets)) if keep[i]]
+            if fg.digits_only:  # only lines read as digits alone are asked for a frame
+                unread = [i for i in todo if i not in texts]
+                if unread:
+                    texts.update(zip(unread, (t for t, _ in read_quads(small, [quads[i] for i in unread]))))
+                todo = [i for i in todo if not any(ch.isalpha() for ch in texts[i])]
+            for i in todo:
+                cover, leak = plate_evidence(small, quads[i], fg.reach)
+                keep[i] = cover >= fg.min_cover or (fg.max_leak is not None and leak <= fg.max_leak)
+            timings["frame"] = timings.get("frame", 0.0) + time.perf_counter() - t0
         if spec.by or spec.by_categories:
             confirmers: list[Detection] = []
             for s in spec.by:

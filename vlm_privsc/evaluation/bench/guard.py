@@ -137,13 +137,31 @@ PLATE_CONFIGS = [
         },
     ),
     Config(
-        "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.5, 4-10 chars, 1 digit) + frame(0.5)",
+        "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.5, 4-10 chars, 1 digit) + frame(0.6, leak 0.02), every line",
+        [("plate_text", PT960, 0.4)],
+        confirm={
+            "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
+            "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
+            "frame": {"min_cover": 0.6, "max_leak": 0.02},
+        },
+    ),
+    Config(
+        "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.5, 4-10 chars, 1 digit) + frame(0.6, leak 0.02), digit lines",
         [("plate_text", PT960, 0.4)],
         quick=True,
         confirm={
             "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
             "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
-            "frame": {"min_cover": 0.5},
+            "frame": {"min_cover": 0.6, "max_leak": 0.02, "digits_only": True},
+        },
+    ),
+    Config(
+        "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.5, 4-10 chars, 1 digit) + frame(0.6, edges only), every line",
+        [("plate_text", PT960, 0.4)],
+        confirm={
+            "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
+            "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
+            "frame": {"min_cover": 0.6},
         },
     ),
     Config(
@@ -210,8 +228,10 @@ RECOMMENDED: dict[str, dict[str, Any]] = {
         "confirm": {
             "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
             "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
-            # a frame along the characters: drops sail numbers (Kodak), keeps every plates_us plate
-            "frame": {"min_cover": 0.5, "reach": 1.5},
+            # a bounded plate (edges along the characters, or a background that ends), asked of
+            # all-digit lines: drops the Kodak/BSDS sail and bib numbers, keeps every plates_us
+            # plate and every synthetic plate of other formats (eval/results/guard, session 9)
+            "frame": {"min_cover": 0.6, "max_leak": 0.02, "reach": 1.5, "digits_only": True},
         },
     },
     "text": {
