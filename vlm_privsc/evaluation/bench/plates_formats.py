@@ -170,7 +170,7 @@ def _text_image(text: str, height: int, colour: Rgb) -> Image.Image:
     """``text`` drawn in ``colour`` on a transparent image, cropped to its ink, ``height`` tall."""
     f = font(max(8, int(height * 1.4)))
     x0, y0, x1, y1 = f.getbbox(text)
-    im = Image.new("RGBA", (x1 - x0 + 4, y1 - y0 + 4), (0, 0, 0, 0))
+    im = Image.new("RGBA", (int(x1 - x0) + 4, int(y1 - y0) + 4), (0, 0, 0, 0))
     ImageDraw.Draw(im).text((2 - x0, 2 - y0), text, font=f, fill=(*colour, 255))
     bbox = im.getbbox() or (0, 0, im.width, im.height)
     im = im.crop(bbox)
@@ -242,24 +242,30 @@ def composite(photo: np.ndarray, us_box: tuple[float, float, float, float], fmt:
     cy = float(np.clip(y + bh / 2, ph / 2 + 1, H - ph / 2 - 1)) if ph + 2 < H else H / 2
     small = cv2.resize(plate, (max(2, round(pw)), max(2, round(ph))), interpolation=cv2.INTER_AREA)
     sh, sw = small.shape[:2]
-    src = np.float32([[0, 0], [sw, 0], [sw, sh], [0, sh]])
+    src = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], dtype=np.float32)
     jitter = rng.uniform(-0.04, 0.04, size=(4, 2)) * [pw, ph]
-    dst = np.float32(
-        [[cx - pw / 2, cy - ph / 2], [cx + pw / 2, cy - ph / 2], [cx + pw / 2, cy + ph / 2], [cx - pw / 2, cy + ph / 2]]
+    dst = np.array(
+        [
+            [cx - pw / 2, cy - ph / 2],
+            [cx + pw / 2, cy - ph / 2],
+            [cx + pw / 2, cy + ph / 2],
+            [cx - pw / 2, cy + ph / 2],
+        ],
+        dtype=np.float32,
     )
     dst = (dst + jitter).astype(np.float32)
     warp = cv2.getPerspectiveTransform(src, dst)
     layer = cv2.warpPerspective(small, warp, (W, H), flags=cv2.INTER_LINEAR)
     alpha = cv2.warpPerspective(np.full((sh, sw), 255, np.uint8), warp, (W, H), flags=cv2.INTER_LINEAR)
-    a = alpha.astype(np.float32)[..., None] / 255.0
+    a: np.ndarray = alpha.astype(np.float32)[..., None] / 255.0
     # the light of the old plate: a night or shaded plate stays dark
     gain = float(np.clip(_luma(old) / max(_luma(plate), 1.0), 0.3, 1.0)) if old.size else 1.0
-    layer = layer.astype(np.float32) * gain
+    lit: np.ndarray = layer.astype(np.float32) * gain
     sigma = float(rng.uniform(0.3, 0.9))
-    layer = cv2.GaussianBlur(layer, (0, 0), sigma)
+    lit = cv2.GaussianBlur(lit, (0, 0), sigma)
     a = cv2.GaussianBlur(a, (0, 0), sigma)[..., None]
-    noise = rng.normal(0.0, 4.0, size=layer.shape).astype(np.float32)
-    out = img.astype(np.float32) * (1 - a) + (layer + noise) * a
+    noise = rng.normal(0.0, 4.0, size=lit.shape).astype(np.float32)
+    out = img.astype(np.float32) * (1 - a) + (lit + noise) * a
     out_u8 = np.clip(out, 0, 255).astype(np.uint8)
     x0, y0 = int(max(0, np.floor(dst[:, 0].min()))), int(max(0, np.floor(dst[:, 1].min())))
     x1, y1 = int(min(W, np.ceil(dst[:, 0].max()))), int(min(H, np.ceil(dst[:, 1].max())))
