@@ -80,10 +80,29 @@ class ShapeGate(_Strict):
         return self
 
 
+class FrameGate(_Strict):
+    """Keep a candidate only if it looks like a bounded plate (see
+    :func:`vlm_privsc.guard.frame.plate_evidence`): an edge runs along its characters above
+    and below them, or the background between its characters ends near them. Digits on a
+    sail or a hull show neither. Format-independent: nothing is read."""
+
+    min_cover: float = Field(default=0.6, gt=0.0, le=1.0)
+    """Pass when the best edge row crosses at least this share of the characters' width, on
+    the weaker of the two sides (above, below)."""
+    max_leak: float | None = Field(default=None, ge=0.0, lt=1.0)
+    """Or pass when the flood-filled background reaches at most this share of the
+    surroundings beyond ``reach`` (None: the edges alone decide)."""
+    reach: float = Field(default=1.5, ge=0.3, le=5.0)
+    """How far from the characters the plate's edge is looked for, in character heights."""
+    digits_only: bool = False
+    """Ask it only of lines PP-OCR reads as digits without a letter (sail, bib and house
+    numbers, clocks); a line that mixes letters and digits passes (its read is evidence)."""
+
+
 class ConfirmSpec(_Strict):
     """Gates a detection must pass before it becomes a region (all that are set).
 
-    ``shape`` and ``read`` look at the candidate itself; ``by`` / ``by_categories`` need an
+    ``shape``, ``read`` and ``frame`` look at the candidate itself; ``by`` / ``by_categories`` need an
     independent detection overlapping it: from the detectors of ``by`` (with their own
     thresholds, else the category's) or from the detectors of the categories named in
     ``by_categories`` (with those categories' thresholds, their own gates not applied).
@@ -91,6 +110,7 @@ class ConfirmSpec(_Strict):
 
     shape: ShapeGate | None = None
     read: ReadGate | None = None
+    frame: FrameGate | None = None
     by: tuple[DetectorSpec, ...] = ()
     by_categories: tuple[str, ...] = ()
     min_overlap: float = Field(default=0.5, gt=0.0, le=1.0)
@@ -129,7 +149,7 @@ class Category(_Strict):
     """Ignore detections whose shorter side is below this many pixels (full-size image)."""
     mask: MaskSpec = Field(default_factory=MaskSpec)
     confirm: ConfirmSpec | None = None
-    """Gates that keep a detection only when it is confirmed (read, shape, another detector)."""
+    """Gates that keep a detection only when it is confirmed (shape, read, frame, another detector)."""
     identity: bool = False
     """Whether the category carries a person's identity (evaluated by the identity matcher)."""
     inpaint_prompt: str = Field(min_length=1)

@@ -4,7 +4,8 @@
 
     photo --(downscale for detection)--> detectors per category (privacy database)
           --> threshold --> gates of the category (``confirm``: line shape, read by PP-OCR's
-              recogniser, an independent detector overlapping) --> min size, rescale to
+              recogniser, a plate's frame along the characters, an independent detector
+              overlapping) --> min size, rescale to
               full size --> per-category NMS merge
           --> region masks (box / ellipse / polygon / segment, dilation, GrabCut)
           --> across categories: one region per object (the database's ``merge`` precedence)
@@ -314,6 +315,7 @@ class PrivacyGuard:
             for d in dets
         ]
         keep = [True] * len(dets)
+        texts: dict[int, str] = {}
         if spec.shape is not None:
             for i, q in enumerate(quads):
                 a = quad_aspect(q)
@@ -325,6 +327,7 @@ class PrivacyGuard:
             reads = read_quads(small, [quads[i] for i in todo]) if todo else []
             timings["read"] = timings.get("read", 0.0) + time.perf_counter() - t0
             g = spec.read
+            texts.update(zip(todo, (t for t, _ in reads)))
             for i, (txt, score) in zip(todo, reads):
                 n, digits = count_chars(txt)
                 if (
@@ -334,6 +337,21 @@ class PrivacyGuard:
                     or (g.max_chars is not None and n > g.max_chars)
                 ):
                     keep[i] = False
+        if spec.frame is not None:
+            from vlm_privsc.guard.frame import plate_evidence
+
+            t0 = time.perf_counter()
+            fg = spec.frame
+            todo = [i for i in range(len(dets)) if keep[i]]
+            if fg.digits_only:  # only lines read as digits alone are asked for a frame
+                unread = [i for i in todo if i not in texts]
+                if unread:
+                    texts.update(zip(unread, (t for t, _ in read_quads(small, [quads[i] for i in unread]))))
+                todo = [i for i in todo if not any(ch.isalpha() for ch in texts[i])]
+            for i in todo:
+                cover, leak = plate_evidence(small, quads[i], fg.reach)
+                keep[i] = cover >= fg.min_cover or (fg.max_leak is not None and leak <= fg.max_leak)
+            timings["frame"] = timings.get("frame", 0.0) + time.perf_counter() - t0
         if spec.by or spec.by_categories:
             confirmers: list[Detection] = []
             for s in spec.by:
