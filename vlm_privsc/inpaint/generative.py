@@ -32,9 +32,8 @@ import torch
 from vlm_privsc.backends import INPAINTERS
 from vlm_privsc.errors import ConfigError
 from vlm_privsc.inpaint.base import Inpainter, TextCondition
-from vlm_privsc.inpaint.pull import pull_to_attributes
+from vlm_privsc.inpaint.pull import pull_regions
 from vlm_privsc.io.images import to_tensor, to_uint8
-from vlm_privsc.semantics.attributes import target_lab, target_shading
 
 DEFAULT_ROUTES: dict[str, str] = {
     "face": "face_gan",
@@ -116,10 +115,7 @@ class PatchMatchInpainter:
         out = arr.copy()
         out[y0:y1, x0:x1][hole] = filled[hole]
         if self.pull and condition is not None and condition.attributes:
-            target, shade = target_lab(condition.attributes), target_shading(condition.attributes)
-            n, labels = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
-            for i in range(1, n):
-                out = pull_to_attributes(out, labels == i, target, shade)
+            out = pull_regions(out, m, condition.attributes)
         return to_tensor(out).to(image.device, image.dtype)
 
 
@@ -173,11 +169,7 @@ class BlankInpainter:
         filled = fill_blur(image * (~mask).to(image.dtype), mask)  # private pixels are never read
         if condition is None or not condition.attributes:
             return filled
-        target, shade = target_lab(condition.attributes), target_shading(condition.attributes)
-        out = to_uint8(filled)
-        n, labels = cv2.connectedComponents(mask[0, 0].cpu().numpy().astype(np.uint8), connectivity=8)
-        for i in range(1, n):
-            out = pull_to_attributes(out, labels == i, target, shade)
+        out = pull_regions(to_uint8(filled), mask[0, 0].cpu().numpy(), condition.attributes)
         return to_tensor(out).to(image.device, image.dtype)
 
 

@@ -13,9 +13,21 @@ from collections.abc import Mapping
 import cv2
 import numpy as np
 
-from vlm_privsc.semantics.attributes import shading
+from vlm_privsc.semantics.attributes import shading, target_lab, target_shading
 
-__all__ = ["pull_to_attributes"]
+__all__ = ["pull_regions", "pull_to_attributes"]
+
+
+def pull_regions(img: np.ndarray, mask: np.ndarray, attributes: Mapping[str, str]) -> np.ndarray:
+    """:func:`pull_to_attributes` on each connected part of ``mask`` (``img`` uint8 RGB), towards
+    what the received ``attributes`` ask for; ``img`` unchanged when they ask for nothing."""
+    target, shade = target_lab(attributes), target_shading(attributes)
+    if not (target or shade):
+        return img
+    n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    for i in range(1, n):
+        img = pull_to_attributes(img, labels == i, target, shade)
+    return img
 
 
 def pull_to_attributes(
