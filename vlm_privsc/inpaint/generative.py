@@ -33,6 +33,7 @@ from vlm_privsc.backends import INPAINTERS
 from vlm_privsc.errors import ConfigError
 from vlm_privsc.inpaint.base import Inpainter, TextCondition
 from vlm_privsc.inpaint.pull import pull_regions
+from vlm_privsc.inpaint.pushpull import PushPullInpainter
 from vlm_privsc.io.images import to_tensor, to_uint8
 
 DEFAULT_ROUTES: dict[str, str] = {
@@ -53,7 +54,7 @@ class PatchMatchInpainter:
         max_side: a larger window is searched at this size and the fill upsampled (speed:
             PatchMatch took 1.5 s for a 512-px window around a removed face, on one thread).
         pull: move each filled part's mean colour (and side lighting) to the received region
-            attributes (:func:`~vlm_privsc.inpaint.pull.pull_to_attributes`; Bob: the plate's or
+            attributes (:func:`~vlm_privsc.inpaint.pull.pull_regions`; Bob: the plate's or
             page's own coarse colour where the texture around it has another); nothing without them.
     """
 
@@ -144,16 +145,12 @@ class FlatInpainter:
         return torch.where(mask, fill, image)
 
 
-class BlankInpainter:
+class BlankInpainter(PushPullInpainter):
     """A category prior for "a blank licence plate" / "a blank surface": the smooth push-pull
     fill, its mean colour and side lighting pulled to the received region attributes (the
     removed plate's or sign's own coarse colour; Bob). Without attributes (Eve) it is push-pull."""
 
     name = "blank"
-
-    @classmethod
-    def availability(cls, **_: object) -> tuple[bool, str]:
-        return True, "no weights"
 
     def inpaint(
         self,
@@ -162,12 +159,8 @@ class BlankInpainter:
         condition: TextCondition | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        from vlm_privsc.guard.fill import fill_blur
-
-        if not bool(mask.any()):
-            return image.clone()
-        filled = fill_blur(image * (~mask).to(image.dtype), mask)  # private pixels are never read
-        if condition is None or not condition.attributes:
+        filled = super().inpaint(image * (~mask).to(image.dtype), mask)  # private pixels are never read
+        if condition is None or not condition.attributes or not bool(mask.any()):
             return filled
         out = pull_regions(to_uint8(filled), mask[0, 0].cpu().numpy(), condition.attributes)
         return to_tensor(out).to(image.device, image.dtype)

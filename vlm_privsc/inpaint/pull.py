@@ -1,6 +1,7 @@
 """Pull a filled region towards the colour and shading the received attributes describe.
 
-Shared by the generators that read the region attributes (``face_gan``, ``patchmatch``): the
+Shared by the generators that read the region attributes (``face_gan``, ``blank``, ``patchmatch``
+with ``pull``): the
 fill keeps its structure and its edge (so the blend stays seamless) while its mean CIELAB
 colour, and optionally its side lighting, move to what the transmitter measured on the
 removed pixels (``vlm_privsc.semantics.attributes``). Without attributes (Eve) nothing moves.

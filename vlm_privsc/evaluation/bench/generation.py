@@ -131,21 +131,24 @@ def main(argv: list[str] | None = None) -> int:
         for snr in a.snrs:
             r = pipe.run(image, str(path), a.seed, policy=a.policy, snr_db=snr, eve_snr_db=snr, guard_result=g)
             faces_idx = [i for i, reg in enumerate(r.guard.regions) if reg.category == "face"]
-            gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
             n = len(r.transmission.region_masks)
-            noattr, _ = pipe.restore(
-                r.bob.decoded,
-                r.mask,
-                list(r.transmission.region_masks),
-                r.bob.semantics,
-                pipe.bob_inpainter,
-                gen,
-                tuple({} for _ in range(n)),
-            )
-            gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
-            notext, _ = pipe.restore(
-                r.bob.decoded, r.mask, list(r.transmission.region_masks), (), pipe.bob_inpainter, gen, None
-            )
+
+            def bob_with(semantics: Any, attributes: Any, r: Any = r) -> torch.Tensor:
+                """Bob's decoded photo restored under another condition, with the run's seed."""
+                gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
+                restored, _ = pipe.restore(
+                    r.bob.decoded,
+                    r.mask,
+                    list(r.transmission.region_masks),
+                    semantics,
+                    pipe.bob_inpainter,
+                    gen,
+                    attributes,
+                )
+                return restored
+
+            noattr = bob_with(r.bob.semantics, tuple({} for _ in range(n)))
+            notext = bob_with((), None)
             u = pipe.run(image, str(path), a.seed, policy="none", snr_db=snr, eve_snr_db=snr, identity=False)
             imgs = {
                 "bob": r.bob.restored,
@@ -158,17 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                 # one attribute alone, then all but that one (what dropping it would cost)
                 alone = tuple({name: at[name]} if name in at else {} for at in r.transmission.attributes)
                 without = tuple({k: v for k, v in at.items() if k != name} for at in r.transmission.attributes)
-                for label, attrs in ((f"bob_only_{name}", alone), (f"bob_without_{name}", without)):
-                    gen = torch.Generator().manual_seed(a.seed * 1000 + 3)
-                    imgs[label], _ = pipe.restore(
-                        r.bob.decoded,
-                        r.mask,
-                        list(r.transmission.region_masks),
-                        r.bob.semantics,
-                        pipe.bob_inpainter,
-                        gen,
-                        attrs,
-                    )
+                imgs[f"bob_only_{name}"] = bob_with(r.bob.semantics, alone)
+                imgs[f"bob_without_{name}"] = bob_with(r.bob.semantics, without)
             orig = r.original
             o8 = to_uint8(orig)
             ofaces = matcher.faces(o8)

@@ -115,6 +115,11 @@ FACE_CONFIGS = [
 
 PT960 = {"limit_side_len": 960}
 PT1024 = {"limit_side_len": 1024}
+PLATE_SHAPE_READ: dict[str, Any] = {
+    "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
+    "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
+}
+"""The plate gates of session 6 (line shape + characters read), the base of the frame rows."""
 PLATE_CONFIGS = [
     Config("plate_cascade@0.5", [("plate_cascade", {}, 0.5)], quick=True),
     Config("plate_cascade@0.8", [("plate_cascade", {}, 0.8)]),
@@ -131,38 +136,23 @@ PLATE_CONFIGS = [
         "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.5, 4-10 chars, 1 digit)",
         [("plate_text", PT960, 0.4)],
         quick=True,
-        confirm={
-            "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
-            "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
-        },
+        confirm=PLATE_SHAPE_READ,
     ),
     Config(
         "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.5, 4-10 chars, 1 digit) + frame(0.6, leak 0.02), every line",
         [("plate_text", PT960, 0.4)],
-        confirm={
-            "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
-            "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
-            "frame": {"min_cover": 0.6, "max_leak": 0.02},
-        },
+        confirm={**PLATE_SHAPE_READ, "frame": {"min_cover": 0.6, "max_leak": 0.02}},
     ),
     Config(
         "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.5, 4-10 chars, 1 digit) + frame(0.6, leak 0.02), digit lines",
         [("plate_text", PT960, 0.4)],
         quick=True,
-        confirm={
-            "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
-            "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
-            "frame": {"min_cover": 0.6, "max_leak": 0.02, "digits_only": True},
-        },
+        confirm={**PLATE_SHAPE_READ, "frame": {"min_cover": 0.6, "max_leak": 0.02, "digits_only": True}},
     ),
     Config(
         "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.5, 4-10 chars, 1 digit) + frame(0.6, edges only), every line",
         [("plate_text", PT960, 0.4)],
-        confirm={
-            "shape": {"min_aspect": 1.2, "max_aspect": 7.0},
-            "read": {"min_score": 0.5, "min_chars": 4, "max_chars": 10, "min_digits": 1},
-            "frame": {"min_cover": 0.6},
-        },
+        confirm={**PLATE_SHAPE_READ, "frame": {"min_cover": 0.6}},
     ),
     Config(
         "plate_text(limit 960)@0.4 + shape 1.2-7 + read(0.7, 4-10 chars, 1 digit)",
