@@ -21,6 +21,7 @@ MODULES = {
     "repro_survey": "vlm_privsc.evaluation.repro.survey",
     "repro_multitask": "vlm_privsc.evaluation.repro.multitask",
     "repro_multitask_sweep": "vlm_privsc.evaluation.repro.multitask_sweep",
+    "repro_survey_seeds": "vlm_privsc.evaluation.repro.survey_seeds",
     "train_scheme_base": "vlm_privsc.evaluation.repro.scheme_base",
 }
 """The library module behind each ``scripts/<name>.py`` entry point."""
@@ -68,6 +69,43 @@ def test_repro_survey_quick(tmp_path, nodata):
     assert (out / "accuracy_vs_snr.png").stat().st_size > 0
 
 
+def test_repro_survey_seeds_quick(tmp_path, nodata):
+    out = tmp_path / "seeds"
+    mod = load("repro_survey_seeds")
+    argv = ["--seeds", "0", "1", "--out", str(out), "--", "--quick", "--data", str(nodata), "--threads", "1"]
+    argv += ["--schemes", "deepjscc,dp,lbvq"]
+    assert mod.main(argv) == 0
+    one = rows(out / "seed1" / "accuracy_vs_snr.csv")
+    summary = rows(out / "summary.csv")
+    assert len(summary) == len(one) and all(x["seeds"] == "2" for x in summary)
+    zero = {(x["scheme"], x["snr_db"]): float(x["accuracy"]) for x in rows(out / "seed0" / "accuracy_vs_snr.csv")}
+    for x in summary:
+        mean = (
+            zero[(x["scheme"], x["snr_db"])]
+            + next(float(y["accuracy"]) for y in one if (y["scheme"], y["snr_db"]) == (x["scheme"], x["snr_db"]))
+        ) / 2
+        assert float(x["accuracy"]) == pytest.approx(mean, abs=1e-4)
+        assert float(x["accuracy_lo"]) <= float(x["accuracy"]) <= float(x["accuracy_hi"])
+        assert float(x["attacker_psnr_db_lo"]) <= float(x["attacker_psnr_db"]) <= float(x["attacker_psnr_db_hi"])
+    text = (out / "README.md").read_text()
+    assert "QUICK RUN" in text and "lbvq vs dp_eps0.9 at 0 dB" in text and "seed by seed: " in text
+    assert (out / "survey_seeds.png").stat().st_size > 0
+    # finished runs are not repeated, and a run made elsewhere is read through --reuse
+    stamp = (out / "seed1" / "accuracy_vs_snr.csv").stat().st_mtime_ns
+    elsewhere = tmp_path / "elsewhere"
+    (out / "seed0").rename(elsewhere)
+    assert mod.main(["--reuse", f"0={elsewhere}", *argv]) == 0
+    assert (out / "seed1" / "accuracy_vs_snr.csv").stat().st_mtime_ns == stamp and not (out / "seed0").exists()
+    assert rows(out / "summary.csv") == summary
+
+
+@pytest.mark.parametrize("argv", [["--", "--seed", "3"], ["--reuse", "0=/no/such/run"], ["--reuse", "zero"]])
+def test_repro_survey_seeds_refuses_bad_arguments(tmp_path, argv):
+    with pytest.raises(SystemExit) as e:
+        load("repro_survey_seeds").main(["--out", str(tmp_path), *argv])
+    assert e.value.code == 2
+
+
 def test_repro_multitask_sweep_quick(tmp_path, nodata):
     out = tmp_path / "sweep"
     mod = load("repro_multitask_sweep")
@@ -82,8 +120,14 @@ def test_repro_multitask_sweep_quick(tmp_path, nodata):
         ("2.0000", "1"),
     }
     base = [x for x in r if x["method"] == "baseline"]
-    # the baseline does not depend on the privacy weight: the same model per seed
+    # the baseline does not depend on the privacy weight: trained once per seed, the same model under every weight
     assert {x["bob_accuracy"] for x in base if x["seed"] == "0"} == {base[0]["bob_accuracy"]}
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["baseline", "w0", "w2"]
+    assert [x["method"] for x in rows(out / "baseline" / "seed1" / "results.csv")] == [
+        "baseline",
+        "baseline+perturbation",
+    ]
+    assert [x["method"] for x in rows(out / "w2" / "seed1" / "results.csv")] == ["minmax", "minmax+perturbation"]
     summary = rows(out / "summary.csv")
     assert len(summary) == 2 * 4 and all(x["seeds"] == "2" for x in summary)
     for x in summary:
@@ -97,11 +141,18 @@ def test_repro_multitask_sweep_quick(tmp_path, nodata):
     assert (out / "w2" / "seed1" / "results.csv").stat().st_mtime_ns == stamp
 
 
-def test_repro_multitask_sweep_refuses_its_own_flags(tmp_path):
+@pytest.mark.parametrize("flag", [["--seed", "3"], ["--methods=minmax"]])
+def test_repro_multitask_sweep_refuses_its_own_flags(tmp_path, flag):
     mod = load("repro_multitask_sweep")
     with pytest.raises(SystemExit) as e:
-        mod.main(["--out", str(tmp_path), "--", "--seed", "3"])
+        mod.main(["--out", str(tmp_path), "--", *flag])
     assert e.value.code == 2
+
+
+def test_repro_multitask_refuses_unknown_methods(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        load("repro_multitask").main(["--out", str(tmp_path), "--methods", "baseline,dp"])
+    assert e.value.code == 2 and "--methods: unknown dp" in capsys.readouterr().err
 
 
 def test_repro_multitask_quick(tmp_path, nodata):

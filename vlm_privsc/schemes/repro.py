@@ -15,6 +15,7 @@ import shlex
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +129,24 @@ def md_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: dict[s
             cells.append(format(v, fmt.get(c, ".3f")) if isinstance(v, float) else str(v))
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Mean of a few seeds' values with a 95% Student-t interval (the mean itself for one seed)."""
+
+    mean: float
+    lo: float
+    hi: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Interval:
+        from scipy import stats
+
+        n = len(values)
+        mean = sum(values) / n
+        if n < 2:
+            return cls(mean, mean, mean)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+        half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+        return cls(mean, mean - half, mean + half)

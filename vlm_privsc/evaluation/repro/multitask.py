@@ -72,6 +72,8 @@ COLUMNS = (
     "eve_psnr_db",
     "eve_accuracy_adaptive",
 )
+METHODS = ("baseline", "minmax")
+"""The trained links, in the order their rows are written."""
 
 
 def parse(argv: list[str] | None):
@@ -103,7 +105,19 @@ def parse(argv: list[str] | None):
         "scripts/train_scheme_base.py; layers whose shape differs (latent size, decoder) start fresh",
     )
     p.add_argument("--no-adaptive", action="store_true", help="skip the adaptive eavesdropper")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--methods",
+        default="baseline,minmax",
+        help="links to train, each evaluated with and without the perturbation: baseline, minmax or both "
+        "(the baseline does not depend on --privacy-weight, so a sweep trains it once per seed)",
+    )
+    args = p.parse_args(argv)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    bad = sorted(set(methods) - set(METHODS))
+    if bad or not methods:
+        p.error(f"--methods: unknown {', '.join(bad) or '(empty)'}; choose from {', '.join(METHODS)}")
+    args.methods = [m for m in METHODS if m in methods]
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,44 +154,45 @@ def main(argv: list[str] | None = None) -> int:
             t_lat = log.elapsed
             gen = torch.Generator().manual_seed(args.seed * 1000 + latent)
             trained: dict[str, TaskJSCC] = {}
-            log(f"{ds} latent {latent}: baseline ({args.epochs} epochs)")
-
-            m = _new_model(args, bases.get(ds), c, s, latent, ncls)
-            train_link(
-                m,
-                xb,
-                yb,
-                channel=bob_ch,
-                snr_db=args.bob_snr,
-                epochs=args.epochs,
-                rec_weight=args.rec_weight,
-                batch_size=args.batch,
-                lr=args.lr,
-                generator=gen,
-                log=log,
-            )
-            trained["baseline"] = m
-            log(f"{ds} latent {latent}: min-max ({args.epochs} epochs)")
-            m2 = _new_model(args, bases.get(ds), c, s, latent, ncls)
-            co_eve = EavesdropperClassifier(m2.k, ncls)
-            mm = MinMaxTraining(privacy_weight=args.privacy_weight, rec_weight=args.rec_weight, num_classes=ncls)
-            train_minmax(
-                m2,
-                co_eve,
-                xb,
-                yb,
-                minmax=mm,
-                bob_channel=bob_ch,
-                bob_snr_db=args.bob_snr,
-                eve_channel=eve_ch,
-                eve_snr_db=args.eve_snr,
-                epochs=args.epochs,
-                batch_size=args.batch,
-                lr=args.lr,
-                generator=gen,
-                log=log,
-            )
-            trained["minmax"] = m2
+            if "baseline" in args.methods:
+                log(f"{ds} latent {latent}: baseline ({args.epochs} epochs)")
+                m = _new_model(args, bases.get(ds), c, s, latent, ncls)
+                train_link(
+                    m,
+                    xb,
+                    yb,
+                    channel=bob_ch,
+                    snr_db=args.bob_snr,
+                    epochs=args.epochs,
+                    rec_weight=args.rec_weight,
+                    batch_size=args.batch,
+                    lr=args.lr,
+                    generator=gen,
+                    log=log,
+                )
+                trained["baseline"] = m
+            if "minmax" in args.methods:
+                log(f"{ds} latent {latent}: min-max ({args.epochs} epochs)")
+                m2 = _new_model(args, bases.get(ds), c, s, latent, ncls)
+                co_eve = EavesdropperClassifier(m2.k, ncls)
+                mm = MinMaxTraining(privacy_weight=args.privacy_weight, rec_weight=args.rec_weight, num_classes=ncls)
+                train_minmax(
+                    m2,
+                    co_eve,
+                    xb,
+                    yb,
+                    minmax=mm,
+                    bob_channel=bob_ch,
+                    bob_snr_db=args.bob_snr,
+                    eve_channel=eve_ch,
+                    eve_snr_db=args.eve_snr,
+                    epochs=args.epochs,
+                    batch_size=args.batch,
+                    lr=args.lr,
+                    generator=gen,
+                    log=log,
+                )
+                trained["minmax"] = m2
             for name, model in trained.items():
 
                 def eve_view(x, g, model=model):
@@ -332,7 +347,7 @@ Machine: {machine()}.
   classifier retrained on perturbed symbols (otherwise equal to `eve_accuracy`).
 - Models: TaskJSCC ({arch}) of conv width {args.width} (Bob's decoder and Eve's inversion decoder the same shape),
   batch {args.batch}{"; warm starts: " + ", ".join(args.base) if args.base else ""}.
-- Training: {args.epochs:g} epochs for the baseline and for min-max, Bob's loss CE + {args.rec_weight:g} MSE (privacy weight {args.privacy_weight:g},
+- Links trained: {", ".join(args.methods)}. Training: {args.epochs:g} epochs for the baseline and for min-max, Bob's loss CE + {args.rec_weight:g} MSE (privacy weight {args.privacy_weight:g},
   Eve's CE capped at ln 10, one Eve update per batch). Perturbation: PGD, {args.pgd_steps} steps, power
   {args.psr:g} dB below the signal, re-normalised, against the transmitter's own surrogate classifier
   (trained on as many of Bob's images as Eve has, another seed) through a sampled Eve channel, keeping Bob's decision.

@@ -1,8 +1,9 @@
 """The min-max trade-off curve: reproduction (b) over privacy weights and seeds.
 
-Runs :mod:`vlm_privsc.evaluation.repro.multitask` once per (privacy weight, seed) into
-``<out>/w<weight>/seed<seed>/`` (a finished run is skipped, so the sweep resumes after an
-interruption), then writes ``<out>/sweep.csv`` (every row with its weight and seed),
+Runs :mod:`vlm_privsc.evaluation.repro.multitask` once per seed for the baseline link, which
+does not depend on the privacy weight (``<out>/baseline/seed<seed>/``, ``--methods baseline``),
+and once per (privacy weight, seed) for min-max (``<out>/w<weight>/seed<seed>/``, ``--methods
+minmax``); a finished run is skipped, so the sweep resumes after an interruption. It then writes ``<out>/sweep.csv`` (every row with its weight and seed),
 ``<out>/summary.csv`` (per dataset, latent, weight and method: the mean over seeds and a
 95% Student-t interval of each accuracy), ``<out>/tradeoff_<dataset>.png`` (Bob's against
 Eve's accuracy, one point per weight) and ``<out>/README.md`` with the claims decided on the
@@ -10,22 +11,22 @@ seed means: min-max lowers Eve's accuracy by >= 20 points while Bob stays within
 the baseline (:func:`vlm_privsc.schemes.claims.minmax_claims`), and the perturbation claims.
 
 Every argument after ``--`` goes to the multi-task reproduction unchanged (``--base``,
-``--datasets``, ``--epochs`` ...); ``--privacy-weight``, ``--seed`` and ``--out`` are set here.
+``--datasets``, ``--epochs`` ...); ``--privacy-weight``, ``--seed``, ``--methods`` and ``--out`` are
+set here. Each seed's baseline rows are repeated under every weight in ``sweep.csv`` so that every
+weight's claims compare with the same baseline model.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from vlm_privsc.evaluation.repro import multitask
 from vlm_privsc.schemes.claims import minmax_claims, perturbation_claims
-from vlm_privsc.schemes.repro import command_line, md_table, write_csv
+from vlm_privsc.schemes.repro import Interval, command_line, md_table, write_csv
 
 ACCURACIES = ("bob_accuracy", "eve_accuracy", "eve_accuracy_adaptive")
 SWEEP_COLUMNS = ("privacy_weight", "seed", *multitask.COLUMNS)
@@ -39,27 +40,6 @@ SUMMARY_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Interval:
-    """Mean of a few seeds' values with a 95% Student-t interval (the mean itself for one seed)."""
-
-    mean: float
-    lo: float
-    hi: float
-
-    @classmethod
-    def of(cls, values: Sequence[float]) -> Interval:
-        from scipy import stats
-
-        n = len(values)
-        mean = sum(values) / n
-        if n < 2:
-            return cls(mean, mean, mean)
-        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-        half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-        return cls(mean, mean - half, mean + half)
-
-
 def parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     argv = list(sys.argv[1:] if argv is None else argv)
     passthrough: list[str] = []
@@ -71,7 +51,7 @@ def parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out", type=Path, default=Path("eval/results/multitask/sweep"))
     args = p.parse_args(argv)
-    for flag in ("--privacy-weight", "--seed", "--out"):
+    for flag in ("--privacy-weight", "--seed", "--methods", "--out"):
         if any(a == flag or a.startswith(flag + "=") for a in passthrough):
             p.error(f"{flag} is set by the sweep; do not pass it after --")
     if any(w < 0 for w in args.weights):
@@ -79,24 +59,34 @@ def parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     return args, passthrough
 
 
-def run_dir(out: Path, weight: float, seed: int) -> Path:
-    return out / f"w{weight:g}" / f"seed{seed}"
+def run_dir(out: Path, weight: float | None, seed: int) -> Path:
+    """Where one run goes: ``baseline/seed<s>`` for the weight-free baseline (``weight`` None)."""
+    return out / ("baseline" if weight is None else f"w{weight:g}") / f"seed{seed}"
+
+
+def _run(passthrough: list[str], d: Path, method: str, seed: int, weight: float | None) -> list[dict[str, str]]:
+    """One multi-task run of ``method`` (skipped when ``d`` holds a finished one); its rows of that method."""
+    if not (d / "README.md").is_file():  # written last: the run finished
+        print(
+            f"[sweep] {method}, privacy weight {weight if weight is not None else '-'}, seed {seed} -> {d}", flush=True
+        )
+        extra = [] if weight is None else ["--privacy-weight", f"{weight:g}"]
+        rc = multitask.main([*passthrough, *extra, "--methods", method, "--seed", str(seed), "--out", str(d)])
+        if rc != 0:
+            raise SystemExit(rc)
+    with (d / "results.csv").open() as f:
+        return [r for r in csv.DictReader(f) if r["method"].split("+")[0] == method]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, passthrough = parse(argv)
     cmd = command_line("scripts/repro_multitask_sweep.py", argv)
     rows: list[dict[str, object]] = []
-    for w in args.weights:
-        for s in args.seeds:
-            d = run_dir(args.out, w, s)
-            if not (d / "README.md").is_file():  # written last: the run finished
-                print(f"[sweep] privacy weight {w:g}, seed {s} -> {d}", flush=True)
-                rc = multitask.main([*passthrough, "--privacy-weight", f"{w:g}", "--seed", str(s), "--out", str(d)])
-                if rc != 0:
-                    return rc
-            with (d / "results.csv").open() as f:
-                rows.extend({"privacy_weight": w, "seed": s, **r} for r in csv.DictReader(f))
+    for s in args.seeds:
+        base = _run(passthrough, run_dir(args.out, None, s), "baseline", s, None)
+        for w in args.weights:
+            mm = _run(passthrough, run_dir(args.out, w, s), "minmax", s, w)
+            rows.extend({"privacy_weight": w, "seed": s, **r} for r in base + mm)
     write_csv(args.out / "sweep.csv", rows, SWEEP_COLUMNS)
     summary = summarise(rows)
     write_csv(args.out / "summary.csv", summary, SUMMARY_COLUMNS)
@@ -186,8 +176,9 @@ Command (repository root):
 
     {cmd}
 
-One multi-task run per (privacy weight, seed) in `w<weight>/seed<seed>/` (its own README gives the
-setting); the baseline rows do not depend on the weight (the same model per seed). Means over seeds
+One baseline run per seed in `baseline/seed<seed>/` (it does not depend on the weight: the same model
+is the baseline of every weight) and one min-max run per (privacy weight, seed) in `w<weight>/seed<seed>/`
+(each run's README gives the setting). Means over seeds
 with a 95% Student-t interval (`summary.csv`; every row in `sweep.csv`); plots `tradeoff_<dataset>.png`.
 
 ## Results

@@ -1,0 +1,6 @@
+"""The survey's schemes over training seeds with 95% intervals: :mod:`vlm_privsc.evaluation.repro.survey_seeds`."""
+
+from vlm_privsc.evaluation.repro.survey_seeds import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
