@@ -44,6 +44,7 @@ from vlm_privsc.semantics.transport import EavesdropperVocabulary, SemanticCodeb
 
 if TYPE_CHECKING:
     from vlm_privsc.identity import IdentityReference
+    from vlm_privsc.jscc import DeepJSCC
 
 
 def _resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -119,10 +120,25 @@ class Pipeline:
         self.bob_key = bob_key if bob_key is not None else self.key
         self.eve_key = eve_key
         self._loaded = False
+        self._small_jscc: DeepJSCC | None = None
         self._guards: dict[str, PrivacyGuard] = {}
         self._schemes: dict[str, Any] = {}
 
     # --- construction ------------------------------------------------------------
+    def codec_for(self, h: int, w: int) -> DeepJSCC:
+        """The JSCC codec of an (h, w) working image: the preset's model when it names one;
+        by default the photo codec, and for an image whose shorter side is below
+        ``SMALL_SIDE`` the small-image default of the same ratio (loaded on first use)."""
+        from vlm_privsc.jscc.weights import SMALL_SIDE, default_for_ratio, load_pretrained
+
+        self.load()
+        if self.config.jscc.model or min(h, w) >= SMALL_SIDE:
+            return self.jscc
+        if self._small_jscc is None:
+            name = default_for_ratio(str(self.jscc.ratio), (h, w))
+            self._small_jscc = load_pretrained(name, device=self.config.device).eval()
+        return self._small_jscc
+
     def load(self) -> Pipeline:
         """Build every stage (models load here, once). Returns self."""
         if self._loaded:
@@ -244,8 +260,9 @@ class Pipeline:
         snr = check_snr_db(cfg.channel.snr_db if snr_db is None else snr_db, "snr_db")
         t = time.perf_counter()
         code_mask = mask if (cfg.jscc.mask_aware and bool(mask.any())) else None
-        z_full = self.jscc.encode(masked, codec_snr(snr), mask=code_mask)
-        keep = self.jscc.symbol_keep(code_mask) if code_mask is not None else None
+        codec = self.codec_for(h, w)
+        z_full = codec.encode(masked, codec_snr(snr), mask=code_mask)
+        keep = codec.symbol_keep(code_mask) if code_mask is not None else None
         z = z_full[keep][None] if keep is not None else z_full  # only the kept symbols travel
         timings["jscc_encode"] = time.perf_counter() - t
         cats = tuple(r.category for r in g.regions)
@@ -315,7 +332,8 @@ class Pipeline:
         attr_names = self._attribute_names()
         rx_mask = tx.header.mask()  # what every receiver reads in clear
         rx_code_mask = rx_mask if (cfg.jscc.mask_aware and bool(rx_mask.any())) else None
-        rx_keep = self.jscc.symbol_keep(rx_code_mask) if rx_code_mask is not None else None
+        codec = self.codec_for(h, w)  # the size travels in clear: both receivers pick the same codec
+        rx_keep = codec.symbol_keep(rx_code_mask) if rx_code_mask is not None else None
 
         # the channel (and the privacy scheme's inverse, for whoever holds its key)
         gen = self._generator(tx.seed, role)
@@ -332,7 +350,7 @@ class Pipeline:
         s_rx = self.channel(sem[None], snr, gen)[0] if sem.numel() else sem
         timings[f"channel_{role}"] = time.perf_counter() - t
         t = time.perf_counter()
-        decoded = self.jscc.decode(_unpack(y, rx_keep), codec_snr(snr), size=(h, w), mask=rx_code_mask).clamp(0, 1)
+        decoded = codec.decode(_unpack(y, rx_keep), codec_snr(snr), size=(h, w), mask=rx_code_mask).clamp(0, 1)
         timings[f"jscc_decode_{role}"] = time.perf_counter() - t
 
         # the header: Bob opens its sealed part with his key and database (refused: one clear
@@ -422,6 +440,8 @@ class Pipeline:
 
     def channel_report(self, tx: Transmission, bob: Reception, eve: Reception) -> ChannelReport:
         """What went over the air for ``tx`` (symbols, bits, key facts)."""
+        from vlm_privsc.jscc.weights import default_for_ratio
+
         cfg = self.config
         (h, w), (oh, ow) = tx.size, tx.original_size
         return ChannelReport(
@@ -441,7 +461,7 @@ class Pipeline:
             eve_insider=cfg.eavesdropper.insider,
             transmitted_size=(w, h),
             original_size=(ow, oh),
-            jscc_model=cfg.jscc.model or "default",
+            jscc_model=cfg.jscc.model or default_for_ratio(str(self.jscc.ratio), (h, w)),
         )
 
     def _read_text_channel(

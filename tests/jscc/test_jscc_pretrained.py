@@ -47,7 +47,7 @@ def test_shipped_weights_are_small_and_documented() -> None:
         assert meta["ratio"] == ratio and meta["name"] == name
         assert meta["trained_with"].startswith("vlmsc train jscc")
         assert meta["steps"] > 0 and meta["eval_lossless_cifar10_test"]["psnr_db"]
-    assert DEFAULT_MODEL == "adjscc-r1_6"
+    assert DEFAULT_MODEL == "resjscc-r1_6"
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))

@@ -341,3 +341,29 @@ def test_runs_without_the_text_channel(fast_preset: Path):
     assert r.channel.semantic_symbols == 0 and r.bob.text_semantics == () and r.eve.text_semantics == ()
     assert r.transmission.categories == ("face",) and r.metrics.bob_category_ok is None
     assert not torch.equal(r.bob.restored, r.bob.decoded)  # the face region was filled
+
+
+def test_default_codec_follows_the_image_size(fast_preset: Path):
+    """No model named: photos go to the photo codec, images below SMALL_SIDE to the small-image one."""
+    import yaml
+
+    from vlm_privsc.jscc.weights import DEFAULT_MODEL, SMALL_DEFAULT_BY_RATIO, SMALL_SIDE, default_for_ratio
+
+    preset = yaml.safe_load(fast_preset.read_text())
+    preset["jscc"]["model"] = None
+    (fast_preset.parent / "default_codec.yaml").write_text(yaml.safe_dump(preset))
+    pipe = Pipeline(load_preset(fast_preset.parent / "default_codec.yaml"))
+    photo, small = pipe.codec_for(SMALL_SIDE, 96), pipe.codec_for(40, SMALL_SIDE - 1)
+    assert photo is pipe.jscc and photo.config.arch == "resjscc" and small.config.arch == "adjscc"
+    assert pipe.codec_for(32, 32) is small  # loaded once
+    assert (
+        default_for_ratio("1/6") == DEFAULT_MODEL
+        and default_for_ratio("1/6", (32, 32)) == SMALL_DEFAULT_BY_RATIO["1/6"]
+    )
+    r = pipe.run(torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(1)), seed=0)
+    assert r.channel.jscc_model == "adjscc-r1_6"
+    assert r.channel.image_symbols_unmasked == small.channel_uses(40, 48)
+    assert pipe.run(_photo(), seed=0).channel.jscc_model == DEFAULT_MODEL
+    # a preset that names its model keeps it whatever the size
+    named = Pipeline(load_preset(fast_preset))
+    assert named.codec_for(32, 32) is named.jscc

@@ -26,6 +26,7 @@ from vlm_privsc.evaluation.engines import Engine, EngineReport
 from vlm_privsc.evaluation.labels import Box
 from vlm_privsc.evaluation.runner import EvalGrid, EvalProgress, evaluate, grid_to_json
 from vlm_privsc.evaluation.suite import SuiteRun
+from vlm_privsc.jscc.weights import DEFAULT_MODEL
 
 _KEPT_TIMING = ("seconds", "new_rows", "images_per_s", "photos_per_s", "engine", "workers", "per_worker", "restarted")
 """The meta fields of the run that made the rows, kept when a re-run adds none."""
@@ -123,7 +124,7 @@ def execute(job: EvalJob, engine: Engine, on_image: Callable[[EvalProgress], Non
         "n_identities": len({i.identity for i in job.items}),
         "matcher": cfg.identity.matcher.name,
         "threshold": matcher_threshold(cfg.identity.matcher.name, **cfg.identity.matcher.params),
-        "jscc_model": cfg.jscc.model or "default",
+        "jscc_model": cfg.jscc.model or f"default ({DEFAULT_MODEL})",
         "channel": cfg.channel.name,
         "seconds": seconds,
         "labels": run.labels,

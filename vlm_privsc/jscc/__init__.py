@@ -5,7 +5,8 @@
   ``decode(z, snr_db, size, text_emb=None) -> [B,3,H,W]``; :class:`JSCCConfig`;
   :func:`build_jscc` by architecture name (``deepjscc``, ``adjscc``, ``resjscc``);
 - :func:`load_pretrained` / :func:`list_pretrained`: the weights shipped in the package
-  (``adjscc-r1_6``, ``adjscc-r1_12``); :func:`save_model` / :func:`load_model` for others;
+  (the photo codecs ``resjscc-r1_6`` (the default), ``resjscc-r1_12`` and the small-image
+  ``adjscc-r1_6``, ``adjscc-r1_12``); :func:`save_model` / :func:`load_model` for others;
 - :func:`evaluate`: PSNR/SSIM through a channel.
 """
 

@@ -39,7 +39,7 @@ def train_jscc(
     snr_max: Annotated[float, typer.Option(help="highest training SNR (dB)")] = 20.0,
     rayleigh_fraction: Annotated[float, typer.Option(help="share of steps through block Rayleigh (ZF)")] = 0.0,
     photo_fraction: Annotated[float, typer.Option(help="share of each batch cropped from photos")] = 0.25,
-    name: Annotated[Optional[str], typer.Option(help="model name (default adjscc-r1_6 etc.)")] = None,
+    name: Annotated[Optional[str], typer.Option(help="model name (default ARCH-rN_D, e.g. resjscc-r1_6)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     out: Annotated[Path, typer.Option(help="checkpoint folder")] = Path("runs/jscc"),
     resume: Annotated[bool, typer.Option(help="resume from the checkpoint in --out")] = False,
@@ -163,7 +163,8 @@ def bench_jscc(
     mode: Annotated[str, typer.Option(help="Rayleigh fading: block or fast")] = "block",
     equalizer: Annotated[str, typer.Option(help="Rayleigh equaliser: zf, mmse or none")] = "zf",
     ratio: Annotated[
-        Optional[list[str]], typer.Option(help="bandwidth ratio(s), picks shipped adjscc-r* models: --ratio 1/6 1/12")
+        Optional[list[str]],
+        typer.Option(help="bandwidth ratio(s), picks the default shipped model of each: --ratio 1/6 1/12"),
     ] = None,
     model: Annotated[Optional[str], typer.Option(help="shipped model name or a .safetensors path")] = None,
     limit: Annotated[Optional[int], typer.Option(help="at most N images per dataset")] = None,

@@ -60,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             g = pipe.protect(img, i, a.policy)
             h, w = working_size(img.shape[-2], img.shape[-1], pipe.config.jscc.max_side)
             mask = _resize_mask(g.mask, (h, w))
-            k = pipe.jscc.channel_uses(h, w)
-            sent = int(pipe.jscc.symbol_keep(mask).sum()) if bool(mask.any()) else k
+            codec = pipe.codec_for(h, w)
+            k = codec.channel_uses(h, w)
+            sent = int(codec.symbol_keep(mask).sum()) if bool(mask.any()) else k
             rows.append(
                 {
                     "image": Path(src_path).name,
