@@ -7,6 +7,9 @@ never a bug: its message is complete on its own and needs no traceback.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 
 class VlmscError(Exception):
     """Base class: a user-facing error with a one-line message."""
@@ -51,3 +54,13 @@ def os_error_line(e: OSError, with_path: bool = True) -> str:
     }.get(e.errno or -1, e.strerror or str(e))
     where = e.filename if (with_path and e.filename is not None) else None
     return f"{where}: {what}" if where else what
+
+
+def run_main(main: Callable[[], int]) -> int:
+    """Run a script's ``main`` as the CLI would: a :class:`VlmscError` becomes one line on
+    stderr and its exit code, never a traceback (the ``scripts/`` entry points use this)."""
+    try:
+        return main()
+    except VlmscError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code

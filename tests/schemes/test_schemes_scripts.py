@@ -264,3 +264,29 @@ def test_symbols_sent_counts_what_the_mask_aware_code_sends(tmp_path):
     assert no_face["private_fraction"] == 0 and no_face["symbols_sent"] == no_face["symbols"]
     assert r["summary"]["photos"] == 2 and r["summary"]["share_sent_max"] == 1.0
     assert mod.main(["--image", "skimage:astronaut", "--policy", "nope"]) == 2
+
+
+def test_every_script_wraps_user_errors():
+    """Each ``scripts/*.py`` entry point runs its main through :func:`run_main` (or the jscc CLI)."""
+    for path in sorted((ROOT / "scripts").glob("*.py")):
+        text = path.read_text()
+        assert "run_main(main)" in text or "run_command(" in text, path.name
+
+
+def test_script_user_error_is_one_line_exit_2(tmp_path):
+    import subprocess
+
+    out = tmp_path / "seeds"
+    p = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "repro_survey_seeds.py"), "--seeds", "0", "--out", str(out)]
+        + ["--", "--data", str(tmp_path / "no_such_data"), "--threads", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines() == [
+        f"error: data folder {tmp_path / 'no_such_data'} does not exist; "
+        "pass --data DIR (or --quick for synthetic data)"
+    ]
