@@ -50,6 +50,15 @@ def command_line(script: str, argv: Sequence[str] | None) -> str:
     return " ".join(["python", script, *(shlex.quote(a) for a in args)])
 
 
+def split_passthrough(argv: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """A wrapper script's own arguments and, after ``--``, those it passes on unchanged."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--" not in args:
+        return args, []
+    i = args.index("--")
+    return args[:i], args[i + 1 :]
+
+
 def floats(text: str) -> list[float]:
     """``"0,5,10"`` or ``"0:20:2"`` (start:stop:step, inclusive) -> floats."""
     text = text.strip()

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from vlm_privsc.evaluation.repro import multitask
 from vlm_privsc.schemes.claims import minmax_claims, perturbation_claims
-from vlm_privsc.schemes.repro import Interval, command_line, md_table, write_csv
+from vlm_privsc.schemes.repro import Interval, command_line, md_table, split_passthrough, write_csv
 
 ACCURACIES = ("bob_accuracy", "eve_accuracy", "eve_accuracy_adaptive")
 SWEEP_COLUMNS = ("privacy_weight", "seed", *multitask.COLUMNS)
@@ -41,16 +40,12 @@ SUMMARY_COLUMNS = (
 
 
 def parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    passthrough: list[str] = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, passthrough = argv[:i], argv[i + 1 :]
+    own, passthrough = split_passthrough(argv)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", type=float, nargs="+", default=[0.1, 0.3, 1.0, 3.0], help="min-max privacy weights")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out", type=Path, default=Path("eval/results/multitask/sweep"))
-    args = p.parse_args(argv)
+    args = p.parse_args(own)
     for flag in ("--privacy-weight", "--seed", "--methods", "--out"):
         if any(a == flag or a.startswith(flag + "=") for a in passthrough):
             p.error(f"{flag} is set by the sweep; do not pass it after --")

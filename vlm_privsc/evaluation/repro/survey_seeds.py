@@ -25,7 +25,7 @@ from pathlib import Path
 
 from vlm_privsc.evaluation.repro import survey
 from vlm_privsc.schemes.claims import ordering_claims
-from vlm_privsc.schemes.repro import Interval, command_line, md_table, write_csv
+from vlm_privsc.schemes.repro import Interval, command_line, md_table, split_passthrough, write_csv
 
 MEASURES = ("accuracy", "attacker_psnr_db")
 SUMMARY_COLUMNS = ("scheme", "snr_db", "seeds", *(f"{k}{s}" for k in MEASURES for s in ("", "_lo", "_hi")))
@@ -33,11 +33,7 @@ CLAIM_SNRS = (0.0, 10.0, 20.0)
 
 
 def parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    passthrough: list[str] = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, passthrough = argv[:i], argv[i + 1 :]
+    own, passthrough = split_passthrough(argv)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out", type=Path, default=Path("eval/results/survey/seeds"))
@@ -48,7 +44,7 @@ def parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
         metavar="SEED=DIR",
         help="a finished survey run of that seed (same arguments) to read instead of running it",
     )
-    args = p.parse_args(argv)
+    args = p.parse_args(own)
     for flag in ("--seed", "--out"):
         if any(a == flag or a.startswith(flag + "=") for a in passthrough):
             p.error(f"{flag} is set here; do not pass it after --")
