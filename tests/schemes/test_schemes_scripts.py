@@ -183,6 +183,20 @@ def test_repro_multitask_quick(tmp_path, nodata):
     assert (out / "mnist_vs_latent.png").is_file() and "QUICK RUN" in (out / "README.md").read_text()
 
 
+def test_repro_multitask_quick_with_the_tuned_schedule(tmp_path, nodata):
+    out = tmp_path / "mt"
+    argv = ["--quick", "--data", str(nodata), "--out", str(out), "--datasets", "mnist", "--latents", "8"]
+    argv += ["--threads", "1", "--eve-warmup", "1", "--ramp", "0.5", "--eve-steps", "2", "--bob-heads-epochs", "1"]
+    assert load("repro_multitask").main(argv) == 0
+    log = (out / "log.txt").read_text()
+    assert "Eve warmed up for 1 epochs" in log
+    assert "baseline: Bob's heads on the frozen encoder" in log and "minmax: Bob's heads on the frozen encoder" in log
+    text = (out / "README.md").read_text()
+    assert "2 Eve updates per batch; Eve warmed up alone for 1 epochs first" in text
+    assert "ramped from 0 over the first 50% of the steps; then Bob's heads alone for 1 epochs" in text
+    assert len(rows(out / "results.csv")) == 4
+
+
 def test_repro_celeba_quick(tmp_path, nodata):
     out = tmp_path / "celeba"
     assert (

@@ -141,6 +141,72 @@ def test_minmax_loss_caps_eves_cross_entropy_at_chance():
     assert float(hi) == pytest.approx(1.0 - 2.0 * math.log(10))
 
 
+def test_minmax_privacy_weight_ramps_then_stays_flat():
+    mm = MinMaxTraining(privacy_weight=2.0, ramp=0.5)
+    assert [mm.weight_at(t) for t in (0.0, 0.25, 0.5, 0.9)] == [0.0, 1.0, 2.0, 2.0]
+    assert MinMaxTraining(privacy_weight=2.0).weight_at(0.0) == 2.0
+    # at the start of the ramp Eve's term is off: the loss is Bob's alone
+    assert float(mm.loss(torch.tensor(1.0), None, torch.tensor(2.0), progress=0.0)) == pytest.approx(1.0)
+    with pytest.raises(ConfigError):
+        MinMaxTraining(ramp=1.5)
+    with pytest.raises(ConfigError):
+        MinMaxTraining(eve_warmup=-1)
+
+
+def test_train_minmax_warms_eve_up_on_the_starting_encoder():
+    ch = RayleighChannel("block", "zf")
+
+    def run(warmup: float) -> tuple[torch.Tensor, torch.Tensor]:
+        m = tiny(reconstruct=True)
+        torch.manual_seed(1)
+        eve = EavesdropperClassifier(m.k, 10, hidden=32)
+        e0, m0 = params(eve), params(m)
+        train_minmax(
+            m,
+            eve,
+            DATA.x_train,
+            DATA.y_train,
+            minmax=MinMaxTraining(eve_warmup=warmup),
+            bob_channel=ch,
+            bob_snr_db=10.0,
+            eve_channel=ch,
+            eve_snr_db=0.0,
+            epochs=0.25,  # one min-max step
+            batch_size=64,
+            generator=g(),
+        )
+        return (params(eve) - e0).norm(), (params(m) - m0).norm()
+
+    eve_cold, enc_cold = run(0.0)
+    eve_warm, enc_warm = run(2.0)
+    assert eve_warm > 2 * eve_cold  # eight more Eve updates
+    assert enc_cold > 0 and enc_warm > 0  # the encoder still takes its one step
+
+
+def test_train_link_heads_only_leaves_the_encoder_as_it_is():
+    m = tiny(reconstruct=True)
+    enc = [m.features, m.to_latent]
+    before = {k: v.clone() for e in enc for k, v in e.state_dict().items()}
+    heads0 = torch.cat([p.detach().flatten().clone() for p in m.head_parameters()])
+    train_link(
+        m,
+        DATA.x_train,
+        DATA.y_train,
+        channel=AWGNChannel(),
+        snr_db=10.0,
+        epochs=1,
+        batch_size=64,
+        rec_weight=1.0,
+        heads_only=True,
+        generator=g(),
+    )
+    after = {k: v for e in enc for k, v in e.state_dict().items()}
+    assert all(torch.equal(before[k], after[k]) for k in before)  # weights and batch-norm statistics
+    heads1 = torch.cat([p.detach().flatten() for p in m.head_parameters()])
+    assert not torch.equal(heads0, heads1)
+    assert len(m.head_parameters()) == len(list(m.classifier.parameters())) + len(list(m.decoder.parameters()))
+
+
 def test_train_minmax_updates_bob_and_eve():
     m = tiny(reconstruct=True)
     eve = EavesdropperClassifier(m.k, 10, hidden=32)

@@ -124,6 +124,11 @@ class TaskJSCC(nn.Module):
             self.last_kl = 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).mean()
         return power_normalize(reals_to_symbols(f))
 
+    def head_parameters(self) -> list[nn.Parameter]:
+        """Bob's receiver heads (classifier, and decoder when present): what trains on a frozen encoder."""
+        heads = [self.classifier] + ([self.decoder] if self.decoder is not None else [])
+        return [p for h in heads for p in h.parameters()]
+
     def classify(self, y: Tensor) -> Tensor:
         return self.classifier(y)
 

@@ -83,21 +83,26 @@ def train_link(
     rec_weight: float = 0.0,
     kl_weight: float = 0.0,
     aux_weight: float = 1.0,
+    heads_only: bool = False,
     generator: torch.Generator | None = None,
     log: Log = None,
 ) -> list[dict[str, float]]:
     """Train encoder + heads end to end through ``scheme.roundtrip`` over ``channel``.
 
     Loss: ``CE + rec_weight*MSE(reconstruction) + kl_weight*KL (variational) + aux_weight*scheme.aux_loss``.
-    Returns one record per epoch (mean loss, train accuracy).
+    ``heads_only``: the encoder stays frozen and only Bob's classifier (and decoder) learn, as
+    a post-hoc eavesdropper does on the final encoder. Returns one record per epoch (mean
+    loss, train accuracy).
     """
     scheme = scheme or NoScheme()
-    params = list(model.parameters()) + [
-        p for p in scheme.parameters() if p.requires_grad and all(p is not q for q in model.parameters())
-    ]
+    own = model.head_parameters() if heads_only else list(model.parameters())
+    params = own + [p for p in scheme.parameters() if p.requires_grad and all(p is not q for q in model.parameters())]
     opt = torch.optim.Adam(params, lr=lr)
     lab = _labels(labels)
     model.train()
+    if heads_only:  # frozen encoder: its batch-norm statistics stay as they are too
+        model.features.eval()
+        model.to_latent.eval()
     scheme.train()
     hist: list[dict[str, float]] = []
     cur, tot, acc, cnt = 0, 0.0, 0, 0
@@ -113,13 +118,14 @@ def train_link(
             flush(cur)
             cur, tot, acc, cnt = ep, 0.0, 0, 0
         x, y = _take(images, idx), lab[idx]
-        z = model.encode(x, generator)
+        with torch.set_grad_enabled(not heads_only):
+            z = model.encode(x, generator)
         yb = scheme.roundtrip(z, channel, snr_db, generator)
         logits = model.classify(yb)
         loss = F.cross_entropy(logits, y)
         if rec_weight:
             loss = loss + rec_weight * F.mse_loss(model.reconstruct(yb), x)
-        if kl_weight and model.variational:
+        if kl_weight and model.variational and not heads_only:
             loss = loss + kl_weight * model.last_kl
         aux = scheme.aux_loss()
         if aux_weight and aux.requires_grad:
@@ -229,13 +235,32 @@ def train_minmax(
     generator: torch.Generator | None = None,
     log: Log = None,
 ) -> list[dict[str, float]]:
-    """Iterative min-max (see :mod:`vlm_privsc.schemes.minmax`): per batch, Eve's update(s)
-    on the frozen encoder, then the encoder + Bob's heads against the frozen Eve."""
+    """Iterative min-max (see :mod:`vlm_privsc.schemes.minmax`): ``minmax.eve_warmup`` epochs
+    of Eve alone on the starting encoder, then per batch Eve's update(s) on the frozen
+    encoder and the encoder + Bob's heads against the frozen Eve, the privacy weight
+    ramped over the first ``minmax.ramp`` of these steps."""
     lab = _labels(labels)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     eve_params = list(eve_classifier.parameters()) + (list(eve_inverter.parameters()) if eve_inverter else [])
     opt_e = torch.optim.Adam(eve_params, lr=lr)
     rec = model.decoder is not None
+    if minmax.eve_warmup > 0:
+        model.eval()
+        eve_classifier.train()
+        for _, idx in _epochs_iter(len(images), batch_size, minmax.eve_warmup, generator):
+            x, y = _take(images, idx), lab[idx]
+            with torch.no_grad():
+                ye = eve_channel(model.encode(x, generator), eve_snr_db, generator)
+            le = F.cross_entropy(eve_classifier(ye), y)
+            if eve_inverter is not None:
+                le = le + inversion_loss(eve_inverter(ye), x, 0.0)
+            opt_e.zero_grad(set_to_none=True)
+            le.backward()
+            opt_e.step()
+        if log:
+            log(f"  minmax: Eve warmed up for {minmax.eve_warmup:g} epochs on the starting encoder")
+    total = _steps(len(images), batch_size, epochs)
+    step = 0
     hist: list[dict[str, float]] = []
     cur = 0
     tot: dict[str, float] = {}
@@ -281,7 +306,8 @@ def train_minmax(
         e_logits = eve_classifier(ye)
         eve_ce = F.cross_entropy(e_logits, y)
         eve_mse = F.mse_loss(eve_inverter(ye), x) if eve_inverter is not None else None
-        loss = minmax.loss(bob_ce, bob_mse, eve_ce, eve_mse)
+        loss = minmax.loss(bob_ce, bob_mse, eve_ce, eve_mse, progress=step / total)
+        step += 1
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

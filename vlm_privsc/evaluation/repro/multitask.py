@@ -89,6 +89,18 @@ def parse(argv: list[str] | None):
     p.add_argument("--bob-snr", type=float, default=10.0)
     p.add_argument("--eve-snr", type=float, default=0.0)
     p.add_argument("--privacy-weight", type=float, default=1.0)
+    p.add_argument("--eve-warmup", type=float, default=0.0, help="min-max: epochs of Eve alone before the alternation")
+    p.add_argument(
+        "--ramp", type=float, default=0.0, help="min-max: share of its steps over which the privacy weight rises from 0"
+    )
+    p.add_argument("--eve-steps", type=int, default=1, help="min-max: Eve updates per encoder update")
+    p.add_argument(
+        "--bob-heads-epochs",
+        type=float,
+        default=0.0,
+        help="epochs of Bob's heads alone on every final (frozen) encoder, baseline and min-max alike, "
+        "as the post-hoc eavesdropper gets",
+    )
     p.add_argument("--psr", type=float, default=-10.0, help="perturbation power relative to the signal (dB)")
     p.add_argument("--pgd-steps", type=int, default=10)
     p.add_argument("--batch", type=int, default=64)
@@ -175,7 +187,14 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"{ds} latent {latent}: min-max ({args.epochs} epochs)")
                 m2 = _new_model(args, bases.get(ds), c, s, latent, ncls)
                 co_eve = EavesdropperClassifier(m2.k, ncls)
-                mm = MinMaxTraining(privacy_weight=args.privacy_weight, rec_weight=args.rec_weight, num_classes=ncls)
+                mm = MinMaxTraining(
+                    privacy_weight=args.privacy_weight,
+                    rec_weight=args.rec_weight,
+                    num_classes=ncls,
+                    eve_steps=args.eve_steps,
+                    eve_warmup=args.eve_warmup,
+                    ramp=args.ramp,
+                )
                 train_minmax(
                     m2,
                     co_eve,
@@ -194,6 +213,24 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 trained["minmax"] = m2
             for name, model in trained.items():
+                if args.bob_heads_epochs > 0:
+                    log(
+                        f"{ds} latent {latent}: {name}: Bob's heads on the frozen encoder ({args.bob_heads_epochs:g} epochs)"
+                    )
+                    train_link(
+                        model,
+                        xb,
+                        yb,
+                        channel=bob_ch,
+                        snr_db=args.bob_snr,
+                        epochs=args.bob_heads_epochs,
+                        rec_weight=args.rec_weight,
+                        batch_size=args.batch,
+                        lr=args.lr,
+                        heads_only=True,
+                        generator=gen,
+                        log=log,
+                    )
 
                 def eve_view(x, g, model=model):
                     return eve_ch(model.encode(x, g), args.eve_snr, g)
@@ -277,6 +314,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _schedule(args) -> str:
+    """The min-max schedule (and Bob's head fine-tuning) in words, for the README."""
+    parts = [f"{args.eve_steps} Eve update{'s' if args.eve_steps != 1 else ''} per batch"]
+    if args.eve_warmup:
+        parts.append(f"Eve warmed up alone for {args.eve_warmup:g} epochs first")
+    if args.ramp:
+        parts.append(f"privacy weight ramped from 0 over the first {100 * args.ramp:.0f}% of the steps")
+    if args.bob_heads_epochs:
+        parts.append(f"then Bob's heads alone for {args.bob_heads_epochs:g} epochs on every final encoder")
+    return "; ".join(parts)
+
+
 def _plot(rows: list[dict], path: Path, ds: str, quick: bool) -> None:
     import matplotlib
 
@@ -348,7 +397,7 @@ Machine: {machine()}.
 - Models: TaskJSCC ({arch}) of conv width {args.width} (Bob's decoder and Eve's inversion decoder the same shape),
   batch {args.batch}{"; warm starts: " + ", ".join(args.base) if args.base else ""}.
 - Links trained: {", ".join(args.methods)}. Training: {args.epochs:g} epochs for the baseline and for min-max, Bob's loss CE + {args.rec_weight:g} MSE (privacy weight {args.privacy_weight:g},
-  Eve's CE capped at ln 10, one Eve update per batch). Perturbation: PGD, {args.pgd_steps} steps, power
+  Eve's CE capped at ln 10, {_schedule(args)}). Perturbation: PGD, {args.pgd_steps} steps, power
   {args.psr:g} dB below the signal, re-normalised, against the transmitter's own surrogate classifier
   (trained on as many of Bob's images as Eve has, another seed) through a sampled Eve channel, keeping Bob's decision.
   Time per dataset x latent (s): {json.dumps({k: round(v) for k, v in timing.items()})}.
