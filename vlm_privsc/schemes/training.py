@@ -244,19 +244,23 @@ def train_minmax(
     eve_params = list(eve_classifier.parameters()) + (list(eve_inverter.parameters()) if eve_inverter else [])
     opt_e = torch.optim.Adam(eve_params, lr=lr)
     rec = model.decoder is not None
+
+    def eve_update(x: Tensor, y: Tensor) -> None:
+        """One step of Eve (classifier, and inverter when given) on the frozen encoder's symbols."""
+        with torch.no_grad():
+            ye = eve_channel(model.encode(x, generator), eve_snr_db, generator)
+        le = F.cross_entropy(eve_classifier(ye), y)
+        if eve_inverter is not None:
+            le = le + inversion_loss(eve_inverter(ye), x, 0.0)
+        opt_e.zero_grad(set_to_none=True)
+        le.backward()
+        opt_e.step()
+
     if minmax.eve_warmup > 0:
         model.eval()
         eve_classifier.train()
         for _, idx in _epochs_iter(len(images), batch_size, minmax.eve_warmup, generator):
-            x, y = _take(images, idx), lab[idx]
-            with torch.no_grad():
-                ye = eve_channel(model.encode(x, generator), eve_snr_db, generator)
-            le = F.cross_entropy(eve_classifier(ye), y)
-            if eve_inverter is not None:
-                le = le + inversion_loss(eve_inverter(ye), x, 0.0)
-            opt_e.zero_grad(set_to_none=True)
-            le.backward()
-            opt_e.step()
+            eve_update(_take(images, idx), lab[idx])
         if log:
             log(f"  minmax: Eve warmed up for {minmax.eve_warmup:g} epochs on the starting encoder")
     total = _steps(len(images), batch_size, epochs)
@@ -284,14 +288,7 @@ def train_minmax(
         # 1) Eve
         eve_classifier.train()
         for _ in range(minmax.eve_steps):
-            with torch.no_grad():
-                ye = eve_channel(model.encode(x, generator), eve_snr_db, generator)
-            le = F.cross_entropy(eve_classifier(ye), y)
-            if eve_inverter is not None:
-                le = le + inversion_loss(eve_inverter(ye), x, 0.0)
-            opt_e.zero_grad(set_to_none=True)
-            le.backward()
-            opt_e.step()
+            eve_update(x, y)
         # 2) encoder + Bob against the frozen Eve
         eve_classifier.eval()
         for p in eve_params:

@@ -166,22 +166,28 @@ def main(argv: list[str] | None = None) -> int:
             t_lat = log.elapsed
             gen = torch.Generator().manual_seed(args.seed * 1000 + latent)
             trained: dict[str, TaskJSCC] = {}
-            if "baseline" in args.methods:
-                log(f"{ds} latent {latent}: baseline ({args.epochs} epochs)")
-                m = _new_model(args, bases.get(ds), c, s, latent, ncls)
+
+            def train_bob(model: TaskJSCC, epochs: float, heads_only: bool = False, gen=gen, xb=xb, yb=yb) -> None:
+                """Bob's link on his images and channel (CE + rec_weight MSE); ``heads_only``: encoder frozen."""
                 train_link(
-                    m,
+                    model,
                     xb,
                     yb,
                     channel=bob_ch,
                     snr_db=args.bob_snr,
-                    epochs=args.epochs,
+                    epochs=epochs,
                     rec_weight=args.rec_weight,
                     batch_size=args.batch,
                     lr=args.lr,
+                    heads_only=heads_only,
                     generator=gen,
                     log=log,
                 )
+
+            if "baseline" in args.methods:
+                log(f"{ds} latent {latent}: baseline ({args.epochs} epochs)")
+                m = _new_model(args, bases.get(ds), c, s, latent, ncls)
+                train_bob(m, args.epochs)
                 trained["baseline"] = m
             if "minmax" in args.methods:
                 log(f"{ds} latent {latent}: min-max ({args.epochs} epochs)")
@@ -217,20 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                     log(
                         f"{ds} latent {latent}: {name}: Bob's heads on the frozen encoder ({args.bob_heads_epochs:g} epochs)"
                     )
-                    train_link(
-                        model,
-                        xb,
-                        yb,
-                        channel=bob_ch,
-                        snr_db=args.bob_snr,
-                        epochs=args.bob_heads_epochs,
-                        rec_weight=args.rec_weight,
-                        batch_size=args.batch,
-                        lr=args.lr,
-                        heads_only=True,
-                        generator=gen,
-                        log=log,
-                    )
+                    train_bob(model, args.bob_heads_epochs, heads_only=True)
 
                 def eve_view(x, g, model=model):
                     return eve_ch(model.encode(x, g), args.eve_snr, g)
