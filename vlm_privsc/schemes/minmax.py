@@ -22,6 +22,7 @@ updates follow a trained adversary rather than a random one; ``ramp``, the share
 min-max steps over which the privacy weight rises linearly from 0 to ``privacy_weight``,
 so Bob's features are not torn apart before Eve's gradient means anything; ``eve_steps``
 Eve updates per encoder update (a stronger inner maximisation).
+
 ``apply``/``invert`` are the identity; the training loop is
 :func:`vlm_privsc.schemes.training.train_minmax`.
 """
